@@ -1,0 +1,410 @@
+"""The ``hand-gesture`` command: download, extract, train, evaluate, predict, publish.
+
+Bad input ends with one line on standard error naming the file or argument and what was
+expected, and exit status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import InputError
+
+DEFAULT_DATASETS = "datasets"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {value}")
+    return value
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# download
+
+
+def _add_download_parser(commands) -> None:
+    parser = commands.add_parser(
+        "download",
+        help="download LeapGestRecog from Kaggle (kagglehub)",
+        description="Download the LeapGestRecog dataset (gti-upm/leapgestrecog) with kagglehub "
+        "and print the folder that holds its subject folders. A copy already there is reused.",
+    )
+    parser.add_argument(
+        "--dest",
+        default=DEFAULT_DATASETS,
+        help="folder that receives the dataset (default: ./datasets)",
+    )
+    parser.set_defaults(handler=_cmd_download)
+
+
+def _cmd_download(args: argparse.Namespace) -> int:
+    from .dataset import download
+
+    print(download(args.dest))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# extract
+
+
+def _add_extraction_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=os.cpu_count() or 1,
+        help="worker processes (default: one per core)",
+    )
+    parser.add_argument(
+        "--extractor",
+        choices=("auto", "mediapipe", "infrared"),
+        default="auto",
+        help="landmark extractor (default: auto, the infrared path for grayscale frames)",
+    )
+    parser.add_argument(
+        "--min-confidence",
+        type=_probability,
+        default=0.5,
+        help="confidence under which a frame has no hand (default: 0.5)",
+    )
+    parser.add_argument(
+        "--tracking",
+        action="store_true",
+        help="let each frame's landmarks guide the next within a recording",
+    )
+
+
+def _add_extract_parser(commands) -> None:
+    parser = commands.add_parser(
+        "extract",
+        help="extract hand landmarks from a LeapGestRecog-shaped tree",
+        description="Run the landmark extractor over every frame of <subject>/<gesture>/ "
+        "folders and write one .npz (landmarks, detected, score, subject, gesture, sequence, "
+        "frame, path). Re-running resumes or reuses finished work.",
+    )
+    parser.add_argument("data_dir", type=Path, help="the dataset tree")
+    parser.add_argument("--out", type=Path, required=True, help="the .npz file to write")
+    _add_extraction_options(parser)
+    parser.set_defaults(handler=_cmd_extract)
+
+
+def _cmd_extract(args: argparse.Namespace) -> int:
+    from .landmarks import extract_landmarks
+
+    summary = extract_landmarks(
+        args.data_dir,
+        args.out,
+        extractor=args.extractor,
+        workers=args.workers,
+        tracking=args.tracking,
+        min_confidence=args.min_confidence,
+    )
+    _report_extraction(summary)
+    return 0
+
+
+def _report_extraction(summary) -> None:
+    state = "reused" if summary.reused else "wrote"
+    _log(
+        f"{state} {summary.path}: {summary.frames} frames, hand found in "
+        f"{summary.detected} ({summary.coverage:.1%})"
+    )
+    if summary.unreadable:
+        shown = ", ".join(summary.unreadable[:3])
+        more = f" and {len(summary.unreadable) - 3} more" if len(summary.unreadable) > 3 else ""
+        _log(f"skipped {len(summary.unreadable)} unreadable image(s): {shown}{more}")
+
+
+# ---------------------------------------------------------------------------------------------
+# train
+
+
+def _add_train_parser(commands) -> None:
+    parser = commands.add_parser(
+        "train",
+        help="train the LSTM classifier (the full pipeline by default)",
+        description="With no data argument: download LeapGestRecog, extract landmarks, augment, "
+        "train, evaluate, save, and delete the downloaded dataset. With --data or --landmarks: "
+        "the same on your data (which is never deleted).",
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--data", type=Path, help="a LeapGestRecog-shaped tree of frames")
+    source.add_argument("--landmarks", type=Path, help="a landmark .npz (from extract)")
+    parser.add_argument(
+        "--out", type=Path, default=Path("models"), help="output directory (default: models)"
+    )
+    parser.add_argument(
+        "--epochs",
+        type=_positive_int,
+        default=100,
+        help="maximum epochs; early stopping may end sooner (default: 100)",
+    )
+    parser.add_argument("--batch-size", type=_positive_int, default=32)
+    parser.add_argument(
+        "--split",
+        choices=("auto", "subject", "time", "random"),
+        default="auto",
+        help="how test data is held out (default: auto, "
+        "subject with 3+ subjects, else time; random is the original's leaky "
+        "split, for comparison only)",
+    )
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--features",
+        choices=("raw", "normalized", "canonical"),
+        default="canonical",
+        help="per-frame features (default: canonical)",
+    )
+    parser.add_argument(
+        "--missing",
+        choices=("interpolate", "zero"),
+        default="interpolate",
+        help="frames without a hand: interpolated (default) or zeros",
+    )
+    parser.add_argument(
+        "--stride",
+        type=_positive_int,
+        default=None,
+        help="step between training windows (default: 1, or 3 for the full dataset download)",
+    )
+    parser.add_argument(
+        "--keep-dataset",
+        action="store_true",
+        help="keep the downloaded dataset instead of deleting it afterwards",
+    )
+    parser.add_argument(
+        "--dest",
+        default=DEFAULT_DATASETS,
+        help="where the dataset is downloaded (default: ./datasets)",
+    )
+    parser.add_argument("--force", action="store_true", help="replace a model in --out")
+    _add_extraction_options(parser)
+    parser.set_defaults(handler=_cmd_train)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .train import run_training
+
+    result = run_training(
+        data_dir=args.data,
+        landmarks=args.landmarks,
+        out_dir=args.out,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        split=args.split,
+        seed=args.seed,
+        feature_mode=args.features,
+        missing=args.missing,
+        stride=args.stride,
+        keep_dataset=args.keep_dataset,
+        dest=args.dest,
+        force=args.force,
+        workers=args.workers,
+        extractor=args.extractor,
+        min_confidence=args.min_confidence,
+        tracking=args.tracking,
+        log=_log,
+    )
+    metrics = result.metrics
+    print(
+        f"test accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} "
+        f"({metrics['support']} test windows, split: {metrics['protocol'].get('split')})"
+    )
+    print(f"model saved to {result.out_dir}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# evaluate
+
+
+def _add_evaluate_parser(commands) -> None:
+    parser = commands.add_parser(
+        "evaluate",
+        help="metrics and plots of a model on a landmark file",
+        description="Evaluate a trained model on every window of a landmark .npz, or with "
+        "--protocol loso train and test a fresh model per held-out subject.",
+    )
+    parser.add_argument("--model", type=Path, required=True, help="model directory")
+    parser.add_argument("--landmarks", type=Path, required=True, help="landmark .npz")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output directory (default: evaluations/<landmarks>-<protocol>)",
+    )
+    parser.add_argument(
+        "--protocol",
+        choices=("all", "loso"),
+        default="all",
+        help="all: every window of the file; loso: leave-one-subject-out",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=_positive_int,
+        default=None,
+        help="loso only: maximum epochs per fold (default: the model's)",
+    )
+    parser.add_argument("--force", action="store_true", help="replace earlier results in --out")
+    parser.set_defaults(handler=_cmd_evaluate)
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate_model, leave_one_subject_out
+    from .landmarks import LandmarkTable
+    from .model import load_model
+
+    out = args.out or Path("evaluations") / f"{args.landmarks.stem}-{args.protocol}"
+    if (out / "metrics.json").exists() and not args.force:
+        raise InputError(f"--out {out}: already holds results; pass --force to replace them")
+    loaded = load_model(args.model)
+    table = LandmarkTable.load(args.landmarks)
+    if args.protocol == "loso":
+        metrics = leave_one_subject_out(table, loaded.config, out, epochs=args.epochs, log=_log)
+        print(
+            f"leave-one-subject-out mean accuracy {metrics['mean_accuracy']:.4f} over "
+            f"{len(metrics['folds'])} subjects; pooled accuracy {metrics['accuracy']:.4f}"
+        )
+    else:
+        metrics = evaluate_model(loaded, table, out)
+        print(
+            f"accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} "
+            f"({metrics['support']} windows)"
+        )
+    print(f"results written to {out}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# predict
+
+
+def _add_predict_parser(commands) -> None:
+    parser = commands.add_parser(
+        "predict",
+        help="recognise gestures live from a camera, a video or an image folder",
+    )
+    model = parser.add_mutually_exclusive_group(required=True)
+    model.add_argument("--model", type=Path, help="model directory (or .h5 file)")
+    model.add_argument("--repo", help="Hugging Face Hub model repository, USER/NAME")
+    parser.add_argument("--revision", default=None, help="Hub revision (branch, tag, commit)")
+    parser.add_argument("--token", default=None, help="Hub token (default: HF_TOKEN)")
+    parser.add_argument(
+        "--source", required=True, help="camera index, video file, or folder of images (name order)"
+    )
+    parser.add_argument("--output", type=Path, default=None, help="write an annotated video")
+    parser.add_argument("--jsonl", type=Path, default=None, help="write one JSON line per frame")
+    parser.add_argument("--no-display", action="store_true", help="do not open a window")
+    parser.add_argument(
+        "--static-images", action="store_true", help="classify each image of the folder on its own"
+    )
+    parser.add_argument(
+        "--threshold",
+        type=_probability,
+        default=0.6,
+        help="confidence under which the answer is 'uncertain' (default: 0.6)",
+    )
+    parser.set_defaults(handler=_cmd_predict)
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from .realtime import predict_command
+
+    return predict_command(args)
+
+
+# ---------------------------------------------------------------------------------------------
+# publish
+
+
+def _add_publish_parser(commands) -> None:
+    parser = commands.add_parser(
+        "publish",
+        help="publish a trained model to the Hugging Face Hub",
+    )
+    parser.add_argument("--model-dir", type=Path, default=Path("models"))
+    parser.add_argument("--repo", required=True, help="Hub repository, USER/NAME")
+    parser.add_argument("--private", action="store_true")
+    parser.add_argument("--token", default=None, help="Hub token (default: HF_TOKEN or login)")
+    parser.add_argument("--commit-message", default=None)
+    parser.add_argument(
+        "--dry-run",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="stage the files into DIR and list them; no network",
+    )
+    parser.set_defaults(handler=_cmd_publish)
+
+
+def _cmd_publish(args: argparse.Namespace) -> int:
+    from .hub import publish_command
+
+    return publish_command(args)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Returns the ``hand-gesture`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="hand-gesture",
+        description="Hand gesture recognition: MediaPipe hand landmarks and an LSTM classifier.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (
+        _add_download_parser,
+        _add_extract_parser,
+        _add_train_parser,
+        _add_evaluate_parser,
+        _add_predict_parser,
+        _add_publish_parser,
+    ):
+        add(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the ``hand-gesture`` command.
+
+    Args:
+        argv: Arguments without the program name (``sys.argv[1:]`` when None).
+
+    Returns:
+        The exit status: 0 on success, 2 for bad input or usage, 130 when interrupted.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except InputError as error:
+        print(f"hand-gesture {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"hand-gesture {args.command}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,265 @@
+"""Settings of each pipeline stage as small frozen dataclasses that round-trip to JSON.
+
+The settings used to train a model are saved beside it as ``model_config.json`` so that the
+model can be reproduced and so that inference preprocesses frames exactly as training did.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+
+#: The artifact file names; the first two are the original project's.
+MODEL_FILE = "hand_gesture_lstm_model.h5"
+MAPPING_FILE = "gesture_mapping.json"
+CONFIG_FILE = "model_config.json"
+METRICS_FILE = "metrics.json"
+
+FEATURE_MODES = ("raw", "normalized", "canonical")
+MISSING_POLICIES = ("interpolate", "zero")
+SPLIT_KINDS = ("subject", "time", "random")
+EXTRACTORS = ("auto", "mediapipe", "infrared")
+
+
+@dataclass(frozen=True)
+class PreprocessingConfig:
+    """How frames become model inputs.
+
+    Attributes:
+        sequence_length: Frames per window (the model's time axis).
+        window_stride: Step between consecutive training windows of one recording.
+        feature_mode: ``raw`` (the original project's image coordinates), ``normalized``
+            (wrist-relative and scale-free) or ``canonical`` (also rotation- and
+            handedness-free); see :mod:`hand_gesture_recognition.features`.
+        missing: What fills frames where no hand was found: ``interpolate`` (linear between
+            the nearest detected frames, held at the ends) or ``zero`` (the original's zeros).
+        max_missing_fraction: Windows with a larger share of frames without a detected hand
+            are dropped from training and evaluation.
+        extractor: Landmark extractor name (``auto``, ``mediapipe`` or ``infrared``).
+        min_detection_confidence: Extractor threshold under which a frame has no hand.
+    """
+
+    sequence_length: int = 30
+    window_stride: int = 1
+    feature_mode: str = "normalized"
+    missing: str = "interpolate"
+    max_missing_fraction: float = 0.5
+    extractor: str = "auto"
+    min_detection_confidence: float = 0.5
+
+    def __post_init__(self) -> None:
+        _check_choice("feature_mode", self.feature_mode, FEATURE_MODES)
+        _check_choice("missing", self.missing, MISSING_POLICIES)
+        _check_choice("extractor", self.extractor, EXTRACTORS)
+        if self.sequence_length < 2:
+            raise InputError(f"sequence_length must be at least 2, got {self.sequence_length}")
+        if self.window_stride < 1:
+            raise InputError(f"window_stride must be at least 1, got {self.window_stride}")
+        if not 0.0 <= self.max_missing_fraction <= 1.0:
+            raise InputError(
+                f"max_missing_fraction must be in [0, 1], got {self.max_missing_fraction}"
+            )
+
+
+@dataclass(frozen=True)
+class AugmentationConfig:
+    """Training-window augmentation (original + ``copies`` augmented copies).
+
+    Attributes:
+        copies: Augmented copies added per training window (the original used 2).
+        noise_std: Standard deviation of Gaussian noise added to every coordinate.
+        occlusion_probability: Chance that a copy has a run of frames blanked out.
+        occlusion_max_frames: Longest run of occluded frames.
+        scale_range: Range of the random uniform scale factor about the hand's centre.
+        translation_range: Largest random shift of x and y (in feature units).
+    """
+
+    copies: int = 2
+    noise_std: float = 0.01
+    occlusion_probability: float = 0.5
+    occlusion_max_frames: int = 5
+    scale_range: tuple[float, float] = (0.9, 1.1)
+    translation_range: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.copies < 0:
+            raise InputError(f"augmentation copies must be >= 0, got {self.copies}")
+        object.__setattr__(self, "scale_range", tuple(float(v) for v in self.scale_range))
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The LSTM classifier's architecture (the original project's by default)."""
+
+    lstm_units: tuple[int, ...] = (128, 128, 64)
+    dense_units: tuple[int, ...] = (256, 128)
+    dropout: float = 0.3
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "lstm_units", tuple(int(u) for u in self.lstm_units))
+        object.__setattr__(self, "dense_units", tuple(int(u) for u in self.dense_units))
+        if not self.lstm_units:
+            raise InputError("lstm_units needs at least one layer")
+        if not 0.0 <= self.dropout < 1.0:
+            raise InputError(f"dropout must be in [0, 1), got {self.dropout}")
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """How the classifier is fitted and evaluated.
+
+    Attributes:
+        epochs: Upper bound on epochs; early stopping usually ends sooner.
+        batch_size: Mini-batch size.
+        learning_rate: Adam's initial learning rate.
+        early_stopping_patience: Epochs without validation improvement before stopping.
+        reduce_lr_patience: Epochs without improvement before the learning rate is halved.
+        split: ``subject``, ``time`` or ``random`` (the original's leaky split), or ``auto``
+            for ``subject`` with three or more subjects and ``time`` otherwise.
+        split_fractions: Train, validation and test shares (64/16/20 as in the original).
+        seed: Seed for the split, augmentation and weight initialisation.
+    """
+
+    epochs: int = 100
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    early_stopping_patience: int = 15
+    reduce_lr_patience: int = 5
+    split: str = "auto"
+    split_fractions: tuple[float, float, float] = (0.64, 0.16, 0.20)
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        _check_choice("split", self.split, ("auto", *SPLIT_KINDS))
+        fractions = tuple(float(f) for f in self.split_fractions)
+        object.__setattr__(self, "split_fractions", fractions)
+        if len(fractions) != 3 or min(fractions) <= 0 or abs(sum(fractions) - 1.0) > 1e-6:
+            raise InputError(
+                f"split fractions must be three positive numbers summing to 1, got {fractions}"
+            )
+        if self.epochs < 1:
+            raise InputError(f"epochs must be at least 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise InputError(f"batch size must be at least 1, got {self.batch_size}")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything saved beside a model as ``model_config.json``."""
+
+    preprocessing: PreprocessingConfig = field(default_factory=PreprocessingConfig)
+    augmentation: AugmentationConfig = field(default_factory=AugmentationConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    #: Facts about the run that are not settings: gestures, split used, library versions.
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the settings as plain JSON-compatible data."""
+        return {
+            "preprocessing": dataclasses.asdict(self.preprocessing),
+            "augmentation": dataclasses.asdict(self.augmentation),
+            "model": dataclasses.asdict(self.model),
+            "training": dataclasses.asdict(self.training),
+            "info": dict(self.info),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        """Builds settings from :meth:`to_dict` output; unknown keys are an error.
+
+        Args:
+            data: The parsed JSON.
+
+        Returns:
+            The settings.
+
+        Raises:
+            InputError: If a section holds a key that no setting has.
+        """
+        sections = {
+            "preprocessing": PreprocessingConfig,
+            "augmentation": AugmentationConfig,
+            "model": ModelConfig,
+            "training": TrainingConfig,
+        }
+        kwargs: dict[str, Any] = {}
+        for name, klass in sections.items():
+            values = dict(data.get(name, {}))
+            known = {f.name for f in dataclasses.fields(klass)}
+            unknown = sorted(set(values) - known)
+            if unknown:
+                raise InputError(f"unknown {name} settings in model config: {', '.join(unknown)}")
+            kwargs[name] = klass(**values)
+        return cls(**kwargs, info=dict(data.get("info", {})))
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Writes the settings as JSON, atomically."""
+        write_json_atomic(path, self.to_dict())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> RunConfig:
+        """Reads settings written by :meth:`save`.
+
+        Raises:
+            InputError: If the file is not valid JSON settings.
+        """
+        return cls.from_dict(read_json(path))
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise InputError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """Reads a JSON file, turning a missing or malformed file into an :class:`InputError`."""
+    path = Path(path)
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: not valid JSON ({error})") from None
+
+
+def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
+    """Writes ``data`` as indented JSON through a temporary file and a rename."""
+    path = Path(path)
+    text = json.dumps(data, indent=2, sort_keys=False) + "\n"
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: str | os.PathLike, payload: bytes) -> None:
+    """Writes bytes to ``path`` so that readers never see a partial file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_output(path: str | os.PathLike) -> Path:
+    """Returns a temporary sibling path to write to before :func:`os.replace` onto ``path``.
+
+    The temporary name keeps the suffix of ``path`` so that writers that choose a format by
+    suffix (``.h5``, ``.png``, ``.npz``) still do.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    os.close(fd)
+    return Path(tmp)

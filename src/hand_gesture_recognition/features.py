@@ -1,0 +1,109 @@
+"""Per-frame features: the 21 landmarks of a frame become the 63 numbers the model reads.
+
+Three representations, chosen by :attr:`PreprocessingConfig.feature_mode` and recorded in
+``model_config.json`` so that inference computes exactly what training did:
+
+* ``raw``: the extractor's ``(x, y, z)`` as they are (the original project's features);
+  position and size in the image change them.
+* ``normalized``: isotropic coordinates (``y`` rescaled by the image's aspect), relative to
+  the wrist and divided by the palm's length (wrist to middle-finger knuckle), so the hand's
+  position and distance from the camera no longer matter.
+* ``canonical``: ``normalized``, then rotated in the image plane so that the palm points up,
+  and mirrored so that the index knuckle is always on the same side as the little-finger
+  knuckle (left and right hands, mirrored or not, look alike).
+
+Frames without a hand (NaN landmarks) become zeros in every mode.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import InputError
+
+WRIST, INDEX_MCP, MIDDLE_MCP, PINKY_MCP = 0, 5, 9, 17
+NUM_FEATURES = 63
+_EPS = 1e-6
+
+
+def isotropic(landmarks: np.ndarray, aspect: np.ndarray | float = 1.0) -> np.ndarray:
+    """Rescales ``y`` by height / width so that x and y share one unit (the image width).
+
+    Args:
+        landmarks: ``(..., 21, 3)`` landmarks.
+        aspect: Height / width of the image the landmarks refer to, broadcastable to ``(...)``.
+
+    Returns:
+        A float32 copy.
+    """
+    points = np.array(landmarks, dtype=np.float32, copy=True)
+    aspect = np.asarray(aspect, dtype=np.float32)
+    points[..., 1] *= aspect[..., None] if aspect.ndim else aspect
+    return points
+
+
+def normalize(points: np.ndarray) -> np.ndarray:
+    """Moves the wrist to the origin and divides by the palm length (wrist to middle knuckle).
+
+    Args:
+        points: ``(..., 21, 3)`` isotropic landmarks.
+
+    Returns:
+        ``(..., 21, 3)`` float32 array.
+    """
+    centred = points - points[..., WRIST : WRIST + 1, :]
+    palm = np.linalg.norm(centred[..., MIDDLE_MCP, :2], axis=-1)
+    return (centred / np.maximum(palm, _EPS)[..., None, None]).astype(np.float32)
+
+
+def canonicalize(points: np.ndarray) -> np.ndarray:
+    """Rotates normalised landmarks so the palm points up and mirrors them to one handedness.
+
+    Args:
+        points: ``(..., 21, 3)`` output of :func:`normalize`.
+
+    Returns:
+        ``(..., 21, 3)`` float32 array: the middle knuckle at ``(0, -1)`` in the image plane and
+        the index knuckle to the right of the little-finger knuckle.
+    """
+    direction = points[..., MIDDLE_MCP, :2]
+    angle = np.arctan2(direction[..., 0], -direction[..., 1])
+    cos, sin = np.cos(angle)[..., None], np.sin(angle)[..., None]
+    x, y = points[..., 0], points[..., 1]
+    # Rotating by -angle brings the wrist-to-middle-knuckle direction onto (0, -1).
+    rotated = np.stack([x * cos + y * sin, -x * sin + y * cos, points[..., 2]], axis=-1)
+    side = rotated[..., INDEX_MCP, 0] - rotated[..., PINKY_MCP, 0]
+    flip = np.where(side < 0, -1.0, 1.0)[..., None]
+    rotated[..., 0] *= flip
+    return rotated.astype(np.float32)
+
+
+def frame_features(
+    landmarks: np.ndarray, aspect: np.ndarray | float = 1.0, mode: str = "normalized"
+) -> np.ndarray:
+    """Computes the 63 features of each frame.
+
+    Args:
+        landmarks: ``(..., 21, 3)`` landmarks (NaN rows for frames without a hand).
+        aspect: Height / width of the images, broadcastable to the leading dimensions.
+        mode: ``raw``, ``normalized`` or ``canonical``.
+
+    Returns:
+        ``(..., 63)`` float32 features, zeros where the frame had no hand.
+
+    Raises:
+        InputError: For an unknown mode or a wrong shape.
+    """
+    landmarks = np.asarray(landmarks, dtype=np.float32)
+    if landmarks.shape[-2:] != (21, 3):
+        raise InputError(f"landmarks must have shape (..., 21, 3), got {landmarks.shape}")
+    if mode == "raw":
+        points = landmarks.copy()
+    elif mode == "normalized":
+        points = normalize(isotropic(landmarks, aspect))
+    elif mode == "canonical":
+        points = canonicalize(normalize(isotropic(landmarks, aspect)))
+    else:
+        raise InputError(f"feature mode must be raw, normalized or canonical; got {mode!r}")
+    features = points.reshape(*points.shape[:-2], NUM_FEATURES)
+    return np.nan_to_num(features, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)

@@ -1,0 +1,653 @@
+"""Hand landmark extraction: one small interface, MediaPipe Hands behind it, and a dataset runner.
+
+Every extractor turns one image into a :class:`HandResult`: 21 landmarks ``(x, y, z)`` in
+MediaPipe's convention (``x`` and ``y`` normalised by the width and height of the
+aspect-corrected image, ``z`` roughly in units of the width), a confidence, and the corrected
+image's height-to-width ratio, which features need to undo the normalisation.
+
+:func:`extract_landmarks` runs an extractor over a LeapGestRecog-shaped tree in worker processes
+and writes one ``.npz`` file (see :class:`LandmarkTable` for its arrays).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .config import EXTRACTORS, atomic_output
+from .dataset import Recording, find_recordings
+from .errors import InputError
+
+NUM_LANDMARKS = 21
+#: Leap Motion frames are 640x240 with pixels twice as tall as wide.
+LEAP_FRAME_SHAPE = (240, 640)
+LEAP_PIXEL_ASPECT = 2.0
+
+
+@dataclass(frozen=True)
+class HandResult:
+    """What an extractor found in one image.
+
+    Attributes:
+        landmarks: ``(21, 3)`` float32 array, or None when no hand was found.
+        score: The extractor's confidence that a hand is there (0 when none was found).
+        aspect: Height / width of the aspect-corrected image the landmarks refer to.
+    """
+
+    landmarks: np.ndarray | None
+    score: float = 0.0
+    aspect: float = 1.0
+
+    @property
+    def detected(self) -> bool:
+        """Whether a hand was found."""
+        return self.landmarks is not None
+
+
+def pixel_aspect_for(shape: tuple[int, ...]) -> float:
+    """Returns the pixel aspect (height / width of one pixel) assumed for an image shape.
+
+    Leap Motion frames (640x240) have pixels twice as tall as wide; everything else is square.
+    """
+    return LEAP_PIXEL_ASPECT if tuple(shape[:2]) == LEAP_FRAME_SHAPE else 1.0
+
+
+def correct_aspect(image: np.ndarray, pixel_aspect: float | None = None) -> np.ndarray:
+    """Stretches an image vertically so that its pixels are square.
+
+    Args:
+        image: The frame, ``(H, W)`` or ``(H, W, C)``.
+        pixel_aspect: Pixel height / width; None picks :func:`pixel_aspect_for`.
+
+    Returns:
+        The frame itself when its pixels are square, else a resized copy.
+    """
+    import cv2
+
+    aspect = pixel_aspect_for(image.shape) if pixel_aspect is None else pixel_aspect
+    if abs(aspect - 1.0) < 1e-6:
+        return image
+    height, width = image.shape[:2]
+    return cv2.resize(image, (width, round(height * aspect)), interpolation=cv2.INTER_LINEAR)
+
+
+def to_rgb(image: np.ndarray) -> np.ndarray:
+    """Returns a contiguous RGB uint8 copy of a BGR or grayscale frame."""
+    import cv2
+
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def is_grayscale(image: np.ndarray) -> bool:
+    """Whether a frame is single-channel, or three equal channels (an infrared frame as BGR)."""
+    if image.ndim == 2 or image.shape[2] == 1:
+        return True
+    sample = image[::8, ::8, :3]
+    return bool(np.array_equal(sample[..., 0], sample[..., 1])) and bool(
+        np.array_equal(sample[..., 1], sample[..., 2])
+    )
+
+
+class LandmarkExtractor(ABC):
+    """Finds one hand's 21 landmarks in a frame.
+
+    Extractors are context managers. In tracking mode they may use the previous frame's result
+    to find the hand in the next; call :meth:`reset` between unrelated sequences.
+
+    Args:
+        tracking: Use the previous frame's landmarks to propose where the hand is now.
+        min_confidence: Confidence under which a frame counts as having no hand.
+        pixel_aspect: Pixel height / width of the frames; None assumes Leap Motion frames
+            (640x240) have pixels twice as tall as wide and all others square.
+    """
+
+    name: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        *,
+        tracking: bool = False,
+        min_confidence: float = 0.5,
+        pixel_aspect: float | None = None,
+    ) -> None:
+        if not 0.0 <= min_confidence <= 1.0:
+            raise InputError(f"min_confidence must be in [0, 1], got {min_confidence}")
+        self.tracking = tracking
+        self.min_confidence = float(min_confidence)
+        self.pixel_aspect = pixel_aspect
+
+    @abstractmethod
+    def process(self, image: np.ndarray) -> HandResult:
+        """Finds the hand in one frame.
+
+        Args:
+            image: A BGR (OpenCV order) or grayscale uint8 frame.
+
+        Returns:
+            The landmarks, or a result with ``landmarks=None`` when no hand was found.
+        """
+
+    def reset(self) -> None:
+        """Forgets the previous frame (start of a new sequence)."""
+
+    def close(self) -> None:
+        """Releases the models."""
+
+    def settings(self) -> dict[str, Any]:
+        """The settings that determine this extractor's output, for caches and configs."""
+        return {
+            "extractor": self.name,
+            "tracking": self.tracking,
+            "min_confidence": self.min_confidence,
+            "pixel_aspect": self.pixel_aspect,
+        }
+
+    def __enter__(self) -> LandmarkExtractor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class MediaPipeHandsExtractor(LandmarkExtractor):
+    """MediaPipe's standard Hands solution (palm detector, then hand-landmark model).
+
+    Uses ``mp.solutions.hands`` with the models bundled in the ``mediapipe==0.10.21`` wheel, on
+    the aspect-corrected frame. Static-image mode runs the palm detector on every frame;
+    tracking mode re-detects only when the hand is lost.
+    """
+
+    name = "mediapipe"
+
+    def __init__(self, *, model_complexity: int = 1, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.model_complexity = model_complexity
+        self._hands = None
+
+    def _solution(self):
+        if self._hands is None:
+            import mediapipe as mp
+
+            self._hands = mp.solutions.hands.Hands(
+                static_image_mode=not self.tracking,
+                max_num_hands=1,
+                model_complexity=self.model_complexity,
+                min_detection_confidence=self.min_confidence,
+                min_tracking_confidence=self.min_confidence,
+            )
+        return self._hands
+
+    def process(self, image: np.ndarray) -> HandResult:
+        """Runs MediaPipe Hands on one frame (see :meth:`LandmarkExtractor.process`)."""
+        corrected = correct_aspect(image, self.pixel_aspect)
+        aspect = corrected.shape[0] / corrected.shape[1]
+        result = self._solution().process(to_rgb(corrected))
+        if not result.multi_hand_landmarks:
+            return HandResult(None, 0.0, aspect)
+        points = result.multi_hand_landmarks[0].landmark
+        landmarks = np.array([(p.x, p.y, p.z) for p in points], dtype=np.float32)
+        score = float(result.multi_handedness[0].classification[0].score)
+        return HandResult(landmarks, score, aspect)
+
+    def reset(self) -> None:
+        """Drops the tracked hand so the next frame runs the palm detector."""
+        if self._hands is not None:
+            self._hands.reset()
+
+    def close(self) -> None:
+        """Releases the MediaPipe graph."""
+        if self._hands is not None:
+            self._hands.close()
+            self._hands = None
+
+    def settings(self) -> dict[str, Any]:
+        """See :meth:`LandmarkExtractor.settings`."""
+        return {**super().settings(), "model_complexity": self.model_complexity}
+
+
+class AutoExtractor(LandmarkExtractor):
+    """Infrared extraction for grayscale frames, MediaPipe Hands for colour frames.
+
+    Colour frames where MediaPipe Hands finds no hand are tried again with the infrared
+    extractor, which does not depend on the palm detector.
+    """
+
+    name = "auto"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        from .infrared import InfraredHandExtractor
+
+        self._standard = MediaPipeHandsExtractor(**kwargs)
+        self._infrared = InfraredHandExtractor(**kwargs)
+
+    def process(self, image: np.ndarray) -> HandResult:
+        """See :meth:`LandmarkExtractor.process`."""
+        if is_grayscale(image):
+            return self._infrared.process(image)
+        result = self._standard.process(image)
+        return result if result.detected else self._infrared.process(image)
+
+    def reset(self) -> None:
+        """See :meth:`LandmarkExtractor.reset`."""
+        self._standard.reset()
+        self._infrared.reset()
+
+    def close(self) -> None:
+        """See :meth:`LandmarkExtractor.close`."""
+        self._standard.close()
+        self._infrared.close()
+
+
+def make_extractor(name: str = "auto", **kwargs: Any) -> LandmarkExtractor:
+    """Creates an extractor by name.
+
+    Args:
+        name: ``auto``, ``mediapipe`` or ``infrared``.
+        **kwargs: Passed to the extractor (``tracking``, ``min_confidence``, ``pixel_aspect``).
+
+    Returns:
+        The extractor.
+
+    Raises:
+        InputError: For an unknown name.
+    """
+    if name == "mediapipe":
+        return MediaPipeHandsExtractor(**kwargs)
+    if name == "infrared":
+        from .infrared import InfraredHandExtractor
+
+        return InfraredHandExtractor(**kwargs)
+    if name == "auto":
+        return AutoExtractor(**kwargs)
+    raise InputError(f"--extractor must be one of {', '.join(EXTRACTORS)}; got {name!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# The landmark file.
+
+REQUIRED_ARRAYS = {
+    "landmarks": (np.floating, 3),
+    "detected": (np.bool_, 1),
+    "score": (np.floating, 1),
+    "subject": (np.str_, 1),
+    "gesture": (np.str_, 1),
+    "sequence": (np.str_, 1),
+    "frame": (np.integer, 1),
+    "path": (np.str_, 1),
+}
+
+
+@dataclass
+class LandmarkTable:
+    """The landmark file's arrays, one row per frame, in frame order within each recording.
+
+    Attributes:
+        landmarks: float32 ``(N, 21, 3)``, NaN where no hand was found.
+        detected: bool ``(N,)``.
+        score: float32 ``(N,)`` extractor confidence.
+        subject: str ``(N,)``.
+        gesture: str ``(N,)``.
+        sequence: str ``(N,)``, one id per recording (``<subject>/<gesture>``).
+        frame: int ``(N,)`` frame index within the recording.
+        path: str ``(N,)`` source image path (may be empty for recorded sequences).
+        aspect: float32 ``(N,)`` height / width of the corrected image (1.0 when absent).
+        meta: Extraction settings and counts (the ``meta`` JSON string in the file).
+    """
+
+    landmarks: np.ndarray
+    detected: np.ndarray
+    score: np.ndarray
+    subject: np.ndarray
+    gesture: np.ndarray
+    sequence: np.ndarray
+    frame: np.ndarray
+    path: np.ndarray
+    aspect: np.ndarray | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.aspect is None:
+            self.aspect = np.ones(len(self.detected), dtype=np.float32)
+
+    def __len__(self) -> int:
+        return len(self.detected)
+
+    @property
+    def extractor(self) -> str:
+        """The extractor that produced the file (``unknown`` for a file without metadata)."""
+        return str(self.meta.get("extractor", {}).get("extractor", "unknown"))
+
+    @property
+    def gestures(self) -> list[str]:
+        """Distinct gestures, sorted."""
+        return sorted(set(self.gesture.tolist()))
+
+    @property
+    def subjects(self) -> list[str]:
+        """Distinct subjects, sorted."""
+        return sorted(set(self.subject.tolist()))
+
+    def sequences(self) -> Iterator[tuple[str, np.ndarray]]:
+        """Yields ``(sequence id, row indices in frame order)`` for each recording."""
+        order = np.lexsort((self.frame, self.sequence))
+        ids = self.sequence[order]
+        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+        ends = np.r_[starts[1:], len(order)]
+        for start, end in zip(starts, ends, strict=True):
+            yield str(ids[start]), order[start:end]
+
+    def subset(self, rows: np.ndarray) -> LandmarkTable:
+        """Returns the rows selected by a boolean mask or an index array."""
+        return LandmarkTable(
+            **{name: getattr(self, name)[rows] for name in (*REQUIRED_ARRAYS, "aspect")},
+            meta=dict(self.meta),
+        )
+
+    def coverage(self) -> dict[str, float]:
+        """Share of frames with a detected hand, per gesture and ``overall``."""
+        result = {g: float(self.detected[self.gesture == g].mean()) for g in self.gestures}
+        result["overall"] = float(self.detected.mean()) if len(self) else 0.0
+        return result
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Writes the table as an uncompressed ``.npz``, atomically."""
+        path = Path(path)
+        tmp = atomic_output(path)
+        try:
+            np.savez(
+                tmp,
+                landmarks=self.landmarks.astype(np.float32),
+                detected=self.detected.astype(bool),
+                score=self.score.astype(np.float32),
+                subject=self.subject.astype(str),
+                gesture=self.gesture.astype(str),
+                sequence=self.sequence.astype(str),
+                frame=self.frame.astype(np.int64),
+                path=self.path.astype(str),
+                aspect=np.asarray(self.aspect, dtype=np.float32),
+                meta=np.array(json.dumps(self.meta)),
+            )
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> LandmarkTable:
+        """Reads and checks a landmark file.
+
+        Args:
+            path: A ``.npz`` written by ``hand-gesture extract`` or by a user.
+
+        Returns:
+            The table.
+
+        Raises:
+            InputError: If the file is missing, unreadable, lacks an array or has wrong shapes.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(f"{path}: landmark file not found")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {name: data[name] for name in data.files}
+        except Exception as error:  # noqa: BLE001 - any failure means "not a landmark file".
+            raise InputError(f"{path}: not a readable .npz landmark file ({error})") from None
+        missing = [name for name in REQUIRED_ARRAYS if name not in arrays]
+        if missing:
+            raise InputError(f"{path}: missing arrays {', '.join(missing)}")
+        rows = len(arrays["detected"])
+        for name, (kind, ndim) in REQUIRED_ARRAYS.items():
+            array = arrays[name]
+            if array.ndim != ndim or len(array) != rows:
+                raise InputError(
+                    f"{path}: array {name!r} has shape {array.shape}, expected "
+                    f"{'(N, 21, 3)' if ndim == 3 else '(N,)'} with N={rows}"
+                )
+            if not np.issubdtype(array.dtype, kind):
+                raise InputError(f"{path}: array {name!r} has dtype {array.dtype}")
+        if arrays["landmarks"].shape[1:] != (NUM_LANDMARKS, 3):
+            raise InputError(
+                f"{path}: array 'landmarks' has shape {arrays['landmarks'].shape}, "
+                "expected (N, 21, 3)"
+            )
+        if rows == 0:
+            raise InputError(f"{path}: the landmark file holds no frames")
+        meta = json.loads(str(arrays["meta"])) if "meta" in arrays else {}
+        aspect = arrays.get("aspect")
+        return cls(
+            landmarks=arrays["landmarks"].astype(np.float32),
+            detected=arrays["detected"].astype(bool),
+            score=arrays["score"].astype(np.float32),
+            subject=arrays["subject"],
+            gesture=arrays["gesture"],
+            sequence=arrays["sequence"],
+            frame=arrays["frame"].astype(np.int64),
+            path=arrays["path"],
+            aspect=None if aspect is None else aspect.astype(np.float32),
+            meta=meta,
+        )
+
+    @classmethod
+    def concatenate(cls, parts: list[LandmarkTable], meta: dict[str, Any]) -> LandmarkTable:
+        """Joins tables row-wise."""
+
+        def cat(name: str) -> np.ndarray:
+            return np.concatenate([getattr(p, name) for p in parts])
+
+        return cls(**{name: cat(name) for name in (*REQUIRED_ARRAYS, "aspect")}, meta=meta)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running an extractor over a dataset.
+
+
+@dataclass
+class ExtractionSummary:
+    """What :func:`extract_landmarks` did."""
+
+    path: Path
+    frames: int
+    detected: int
+    unreadable: list[str]
+    reused: bool
+
+    @property
+    def coverage(self) -> float:
+        """Share of readable frames with a detected hand."""
+        return self.detected / self.frames if self.frames else 0.0
+
+
+# Per-process extractor of a worker; each worker process builds its own once.
+_worker_state: dict[str, Any] = {}
+
+
+def _init_worker(name: str, options: dict[str, Any]) -> None:
+    _worker_state["extractor"] = make_extractor(name, **options)
+
+
+def _extract_recording(recording: Recording) -> tuple[LandmarkTable, list[str]]:
+    import cv2
+
+    extractor: LandmarkExtractor = _worker_state["extractor"]
+    extractor.reset()
+    rows: list[tuple[int, str, HandResult]] = []
+    unreadable: list[str] = []
+    for index, frame_path in enumerate(recording.frames):
+        image = cv2.imread(str(frame_path), cv2.IMREAD_UNCHANGED)
+        if image is None or image.size == 0:
+            unreadable.append(str(frame_path))
+            extractor.reset()
+            continue
+        if image.dtype != np.uint8:
+            image = cv2.convertScaleAbs(image, alpha=255.0 / max(1, int(image.max())))
+        rows.append((index, str(frame_path), extractor.process(image)))
+    n = len(rows)
+    landmarks = np.full((n, NUM_LANDMARKS, 3), np.nan, dtype=np.float32)
+    for i, (_, _, result) in enumerate(rows):
+        if result.detected:
+            landmarks[i] = result.landmarks
+    table = LandmarkTable(
+        landmarks=landmarks,
+        detected=np.array([r.detected for _, _, r in rows], dtype=bool),
+        score=np.array([r.score for _, _, r in rows], dtype=np.float32),
+        subject=np.array([recording.subject] * n, dtype=str),
+        gesture=np.array([recording.gesture] * n, dtype=str),
+        sequence=np.array([recording.sequence_id] * n, dtype=str),
+        frame=np.array([i for i, _, _ in rows], dtype=np.int64),
+        path=np.array([p for _, p, _ in rows], dtype=str),
+        aspect=np.array([r.aspect for _, _, r in rows], dtype=np.float32),
+    )
+    return table, unreadable
+
+
+def _settings_key(settings: dict[str, Any], recordings: list[Recording]) -> str:
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    for recording in recordings:
+        digest.update(recording.sequence_id.encode())
+        for frame in recording.frames:
+            digest.update(frame.name.encode())
+    return digest.hexdigest()[:16]
+
+
+def extract_landmarks(
+    data_dir: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    extractor: str = "auto",
+    workers: int = 1,
+    tracking: bool = False,
+    min_confidence: float = 0.5,
+    pixel_aspect: float | None = None,
+    progress: bool = True,
+) -> ExtractionSummary:
+    """Extracts landmarks from every frame of a LeapGestRecog-shaped tree into one ``.npz``.
+
+    Recordings are processed in parallel worker processes. Each finished recording is kept in
+    a ``<out>.parts/`` folder so that an interrupted run resumes where it stopped; a finished
+    file made with the same settings from the same frames is reused as it is.
+
+    Args:
+        data_dir: The tree (see :func:`hand_gesture_recognition.dataset.find_recordings`).
+        out: The ``.npz`` file to write.
+        extractor: ``auto``, ``mediapipe`` or ``infrared``.
+        workers: Worker processes (1 runs in this process).
+        tracking: Let each frame's landmarks guide the next within a recording.
+        min_confidence: Confidence under which a frame has no hand.
+        pixel_aspect: Pixel height / width; None assumes Leap Motion frames for 640x240.
+        progress: Show a progress bar.
+
+    Returns:
+        A summary with the coverage and the unreadable frames that were skipped.
+
+    Raises:
+        InputError: For a missing or unrecognisable tree, or bad options.
+    """
+    from tqdm.auto import tqdm
+
+    if workers < 1:
+        raise InputError(f"--workers must be at least 1, got {workers}")
+    out = Path(out)
+    if out.suffix != ".npz":
+        raise InputError(f"{out}: the landmark file must end in .npz")
+    recordings = find_recordings(data_dir)
+    options = {"tracking": tracking, "min_confidence": min_confidence, "pixel_aspect": pixel_aspect}
+    probe = make_extractor(extractor, **options)
+    settings = probe.settings()
+    probe.close()
+    key = _settings_key(settings, recordings)
+
+    if out.exists():
+        try:
+            existing = LandmarkTable.load(out)
+        except InputError:
+            existing = None
+        if existing is not None and existing.meta.get("key") == key:
+            return ExtractionSummary(
+                out,
+                len(existing),
+                int(existing.detected.sum()),
+                list(existing.meta.get("unreadable", [])),
+                reused=True,
+            )
+
+    parts_dir = out.with_name(out.name + ".parts") / key
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    tables: dict[str, LandmarkTable] = {}
+    unreadable: list[str] = []
+    todo: list[Recording] = []
+    for recording in recordings:
+        part = parts_dir / (recording.sequence_id.replace("/", "__") + ".npz")
+        if part.exists():
+            try:
+                cached = LandmarkTable.load(part)
+                tables[recording.sequence_id] = cached
+                unreadable.extend(cached.meta.get("unreadable", []))
+                continue
+            except InputError:
+                part.unlink()
+        todo.append(recording)
+
+    total = sum(len(r.frames) for r in recordings)
+    done = total - sum(len(r.frames) for r in todo)
+    bar = tqdm(total=total, initial=done, unit="frame", desc="landmarks", disable=not progress)
+
+    def keep(recording: Recording, table: LandmarkTable, skipped: list[str]) -> None:
+        table.meta = {"unreadable": skipped}
+        if len(table):
+            table.save(parts_dir / (recording.sequence_id.replace("/", "__") + ".npz"))
+        tables[recording.sequence_id] = table
+        unreadable.extend(skipped)
+        bar.update(len(recording.frames))
+
+    if todo and workers == 1:
+        _init_worker(extractor, options)
+        try:
+            for recording in todo:
+                keep(recording, *_extract_recording(recording))
+        finally:
+            _worker_state.pop("extractor").close()
+    elif todo:
+        # Forked workers start without importing MediaPipe again; each builds its own graph.
+        context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+        with ProcessPoolExecutor(
+            max_workers=min(workers, len(todo)),
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(extractor, options),
+        ) as pool:
+            futures = {pool.submit(_extract_recording, r): r for r in todo}
+            for future in as_completed(futures):
+                keep(futures[future], *future.result())
+    bar.close()
+
+    ordered = [tables[r.sequence_id] for r in recordings if len(tables[r.sequence_id])]
+    if not ordered:
+        raise InputError(f"{data_dir}: no readable frames found")
+    meta = {
+        "extractor": settings,
+        "key": key,
+        "unreadable": sorted(unreadable),
+        "data_dir": str(data_dir),
+    }
+    table = LandmarkTable.concatenate(ordered, meta)
+    table.save(out)
+    shutil.rmtree(out.with_name(out.name + ".parts"), ignore_errors=True)
+    return ExtractionSummary(
+        out, len(table), int(table.detected.sum()), sorted(unreadable), reused=False
+    )

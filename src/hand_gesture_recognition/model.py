@@ -1,0 +1,237 @@
+"""The LSTM classifier, its artifacts on disk, and a fast predictor for single windows.
+
+A model directory holds ``hand_gesture_lstm_model.h5`` and ``gesture_mapping.json``
+(``{"01_palm": 0, ...}``, the original project's form) and, for models trained here,
+``model_config.json``. A directory without it (a model the original project published) is
+read with the original's preprocessing: raw coordinates, missing frames as zeros.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import (
+    CONFIG_FILE,
+    MAPPING_FILE,
+    MODEL_FILE,
+    ModelConfig,
+    PreprocessingConfig,
+    RunConfig,
+    atomic_output,
+    read_json,
+    write_json_atomic,
+)
+from .errors import InputError
+from .features import NUM_FEATURES
+
+
+def build_model(
+    num_classes: int,
+    sequence_length: int = 30,
+    config: ModelConfig | None = None,
+    learning_rate: float = 1e-3,
+    num_features: int = NUM_FEATURES,
+):
+    """Builds and compiles the stacked-LSTM classifier.
+
+    Each LSTM layer is followed by batch normalisation and dropout, then come dense ReLU layers
+    (each with batch normalisation and dropout) and a softmax over the gestures.
+
+    Args:
+        num_classes: Number of gestures.
+        sequence_length: Frames per window.
+        config: Layer sizes and dropout (the original project's by default).
+        learning_rate: Adam's learning rate.
+        num_features: Features per frame.
+
+    Returns:
+        A compiled ``keras.Sequential`` model.
+    """
+    import keras
+    from keras import layers
+
+    config = config or ModelConfig()
+    model = keras.Sequential(name="hand_gesture_lstm")
+    model.add(keras.Input(shape=(sequence_length, num_features)))
+    for i, units in enumerate(config.lstm_units):
+        model.add(layers.LSTM(units, return_sequences=i < len(config.lstm_units) - 1))
+        model.add(layers.BatchNormalization())
+        model.add(layers.Dropout(config.dropout))
+    for units in config.dense_units:
+        model.add(layers.Dense(units, activation="relu"))
+        model.add(layers.BatchNormalization())
+        model.add(layers.Dropout(config.dropout))
+    model.add(layers.Dense(num_classes, activation="softmax"))
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+@dataclass
+class LoadedModel:
+    """A classifier with its gesture names and the settings to preprocess its inputs."""
+
+    model: Any
+    gestures: list[str]
+    config: RunConfig
+    directory: Path | None = None
+
+    @property
+    def preprocessing(self) -> PreprocessingConfig:
+        """How frames must be turned into this model's inputs."""
+        return self.config.preprocessing
+
+    @property
+    def mapping(self) -> dict[str, int]:
+        """The gesture mapping in the original project's form."""
+        return {g: i for i, g in enumerate(self.gestures)}
+
+
+def legacy_config() -> RunConfig:
+    """Settings that reproduce the original project's preprocessing (no config file)."""
+    return RunConfig(
+        preprocessing=PreprocessingConfig(
+            feature_mode="raw", missing="zero", extractor="mediapipe", max_missing_fraction=1.0
+        ),
+        info={"legacy": True},
+    )
+
+
+def read_mapping(source: str | os.PathLike | dict[str, int]) -> list[str]:
+    """Reads a gesture mapping (``{"01_palm": 0, ...}``) into names ordered by class index.
+
+    Args:
+        source: A mapping dict or the path of ``gesture_mapping.json``.
+
+    Returns:
+        Gesture names, index ``i`` holding the name of class ``i``.
+
+    Raises:
+        InputError: If the mapping is missing or its indices are not 0..n-1.
+    """
+    mapping = read_json(source) if not isinstance(source, dict) else source
+    where = source if not isinstance(source, dict) else "gesture mapping"
+    if not isinstance(mapping, dict) or not mapping:
+        raise InputError(f'{where}: expected a JSON object like {{"01_palm": 0, ...}}')
+    try:
+        indices = {str(k): int(v) for k, v in mapping.items()}
+    except (TypeError, ValueError):
+        raise InputError(f"{where}: class indices must be integers") from None
+    if sorted(indices.values()) != list(range(len(indices))):
+        raise InputError(f"{where}: class indices must be 0..{len(indices) - 1}, each once")
+    return sorted(indices, key=indices.get)
+
+
+def load_model(
+    model_path: str | os.PathLike,
+    gesture_mapping: str | os.PathLike | dict[str, int] | None = None,
+) -> LoadedModel:
+    """Loads a classifier from a model directory or an ``.h5`` file.
+
+    Args:
+        model_path: A model directory, or the ``.h5`` file (its folder then supplies the
+            mapping and config unless given).
+        gesture_mapping: A mapping dict or ``gesture_mapping.json`` path; by default the one
+            beside the model.
+
+    Returns:
+        The model, its gestures and its preprocessing settings.
+
+    Raises:
+        InputError: If a file is missing or the mapping does not match the model.
+    """
+    path = Path(model_path)
+    if path.is_dir():
+        directory, h5 = path, path / MODEL_FILE
+    else:
+        directory, h5 = path.parent, path
+    if not h5.is_file():
+        raise InputError(f"{h5}: model file not found (expected {MODEL_FILE})")
+    if gesture_mapping is None:
+        gesture_mapping = directory / MAPPING_FILE
+        if not gesture_mapping.is_file():
+            raise InputError(f"{directory}: no {MAPPING_FILE} beside the model")
+    gestures = read_mapping(gesture_mapping)
+    config_path = directory / CONFIG_FILE
+    config = RunConfig.load(config_path) if config_path.is_file() else legacy_config()
+
+    import keras
+
+    try:
+        model = keras.models.load_model(h5, compile=False)
+    except Exception as error:  # noqa: BLE001 - any failure means "not a usable model".
+        raise InputError(f"{h5}: not a loadable Keras model ({error})") from None
+    outputs = int(model.outputs[0].shape[-1])
+    if outputs != len(gestures):
+        raise InputError(
+            f"{gesture_mapping}: the mapping has {len(gestures)} gestures but the model "
+            f"outputs {outputs} classes"
+        )
+    expected = (config.preprocessing.sequence_length, NUM_FEATURES)
+    if tuple(model.inputs[0].shape[1:]) != expected:
+        raise InputError(
+            f"{h5}: model input shape {tuple(model.inputs[0].shape[1:])}, expected {expected}"
+        )
+    return LoadedModel(model, gestures, config, directory)
+
+
+def save_model(
+    directory: str | os.PathLike,
+    model: Any,
+    gestures: list[str],
+    config: RunConfig,
+) -> None:
+    """Writes the model, its mapping and its settings into ``directory``, each atomically."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = atomic_output(directory / MODEL_FILE)
+    try:
+        model.save(tmp)
+        os.replace(tmp, directory / MODEL_FILE)
+    finally:
+        tmp.unlink(missing_ok=True)
+    write_json_atomic(directory / MAPPING_FILE, {g: i for i, g in enumerate(gestures)})
+    config.save(directory / CONFIG_FILE)
+
+
+class FastClassifier:
+    """Runs a Keras classifier on one window at a time without ``model.predict``'s overhead.
+
+    ``model.predict`` builds a data pipeline on every call (tens of milliseconds); this wraps
+    the model's forward pass in one traced TensorFlow function with a fixed input signature,
+    which gives the same outputs.
+
+    Args:
+        model: A Keras model with input ``(None, L, F)``.
+    """
+
+    def __init__(self, model: Any) -> None:
+        import tensorflow as tf
+
+        self.model = model
+        length, features = (int(d) for d in model.inputs[0].shape[1:])
+        self._function = tf.function(
+            lambda x: model(x, training=False),
+            input_signature=[tf.TensorSpec((None, length, features), tf.float32)],
+            reduce_retracing=True,
+        )
+        self.input_shape = (length, features)
+
+    def predict(self, windows: np.ndarray) -> np.ndarray:
+        """Class probabilities of ``(n, L, F)`` windows (or one ``(L, F)`` window)."""
+        x = np.asarray(windows, dtype=np.float32)
+        single = x.ndim == 2
+        if single:
+            x = x[None]
+        if x.shape[1:] != self.input_shape:
+            raise InputError(f"windows must have shape (n, {self.input_shape}), got {x.shape}")
+        probabilities = self._function(x).numpy()
+        return probabilities[0] if single else probabilities

@@ -1,0 +1,321 @@
+"""Training: from landmarks to a saved model with its metrics and plots."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import CONFIG_FILE, MAPPING_FILE, MODEL_FILE, RunConfig
+from .errors import InputError
+from .landmarks import LandmarkTable
+from .sequences import SplitData, prepare_data
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train_model` produced."""
+
+    model: Any
+    gestures: list[str]
+    config: RunConfig
+    metrics: dict[str, Any]
+    history: dict[str, list[float]]
+    out_dir: Path | None
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries that shape a model's results."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {"python": platform.python_version()}
+    for name in ("tensorflow", "keras", "mediapipe", "numpy", "hand-gesture-recognition"):
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def check_output_dir(out_dir: str | os.PathLike, force: bool) -> Path:
+    """Refuses to overwrite a directory that already holds a model unless ``force``.
+
+    Raises:
+        InputError: If ``out_dir`` holds a model and ``force`` is false.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"--out {out_dir}: exists and is not a directory")
+    existing = [f for f in (MODEL_FILE, MAPPING_FILE, CONFIG_FILE) if (out_dir / f).exists()]
+    if existing and not force:
+        raise InputError(
+            f"--out {out_dir}: already holds a model ({', '.join(existing)}); "
+            "pass --force to replace it or choose another --out"
+        )
+    return out_dir
+
+
+def fit(data: SplitData, config: RunConfig, verbose: int | str = "auto"):
+    """Builds and fits the classifier on the training windows of ``data``.
+
+    Validation windows drive early stopping (best weights restored) and the learning-rate
+    schedule.
+
+    Args:
+        data: Features and labels of each part.
+        config: Model and training settings.
+        verbose: Keras verbosity (``"auto"``, 0, 1 or 2).
+
+    Returns:
+        The fitted model and its history (one list of values per metric).
+    """
+    import keras
+
+    from .model import build_model
+
+    training = config.training
+    keras.utils.set_random_seed(training.seed)
+    model = build_model(
+        len(data.gestures),
+        config.preprocessing.sequence_length,
+        config.model,
+        training.learning_rate,
+    )
+    callbacks = [
+        keras.callbacks.EarlyStopping(
+            monitor="val_loss",
+            patience=training.early_stopping_patience,
+            restore_best_weights=True,
+        ),
+        keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss",
+            factor=0.5,
+            patience=training.reduce_lr_patience,
+            min_lr=1e-5,
+        ),
+    ]
+    history = model.fit(
+        data.x_train,
+        data.y_train,
+        validation_data=(data.x_val, data.y_val),
+        epochs=training.epochs,
+        batch_size=training.batch_size,
+        callbacks=callbacks,
+        verbose=verbose,
+        shuffle=True,
+    )
+    return model, {k: [float(v) for v in values] for k, values in history.history.items()}
+
+
+def predict_classes(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Class indices predicted for ``(n, L, F)`` windows."""
+    from .model import FastClassifier
+
+    if len(x) == 0:
+        return np.zeros(0, dtype=np.int64)
+    classifier = FastClassifier(model)
+    return np.concatenate(
+        [
+            classifier.predict(x[i : i + batch_size]).argmax(axis=1)
+            for i in range(0, len(x), batch_size)
+        ]
+    )
+
+
+def train_model(
+    table: LandmarkTable,
+    config: RunConfig,
+    out_dir: str | os.PathLike | None = None,
+    force: bool = False,
+    verbose: int | str = "auto",
+) -> TrainResult:
+    """Splits, augments, trains, evaluates on the test part and saves everything.
+
+    Args:
+        table: The landmarks.
+        config: All settings.
+        out_dir: Receives the model, mapping, config, metrics and plots (nothing is written
+            when None).
+        force: Replace a model already in ``out_dir``.
+        verbose: Keras verbosity.
+
+    Returns:
+        The model and its metrics.
+
+    Raises:
+        InputError: If ``out_dir`` holds a model and ``force`` is false, or the data is too
+            small for the split.
+    """
+    from .evaluate import compute_metrics, write_reports
+    from .model import save_model
+
+    if out_dir is not None:
+        check_output_dir(out_dir, force)
+    started = time.perf_counter()
+    data = prepare_data(table, config.preprocessing, config.augmentation, config.training)
+    prepared = time.perf_counter()
+    model, history = fit(data, config, verbose)
+    trained = time.perf_counter()
+    y_pred = predict_classes(model, data.x_test)
+    metrics = compute_metrics(data.y_test, y_pred, data.gestures, data.protocol)
+    epochs = len(history.get("loss", []))
+    metrics["training"] = {
+        "epochs_run": epochs,
+        "windows": {
+            "train": len(data.y_train),
+            "validation": len(data.y_val),
+            "test": len(data.y_test),
+        },
+        "seconds_preparing": round(prepared - started, 2),
+        "seconds_training": round(trained - prepared, 2),
+        "seconds_per_epoch": round((trained - prepared) / max(epochs, 1), 3),
+        "best_val_loss": min(history.get("val_loss", [float("nan")])),
+    }
+    metrics["landmarks"] = {"extractor": table.extractor, "coverage": table.coverage()}
+    info = {
+        **config.info,
+        "gestures": data.gestures,
+        "protocol": data.protocol,
+        "extraction": table.meta.get("extractor", {}),
+        "versions": library_versions(),
+    }
+    config = replace(config, info=info)
+    if out_dir is not None:
+        save_model(out_dir, model, data.gestures, config)
+        write_reports(out_dir, metrics, history)
+    return TrainResult(
+        model,
+        data.gestures,
+        config,
+        metrics,
+        history,
+        Path(out_dir) if out_dir is not None else None,
+    )
+
+
+def landmark_cache_path(data_dir: str | os.PathLike, extractor: str) -> Path:
+    """Where the landmarks of a dataset tree are cached (``.cache/landmarks/``)."""
+    import hashlib
+
+    resolved = str(Path(data_dir).resolve())
+    digest = hashlib.sha256(resolved.encode()).hexdigest()[:10]
+    return Path(".cache") / "landmarks" / f"{Path(data_dir).name}-{extractor}-{digest}.npz"
+
+
+def run_training(
+    *,
+    data_dir: str | os.PathLike | None = None,
+    landmarks: str | os.PathLike | None = None,
+    out_dir: str | os.PathLike = "models",
+    epochs: int = 100,
+    batch_size: int = 32,
+    split: str = "auto",
+    seed: int = 42,
+    feature_mode: str = "canonical",
+    missing: str = "interpolate",
+    stride: int | None = None,
+    keep_dataset: bool = False,
+    dest: str | os.PathLike = "datasets",
+    force: bool = False,
+    workers: int = 1,
+    extractor: str = "auto",
+    min_confidence: float = 0.5,
+    tracking: bool = False,
+    log=print,
+    verbose: int | str = "auto",
+) -> TrainResult:
+    """The main job: (download,) extract, augment, train, evaluate, save (and clean up).
+
+    With neither ``data_dir`` nor ``landmarks`` the dataset is downloaded from Kaggle into
+    ``dest`` and deleted at the end unless ``keep_dataset``; a directory the user passed is
+    never deleted.
+
+    Args:
+        data_dir: A LeapGestRecog-shaped tree of frames.
+        landmarks: A landmark ``.npz`` (skips extraction).
+        out_dir: Receives the model and its reports.
+        epochs: Maximum epochs.
+        batch_size: Mini-batch size.
+        split: ``auto``, ``subject``, ``time`` or ``random``.
+        seed: Seed for split, augmentation and initialisation.
+        feature_mode: ``raw``, ``normalized`` or ``canonical``.
+        missing: ``interpolate`` or ``zero``.
+        stride: Step between training windows (1 by default; 3 for the downloaded dataset).
+        keep_dataset: Keep a downloaded dataset.
+        dest: Download folder.
+        force: Replace a model in ``out_dir``.
+        workers: Extraction worker processes.
+        extractor: Landmark extractor name.
+        min_confidence: Extractor confidence threshold.
+        tracking: Extract in tracking mode.
+        log: Receives progress messages.
+        verbose: Keras verbosity.
+
+    Returns:
+        The trained model and its metrics.
+    """
+    from .config import AugmentationConfig, ModelConfig, PreprocessingConfig, TrainingConfig
+    from .landmarks import extract_landmarks
+
+    # Check everything the user chose before any long work starts.
+    check_output_dir(out_dir, force)
+    downloaded = None
+    if landmarks is None and data_dir is None:
+        from .dataset import download
+
+        log(f"downloading LeapGestRecog into {dest}/ ...")
+        data_dir = downloaded = download(dest)
+        log(f"dataset at {data_dir}")
+        stride = 3 if stride is None else stride
+    config = RunConfig(
+        preprocessing=PreprocessingConfig(
+            window_stride=stride or 1,
+            feature_mode=feature_mode,
+            missing=missing,
+            extractor=extractor,
+            min_detection_confidence=min_confidence,
+        ),
+        augmentation=AugmentationConfig(),
+        model=ModelConfig(),
+        training=TrainingConfig(epochs=epochs, batch_size=batch_size, split=split, seed=seed),
+    )
+    if landmarks is None:
+        cache = landmark_cache_path(data_dir, extractor)
+        log(f"extracting landmarks from {data_dir} ({extractor}, {workers} worker(s)) ...")
+        summary = extract_landmarks(
+            data_dir,
+            cache,
+            extractor=extractor,
+            workers=workers,
+            tracking=tracking,
+            min_confidence=min_confidence,
+        )
+        log(
+            f"hand found in {summary.detected} of {summary.frames} frames "
+            f"({summary.coverage:.1%}); landmarks cached in {cache}"
+        )
+        if summary.unreadable:
+            log(
+                f"skipped {len(summary.unreadable)} unreadable image(s), e.g. "
+                f"{summary.unreadable[0]}"
+            )
+        landmarks = cache
+    table = LandmarkTable.load(landmarks)
+    log(
+        f"training on {len(table)} frames of {len(table.gestures)} gestures, "
+        f"{len(table.subjects)} subject(s) ..."
+    )
+    result = train_model(table, config, out_dir, force=force, verbose=verbose)
+    # The download is deleted only after success, so that a failed run can be repeated
+    # without downloading again.
+    if downloaded is not None and not keep_dataset:
+        from .dataset import remove_download
+
+        remove_download(downloaded, dest)
+        log(f"deleted the downloaded dataset under {dest}/ (keep it with --keep-dataset)")
+    return result

@@ -1,0 +1,73 @@
+"""Shared fixtures: the real sample data beside the repository, and artifacts built from it.
+
+The sample data lives in ``../shared/data`` (never copied into the repository). When it is
+missing, tests that need it skip on a developer's machine and fail in CI (``CI=true``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+# Quieter logs from TensorFlow and MediaPipe's C++ code; set before either is imported.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+
+def _require(path: Path) -> Path:
+    if not path.exists():
+        message = f"sample data not found at {path}"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message + " (required in CI)")
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def leap_sample() -> Path:
+    """``../shared/data/leapgestrecog-sample``: subject 00, 10 gestures, 130 frames each."""
+    return _require(SHARED_DATA / "leapgestrecog-sample")
+
+
+@pytest.fixture(scope="session")
+def leap_gesture_dirs(leap_sample: Path) -> dict[str, Path]:
+    """The sample's gesture folders by name."""
+    root = leap_sample / "leapGestRecog" / "00"
+    return {p.name: p for p in sorted(root.iterdir()) if p.is_dir()}
+
+
+@pytest.fixture(scope="session")
+def webcam_sample() -> Path:
+    """``../shared/data/webcam-sample``: RGB webcam frames of peace, stop and thumbs_up."""
+    return _require(SHARED_DATA / "webcam-sample")
+
+
+@pytest.fixture(scope="session")
+def sample_landmarks(leap_sample: Path, tmp_path_factory) -> Path:
+    """Landmarks of the whole infrared sample, extracted once per test session (auto)."""
+    from hand_gesture_recognition.landmarks import extract_landmarks
+
+    out = tmp_path_factory.mktemp("landmarks") / "sample.npz"
+    extract_landmarks(leap_sample, out, extractor="auto", workers=2, progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def trained_model_dir(sample_landmarks: Path, tmp_path_factory) -> Path:
+    """A small model trained on the sample's landmarks (time split, a few epochs)."""
+    from hand_gesture_recognition.config import PreprocessingConfig, RunConfig, TrainingConfig
+    from hand_gesture_recognition.landmarks import LandmarkTable
+    from hand_gesture_recognition.train import train_model
+
+    out = tmp_path_factory.mktemp("model") / "model"
+    config = RunConfig(
+        preprocessing=PreprocessingConfig(window_stride=2, feature_mode="canonical"),
+        training=TrainingConfig(epochs=8, split="time", seed=7),
+    )
+    train_model(LandmarkTable.load(sample_landmarks), config, out, verbose=0)
+    return out
