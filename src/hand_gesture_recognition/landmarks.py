@@ -30,6 +30,17 @@ from .dataset import Recording, find_recordings
 from .errors import InputError
 
 NUM_LANDMARKS = 21
+
+# Whether this process has started a model runtime. MediaPipe graphs run their own threads,
+# and forking a process that holds them can deadlock the child, so extraction forks its
+# workers only from a process that has not started one (and spawns them otherwise).
+_process_state = {"runtime_started": False}
+
+
+def mark_runtime_started() -> None:
+    """Records that this process now runs a model runtime with threads of its own."""
+    _process_state["runtime_started"] = True
+
 #: Leap Motion frames are 640x240 with pixels twice as tall as wide.
 LEAP_FRAME_SHAPE = (240, 640)
 LEAP_PIXEL_ASPECT = 2.0
@@ -183,6 +194,7 @@ class MediaPipeHandsExtractor(LandmarkExtractor):
         if self._hands is None:
             import mediapipe as mp
 
+            mark_runtime_started()
             self._hands = mp.solutions.hands.Hands(
                 static_image_mode=not self.tracking,
                 max_num_hands=1,
@@ -411,7 +423,7 @@ class LandmarkTable:
         missing = [name for name in REQUIRED_ARRAYS if name not in arrays]
         if missing:
             raise InputError(f"{path}: missing arrays {', '.join(missing)}")
-        rows = len(arrays["detected"])
+        rows = len(arrays["landmarks"])
         for name, (kind, ndim) in REQUIRED_ARRAYS.items():
             array = arrays[name]
             if array.ndim != ndim or len(array) != rows:
@@ -623,8 +635,10 @@ def extract_landmarks(
         finally:
             _worker_state.pop("extractor").close()
     elif todo:
-        # Forked workers start without importing MediaPipe again; each builds its own graph.
-        context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+        # Forked workers start without importing MediaPipe again (seconds saved per worker);
+        # each builds its own graph.
+        can_fork = os.name == "posix" and not _process_state["runtime_started"]
+        context = multiprocessing.get_context("fork" if can_fork else "spawn")
         with ProcessPoolExecutor(
             max_workers=min(workers, len(todo)),
             mp_context=context,

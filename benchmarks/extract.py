@@ -1,0 +1,99 @@
+"""Throughput of `hand-gesture extract` against a plain MediaPipe loop, in one run.
+
+Prints frames per second of landmark extraction on the LeapGestRecog sample with 1 and 2 worker
+processes, and of a plain single-process loop over ``mp.solutions.hands`` doing the same work
+(read the frame, stretch it to square pixels, run Hands in static-image mode), and the ratios.
+The target is the 2-worker run at least 1.8x the plain loop.
+
+    uv run python benchmarks/extract.py [--data DIR] [--frames N] [--extractor NAME]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "leapgestrecog-sample"
+
+
+def subset_tree(data: Path, frames: int, target: Path) -> Path:
+    """Links the first ``frames`` frames of each recording into ``target``."""
+    from hand_gesture_recognition.dataset import find_recordings
+
+    for recording in find_recordings(data):
+        folder = target / recording.subject / recording.gesture
+        folder.mkdir(parents=True, exist_ok=True)
+        for frame in recording.frames[:frames]:
+            (folder / frame.name).symlink_to(frame.resolve())
+    return target
+
+
+def time_extract(tree: Path, workers: int, extractor: str, scratch: Path) -> tuple[float, int]:
+    from hand_gesture_recognition.landmarks import extract_landmarks
+
+    out = scratch / f"{extractor}-{workers}.npz"
+    started = time.perf_counter()
+    summary = extract_landmarks(tree, out, extractor=extractor, workers=workers, progress=False)
+    return time.perf_counter() - started, summary.frames
+
+
+def time_plain_loop(tree: Path) -> tuple[float, int]:
+    import cv2
+    import mediapipe as mp
+
+    from hand_gesture_recognition.dataset import find_recordings
+
+    files = [f for r in find_recordings(tree) for f in r.frames]
+    started = time.perf_counter()
+    with mp.solutions.hands.Hands(static_image_mode=True, max_num_hands=1) as hands:
+        for path in files:
+            image = cv2.imread(str(path))
+            image = cv2.resize(image, (image.shape[1], image.shape[0] * 2))
+            hands.process(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+    return time.perf_counter() - started, len(files)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--frames", type=int, default=130, help="frames per recording")
+    parser.add_argument("--extractor", default="mediapipe",
+                        help="extractor timed for the worker runs (default: mediapipe, the "
+                        "same work as the plain loop)")
+    args = parser.parse_args(argv)
+    if not args.data.is_dir():
+        print(f"benchmarks/extract.py: error: {args.data}: sample data not found",
+              file=sys.stderr)
+        return 2
+    print(f"cores: {os.cpu_count()}; data: {args.data} ({args.frames} frames per recording)")
+    with tempfile.TemporaryDirectory() as scratch_dir:
+        scratch = Path(scratch_dir)
+        tree = subset_tree(args.data, args.frames, scratch / "tree")
+        # The worker runs come first: extraction forks its workers only from a process that
+        # has not started a MediaPipe graph itself, which the plain loop does.
+        rows = {}
+        for workers in (1, 2):
+            seconds, frames = time_extract(tree, workers, args.extractor, scratch)
+            rows[f"extract --extractor {args.extractor} --workers {workers}"] = (seconds, frames)
+        seconds, frames = time_plain_loop(tree)
+        rows["plain loop over mp.solutions.hands"] = (seconds, frames)
+    baseline = frames / seconds
+    print(f"{'run':<48} {'frames':>7} {'seconds':>8} {'frames/s':>9} {'vs plain':>9}")
+    for name, (seconds, frames) in rows.items():
+        fps = frames / seconds
+        print(f"{name:<48} {frames:>7} {seconds:>8.2f} {fps:>9.1f} {fps / baseline:>8.2f}x")
+    two = rows[f"extract --extractor {args.extractor} --workers 2"]
+    ratio = (two[1] / two[0]) / baseline
+    print(f"2 workers vs plain loop: {ratio:.2f}x (target >= 1.8x): "
+          f"{'met' if ratio >= 1.8 else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+import json
+
+import pytest
+
+from hand_gesture_recognition.config import (
+    AugmentationConfig,
+    ModelConfig,
+    PreprocessingConfig,
+    RunConfig,
+    TrainingConfig,
+    write_json_atomic,
+)
+from hand_gesture_recognition.errors import InputError
+
+
+def test_run_config_round_trips_through_json(tmp_path):
+    config = RunConfig(
+        preprocessing=PreprocessingConfig(window_stride=3, feature_mode="raw", missing="zero"),
+        augmentation=AugmentationConfig(copies=1, scale_range=(0.8, 1.2)),
+        model=ModelConfig(lstm_units=(16, 8), dense_units=(4,), dropout=0.1),
+        training=TrainingConfig(epochs=5, split="time", seed=3),
+        info={"gestures": ["a", "b"]},
+    )
+    config.save(tmp_path / "model_config.json")
+    text = (tmp_path / "model_config.json").read_text()
+    assert json.loads(text)["preprocessing"]["feature_mode"] == "raw"
+    assert RunConfig.load(tmp_path / "model_config.json") == config
+
+
+def test_settings_are_frozen():
+    config = PreprocessingConfig()
+    with pytest.raises(AttributeError):
+        config.sequence_length = 10  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: PreprocessingConfig(feature_mode="pixels"),
+        lambda: PreprocessingConfig(sequence_length=1),
+        lambda: PreprocessingConfig(max_missing_fraction=1.5),
+        lambda: TrainingConfig(split="shuffle"),
+        lambda: TrainingConfig(split_fractions=(0.5, 0.5, 0.5)),
+        lambda: ModelConfig(dropout=1.0),
+        lambda: AugmentationConfig(copies=-1),
+    ],
+)
+def test_bad_settings_raise_input_error(make):
+    with pytest.raises(InputError):
+        make()
+
+
+def test_unknown_keys_in_a_config_file_are_reported(tmp_path):
+    path = tmp_path / "model_config.json"
+    path.write_text(json.dumps({"preprocessing": {"window": 3}}))
+    with pytest.raises(InputError, match="window"):
+        RunConfig.load(path)
+
+
+def test_malformed_json_is_an_input_error(tmp_path):
+    path = tmp_path / "model_config.json"
+    path.write_text("{not json")
+    with pytest.raises(InputError, match="not valid JSON"):
+        RunConfig.load(path)
+
+
+def test_atomic_write_leaves_no_temporary_files(tmp_path):
+    write_json_atomic(tmp_path / "a.json", {"x": 1})
+    write_json_atomic(tmp_path / "a.json", {"x": 2})
+    assert json.loads((tmp_path / "a.json").read_text()) == {"x": 2}
+    assert [p.name for p in tmp_path.iterdir()] == ["a.json"]

@@ -1,0 +1,149 @@
+import numpy as np
+import pytest
+
+from hand_gesture_recognition import landmarks as lm
+from hand_gesture_recognition.errors import InputError
+
+
+@pytest.fixture()
+def small_tree(tmp_path, leap_gesture_dirs):
+    """Two real recordings of 12 frames each (links to the sample), plus one corrupt frame."""
+    root = tmp_path / "data"
+    for gesture in ("01_palm", "07_ok"):
+        folder = root / "00" / gesture
+        folder.mkdir(parents=True)
+        for frame in sorted(leap_gesture_dirs[gesture].iterdir())[40:52]:
+            (folder / frame.name).symlink_to(frame)
+    (root / "00" / "07_ok" / "frame_00_07_9999.png").write_bytes(b"not an image")
+    return root
+
+
+def test_extract_writes_the_documented_npz(small_tree, tmp_path):
+    out = tmp_path / "lm.npz"
+    summary = lm.extract_landmarks(small_tree, out, extractor="mediapipe", workers=1,
+                                   progress=False)
+    assert summary.frames == 24 and not summary.reused
+    assert summary.unreadable == [str(small_tree / "00" / "07_ok" / "frame_00_07_9999.png")]
+    with np.load(out, allow_pickle=False) as data:
+        assert data["landmarks"].dtype == np.float32 and data["landmarks"].shape == (24, 21, 3)
+        assert data["detected"].dtype == bool and data["score"].dtype == np.float32
+        for name in ("subject", "gesture", "sequence", "path"):
+            assert data[name].dtype.kind == "U" and data[name].shape == (24,)
+        assert np.issubdtype(data["frame"].dtype, np.integer)
+        detected = data["detected"]
+        assert np.isnan(data["landmarks"][~detected]).all()
+        assert np.isfinite(data["landmarks"][detected]).all()
+        assert set(data["sequence"]) == {"00/01_palm", "00/07_ok"}
+        palm = data["sequence"] == "00/01_palm"
+        assert list(data["frame"][palm]) == list(range(12))
+        assert data["path"][0].endswith("frame_00_01_0041.png")
+    table = lm.LandmarkTable.load(out)
+    # MediaPipe Hands finds the open palm on some of these stretched infrared frames.
+    assert table.coverage()["01_palm"] > 0
+    found = table.landmarks[table.detected]
+    assert ((found[..., :2] > 0) & (found[..., :2] < 1)).mean() > 0.95
+    assert table.aspect[0] == pytest.approx(0.75)
+    assert table.extractor == "mediapipe"
+
+
+def test_parallel_workers_give_the_same_file(small_tree, tmp_path):
+    one = lm.extract_landmarks(small_tree, tmp_path / "a.npz", extractor="mediapipe",
+                               workers=1, progress=False)
+    two = lm.extract_landmarks(small_tree, tmp_path / "b.npz", extractor="mediapipe",
+                               workers=2, progress=False)
+    a, b = lm.LandmarkTable.load(one.path), lm.LandmarkTable.load(two.path)
+    assert list(a.path) == list(b.path)
+    np.testing.assert_array_equal(a.detected, b.detected)
+    np.testing.assert_allclose(a.landmarks, b.landmarks, equal_nan=True, atol=1e-6)
+
+
+def test_rerun_reuses_and_interrupted_run_resumes(small_tree, tmp_path, monkeypatch):
+    out = tmp_path / "lm.npz"
+    calls = []
+    real = lm._extract_recording
+
+    def failing_on_second(recording):
+        calls.append(recording.sequence_id)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(recording)
+
+    monkeypatch.setattr(lm, "_extract_recording", failing_on_second)
+    with pytest.raises(KeyboardInterrupt):
+        lm.extract_landmarks(small_tree, out, extractor="mediapipe", workers=1, progress=False)
+    assert not out.exists()
+    calls.clear()
+    summary = lm.extract_landmarks(small_tree, out, extractor="mediapipe", workers=1,
+                                   progress=False)
+    assert calls == ["00/07_ok"]  # The finished recording was not extracted again.
+    assert summary.frames == 24
+    calls.clear()
+    again = lm.extract_landmarks(small_tree, out, extractor="mediapipe", workers=1,
+                                 progress=False)
+    assert again.reused and calls == []
+
+
+def test_no_hand_on_a_black_frame():
+    with lm.make_extractor("mediapipe") as extractor:
+        result = extractor.process(np.zeros((240, 640), np.uint8))
+    assert not result.detected and result.landmarks is None
+
+
+def test_leap_frames_are_stretched_to_square_pixels():
+    frame = np.zeros((240, 640), np.uint8)
+    assert lm.correct_aspect(frame).shape == (480, 640)
+    square = np.zeros((224, 224, 3), np.uint8)
+    assert lm.correct_aspect(square) is square
+
+
+def test_unknown_extractor_and_bad_options():
+    with pytest.raises(InputError, match="--extractor"):
+        lm.make_extractor("openpose")
+    with pytest.raises(InputError, match="min_confidence"):
+        lm.make_extractor("mediapipe", min_confidence=2.0)
+
+
+def _write(target, **arrays):
+    np.savez(target, **arrays)
+    return target
+
+
+def _valid_arrays(n=4):
+    return dict(
+        landmarks=np.zeros((n, 21, 3), np.float32), detected=np.ones(n, bool),
+        score=np.ones(n, np.float32), subject=np.array(["s"] * n), gesture=np.array(["g"] * n),
+        sequence=np.array(["s/g"] * n), frame=np.arange(n), path=np.array([""] * n),
+    )
+
+
+def test_a_user_landmark_file_loads(tmp_path):
+    table = lm.LandmarkTable.load(_write(tmp_path / "ok.npz", **_valid_arrays()))
+    assert len(table) == 4 and table.extractor == "unknown"
+    np.testing.assert_array_equal(table.aspect, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda a: a.pop("gesture"), "missing arrays gesture"),
+        (lambda a: a.update(landmarks=np.zeros((4, 63), np.float32)), "'landmarks' has shape"),
+        (lambda a: a.update(landmarks=np.zeros((4, 20, 3), np.float32)), "expected \\(N, 21, 3\\)"),
+        (lambda a: a.update(detected=np.ones(3, bool)), "'detected' has shape"),
+        (lambda a: a.update(frame=np.array(["a"] * 4)), "'frame' has dtype"),
+    ],
+)
+def test_bad_landmark_files_are_named_in_one_line(tmp_path, change, message):
+    arrays = _valid_arrays()
+    change(arrays)
+    path = _write(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(InputError, match=message) as error:
+        lm.LandmarkTable.load(path)
+    assert str(path) in str(error.value)
+
+
+def test_missing_and_corrupt_landmark_files(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        lm.LandmarkTable.load(tmp_path / "none.npz")
+    (tmp_path / "junk.npz").write_bytes(b"junk")
+    with pytest.raises(InputError, match="not a readable"):
+        lm.LandmarkTable.load(tmp_path / "junk.npz")

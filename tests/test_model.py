@@ -1,0 +1,94 @@
+import json
+
+import numpy as np
+import pytest
+
+from hand_gesture_recognition.config import ModelConfig, RunConfig
+from hand_gesture_recognition.errors import InputError
+from hand_gesture_recognition.model import (
+    FastClassifier,
+    build_model,
+    load_model,
+    read_mapping,
+    save_model,
+)
+
+GESTURES = ["01_palm", "02_l", "03_fist"]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    model = build_model(3, 30, ModelConfig(lstm_units=(8, 8, 4), dense_units=(8,)))
+    directory = tmp_path_factory.mktemp("tiny") / "model"
+    save_model(directory, model, GESTURES, RunConfig())
+    return model, directory
+
+
+def test_the_original_architecture():
+    model = build_model(10)
+    kinds = [layer.__class__.__name__ for layer in model.layers]
+    assert kinds == ["LSTM", "BatchNormalization", "Dropout"] * 3 + [
+        "Dense", "BatchNormalization", "Dropout"] * 2 + ["Dense"]
+    assert [layer.units for layer in model.layers if hasattr(layer, "units")] == [
+        128, 128, 64, 256, 128, 10]
+    assert tuple(model.inputs[0].shape[1:]) == (30, 63)
+    assert all(layer.rate == 0.3 for layer in model.layers if hasattr(layer, "rate"))
+    assert model.optimizer.learning_rate.numpy() == pytest.approx(1e-3)
+
+
+def test_saved_model_reloads_with_identical_predictions(tiny):
+    model, directory = tiny
+    assert json.loads((directory / "gesture_mapping.json").read_text()) == {
+        "01_palm": 0, "02_l": 1, "03_fist": 2}
+    loaded = load_model(directory)
+    x = np.random.default_rng(0).normal(size=(5, 30, 63)).astype(np.float32)
+    np.testing.assert_array_equal(loaded.model(x, training=False).numpy(),
+                                  model(x, training=False).numpy())
+    assert loaded.gestures == GESTURES and loaded.preprocessing.feature_mode == "normalized"
+
+
+def test_an_h5_path_and_an_explicit_mapping_work(tiny):
+    _, directory = tiny
+    loaded = load_model(directory / "hand_gesture_lstm_model.h5", {"a": 0, "b": 1, "c": 2})
+    assert loaded.gestures == ["a", "b", "c"]
+
+
+def test_a_model_without_config_is_read_as_the_original(tiny, tmp_path):
+    _, directory = tiny
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    for name in ("hand_gesture_lstm_model.h5", "gesture_mapping.json"):
+        (legacy / name).write_bytes((directory / name).read_bytes())
+    loaded = load_model(legacy)
+    assert loaded.preprocessing.feature_mode == "raw"
+    assert loaded.preprocessing.missing == "zero"
+    assert loaded.config.info["legacy"] is True
+
+
+def test_fast_classifier_matches_keras(tiny):
+    model, _ = tiny
+    x = np.random.default_rng(1).normal(size=(4, 30, 63)).astype(np.float32)
+    fast = FastClassifier(model)
+    expected = model.predict(x, verbose=0)
+    np.testing.assert_allclose(fast.predict(x), expected, atol=1e-5)
+    np.testing.assert_allclose(fast.predict(x[0]), expected[0], atol=1e-5)
+
+
+def test_mapping_problems_are_clear(tiny, tmp_path):
+    _, directory = tiny
+    with pytest.raises(InputError, match="3 classes"):
+        load_model(directory, {"a": 0, "b": 1})
+    with pytest.raises(InputError, match="0..1"):
+        read_mapping({"a": 0, "b": 2})
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "hand_gesture_lstm_model.h5").write_bytes((directory / "hand_gesture_lstm_model.h5")
+                                                       .read_bytes())
+    with pytest.raises(InputError, match="no gesture_mapping.json"):
+        load_model(empty)
+    with pytest.raises(InputError, match="model file not found"):
+        load_model(tmp_path)
+    (tmp_path / "hand_gesture_lstm_model.h5").write_bytes(b"junk")
+    (tmp_path / "gesture_mapping.json").write_text('{"a": 0}')
+    with pytest.raises(InputError, match="not a loadable Keras model"):
+        load_model(tmp_path)

@@ -1,0 +1,112 @@
+import numpy as np
+import pytest
+from helpers import make_table
+
+from hand_gesture_recognition.config import (
+    AugmentationConfig,
+    PreprocessingConfig,
+    TrainingConfig,
+)
+from hand_gesture_recognition.errors import InputError
+from hand_gesture_recognition.sequences import (
+    fill_missing,
+    prepare_data,
+    split_windows,
+    subject_split,
+    time_parts,
+)
+
+PREP = PreprocessingConfig(sequence_length=10, window_stride=1)
+
+
+def test_interpolation_is_linear_between_detections_and_held_at_the_ends():
+    series = np.full((6, 21, 3), np.nan, np.float32)
+    series[1] = 1.0
+    series[4] = 4.0
+    filled = fill_missing(series, "interpolate")
+    np.testing.assert_allclose(filled[:, 0, 0], [1, 1, 2, 3, 4, 4])
+    assert np.isnan(fill_missing(series, "zero")[0]).all()
+
+
+def test_time_parts_are_disjoint_ordered_and_hold_whole_windows():
+    for n in (130, 200, 90):
+        train, val, test = time_parts(n, 30, (0.64, 0.16, 0.20))
+        assert train.start == 0 and train.stop == val.start and val.stop == test.start
+        assert test.stop == n
+        assert min(len(train), len(val), len(test)) >= 30
+    assert len(time_parts(130, 30, (0.64, 0.16, 0.20))[2]) >= 34
+    with pytest.raises(InputError, match="too short"):
+        time_parts(80, 30, (0.64, 0.16, 0.20))
+
+
+def test_subject_split_assigns_each_subject_once_and_is_seeded():
+    subjects = [f"{i:02d}" for i in range(10)]
+    train, val, test = subject_split(subjects, (0.64, 0.16, 0.20), seed=1)
+    assert sorted(train + val + test) == subjects
+    assert (len(train), len(val), len(test)) == (6, 2, 2)
+    assert subject_split(subjects, (0.64, 0.16, 0.20), seed=1) == (train, val, test)
+    assert subject_split(subjects, (0.64, 0.16, 0.20), seed=2) != (train, val, test)
+    with pytest.raises(InputError):
+        subject_split(["a", "b"], (0.64, 0.16, 0.20), 0)
+
+
+def test_subject_split_never_shares_a_subject():
+    table = make_table()
+    train, val, test, protocol = split_windows(table, PREP, TrainingConfig(split="subject"))
+    sides = [set(part.subject) for part in (train, val, test)]
+    assert sides[0].isdisjoint(sides[1]) and sides[0].isdisjoint(sides[2])
+    assert sides[1].isdisjoint(sides[2])
+    assert protocol["split"] == "subject" and set(protocol["test_subjects"]) == sides[2]
+
+
+def test_time_split_never_shares_a_frame():
+    table = make_table(subjects=("s1",), frames=60)
+    train, val, test, protocol = split_windows(table, PREP, TrainingConfig(split="auto"))
+    assert protocol["split"] == "time"
+    for sequence in set(table.sequence):
+        def frames(part):
+            starts = part.start[part.sequence == sequence]
+            return {f for s in starts for f in range(s, s + 10)}
+
+        train_f, val_f, test_f = frames(train), frames(val), frames(test)
+        assert train_f and val_f and test_f
+        assert train_f.isdisjoint(test_f) and train_f.isdisjoint(val_f)
+        assert val_f.isdisjoint(test_f)
+        assert max(train_f) < min(val_f) <= max(val_f) < min(test_f)
+
+
+def test_windows_with_too_many_missing_frames_are_dropped():
+    table = make_table(subjects=("s1",), frames=60, missing_every=2)  # Half the frames missing.
+    strict = PreprocessingConfig(sequence_length=10, max_missing_fraction=0.4)
+    with pytest.raises(InputError, match="no training windows"):
+        split_windows(table, strict, TrainingConfig(split="time"))
+    lenient = PreprocessingConfig(sequence_length=10, max_missing_fraction=0.5)
+    train, *_ = split_windows(table, lenient, TrainingConfig(split="time"))
+    assert len(train) > 0 and not np.isnan(train.windows).any()
+
+
+def test_augmentation_touches_training_windows_only():
+    table = make_table()
+    training = TrainingConfig(split="subject", seed=3)
+    plain = prepare_data(table, PREP, AugmentationConfig(copies=0), training)
+    augmented = prepare_data(table, PREP, AugmentationConfig(copies=2), training)
+    assert len(augmented.x_train) == 3 * len(plain.x_train)
+    np.testing.assert_array_equal(augmented.x_test, plain.x_test)
+    np.testing.assert_array_equal(augmented.y_val, plain.y_val)
+    assert augmented.x_train.shape[1:] == (10, 63)
+    assert augmented.gestures == ["01_palm", "02_l"]
+    again = prepare_data(table, PREP, AugmentationConfig(copies=2), training)
+    np.testing.assert_array_equal(again.x_train, augmented.x_train)
+
+
+def test_random_split_is_marked_leaky():
+    data = prepare_data(make_table(), PREP, AugmentationConfig(), TrainingConfig(split="random"))
+    assert "LEAKY" in data.protocol["description"]
+    total = len(data.x_train) + len(data.x_val) + len(data.x_test)
+    assert len(data.x_test) == round(0.2 * total)
+
+
+def test_subject_split_needs_three_subjects():
+    table = make_table(subjects=("s1", "s2"))
+    with pytest.raises(InputError, match="--split time"):
+        split_windows(table, PREP, TrainingConfig(split="subject"))
