@@ -44,7 +44,7 @@ def test_saved_model_reloads_with_identical_predictions(tiny):
     x = np.random.default_rng(0).normal(size=(5, 30, 63)).astype(np.float32)
     np.testing.assert_array_equal(loaded.model(x, training=False).numpy(),
                                   model(x, training=False).numpy())
-    assert loaded.gestures == GESTURES and loaded.preprocessing.feature_mode == "normalized"
+    assert loaded.gestures == GESTURES and loaded.preprocessing.feature_mode == "canonical"
 
 
 def test_an_h5_path_and_an_explicit_mapping_work(tiny):

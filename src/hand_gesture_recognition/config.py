@@ -48,7 +48,7 @@ class PreprocessingConfig:
 
     sequence_length: int = 30
     window_stride: int = 1
-    feature_mode: str = "normalized"
+    feature_mode: str = "canonical"
     missing: str = "interpolate"
     max_missing_fraction: float = 0.5
     extractor: str = "auto"

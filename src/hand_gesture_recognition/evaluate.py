@@ -74,16 +74,15 @@ def classification_report_text(metrics: dict[str, Any]) -> str:
 
 def plot_confusion_matrix(metrics: dict[str, Any], normalize: bool = True):
     """Returns a matplotlib figure of the confusion matrix as a heatmap."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
     import seaborn as sns
+    from matplotlib.figure import Figure
 
     matrix = np.asarray(metrics["confusion_matrix"], dtype=float)
     shown = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1) if normalize else matrix
     n = len(metrics["labels"])
-    figure, axis = plt.subplots(figsize=(1.0 + 0.75 * n, 0.8 + 0.65 * n))
+    # A pyplot-free Figure: it neither changes a notebook's backend nor lingers in pyplot.
+    figure = Figure(figsize=(1.0 + 0.75 * n, 0.8 + 0.65 * n))
+    axis = figure.subplots()
     sns.heatmap(
         shown,
         annot=matrix.astype(int),
@@ -105,12 +104,10 @@ def plot_confusion_matrix(metrics: dict[str, Any], normalize: bool = True):
 
 def plot_training_curves(history: dict[str, list[float]]):
     """Returns a figure of loss and accuracy per epoch for training and validation."""
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
+    figure = Figure(figsize=(11, 4))
+    axes = figure.subplots(1, 2)
     for axis, key in zip(axes, ("loss", "accuracy"), strict=True):
         for prefix, style in (("", "-"), ("val_", "--")):
             values = history.get(prefix + key)
@@ -128,16 +125,13 @@ def plot_training_curves(history: dict[str, list[float]]):
 
 
 def save_figure(figure, path: str | os.PathLike) -> None:
-    """Saves a figure as PNG atomically and closes it."""
-    import matplotlib.pyplot as plt
-
+    """Saves a figure as PNG atomically."""
     tmp = atomic_output(path)
     try:
         figure.savefig(tmp, dpi=110)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-        plt.close(figure)
 
 
 def write_reports(

@@ -9,8 +9,13 @@ Three representations, chosen by :attr:`PreprocessingConfig.feature_mode` and re
   the wrist and divided by the palm's length (wrist to middle-finger knuckle), so the hand's
   position and distance from the camera no longer matter.
 * ``canonical``: ``normalized``, then rotated in the image plane so that the palm points up,
-  and mirrored so that the index knuckle is always on the same side as the little-finger
-  knuckle (left and right hands, mirrored or not, look alike).
+  mirrored so that the index knuckle is always on the same side of the little-finger
+  knuckle (left and right hands, mirrored or not, look alike), and without depth: ``z`` is
+  zero, because its sign says whether the palm or the back of the hand faces the camera,
+  which is the viewpoint (a Leap Motion below the hand, a webcam in front of it) rather than
+  the gesture. Measured on webcam frames with a model trained on LeapGestRecog
+  (``benchmarks/webcam_transfer.py``): with depth, thumbs-up was always taken for ``down``;
+  without it, stop and thumbs-up were all right.
 
 Frames without a hand (NaN landmarks) become zeros in every mode.
 """
@@ -57,14 +62,16 @@ def normalize(points: np.ndarray) -> np.ndarray:
 
 
 def canonicalize(points: np.ndarray) -> np.ndarray:
-    """Rotates normalised landmarks so the palm points up and mirrors them to one handedness.
+    """Rotates normalised landmarks so the palm points up, mirrors them to one handedness.
+
+    Depth (``z``) is set to zero: it depends on which side of the hand faces the camera.
 
     Args:
         points: ``(..., 21, 3)`` output of :func:`normalize`.
 
     Returns:
-        ``(..., 21, 3)`` float32 array: the middle knuckle at ``(0, -1)`` in the image plane and
-        the index knuckle to the right of the little-finger knuckle.
+        ``(..., 21, 3)`` float32 array: the middle knuckle at ``(0, -1)`` in the image plane,
+        the index knuckle to the right of the little-finger knuckle, and ``z`` zero.
     """
     direction = points[..., MIDDLE_MCP, :2]
     angle = np.arctan2(direction[..., 0], -direction[..., 1])
@@ -75,6 +82,11 @@ def canonicalize(points: np.ndarray) -> np.ndarray:
     side = rotated[..., INDEX_MCP, 0] - rotated[..., PINKY_MCP, 0]
     flip = np.where(side < 0, -1.0, 1.0)[..., None]
     rotated[..., 0] *= flip
+    # Depth says which side of the hand faces the camera, and that is the viewpoint: a
+    # Leap Motion sees hands from below, a webcam from the front. With it, a model trained on
+    # LeapGestRecog took every webcam thumbs-up for "down"; without it, all were right
+    # (benchmarks/webcam_transfer.py). The column stays, as zeros, to keep 63 features.
+    rotated[..., 2] = 0.0
     return rotated.astype(np.float32)
 
 

@@ -508,7 +508,7 @@ def _extract_recording(recording: Recording) -> tuple[LandmarkTable, list[str]]:
             continue
         if image.dtype != np.uint8:
             image = cv2.convertScaleAbs(image, alpha=255.0 / max(1, int(image.max())))
-        rows.append((index, str(frame_path), extractor.process(image)))
+        rows.append((index, os.path.abspath(frame_path), extractor.process(image)))
     n = len(rows)
     landmarks = np.full((n, NUM_LANDMARKS, 3), np.nan, dtype=np.float32)
     for i, (_, _, result) in enumerate(rows):

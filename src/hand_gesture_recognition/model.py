@@ -203,35 +203,108 @@ def save_model(
 
 
 class FastClassifier:
-    """Runs a Keras classifier on one window at a time without ``model.predict``'s overhead.
+    """Runs a Keras classifier on windows without ``model.predict``'s per-call overhead.
 
-    ``model.predict`` builds a data pipeline on every call (tens of milliseconds); this wraps
-    the model's forward pass in one traced TensorFlow function with a fixed input signature,
-    which gives the same outputs.
+    ``model.predict`` builds a data pipeline on every call (tens of milliseconds), and even a
+    compiled Keras call costs a few milliseconds per window. Single windows, the real-time
+    case, go through a TensorFlow Lite conversion of the model (weights frozen into
+    constants, fused LSTM kernels) run by the interpreter on one thread, which gives the
+    Keras model's outputs to float rounding in well under a millisecond. Batches go through
+    one traced TensorFlow function. Both are built on first use; if the conversion fails (an
+    unusual model), single windows use the traced function too.
 
     Args:
         model: A Keras model with input ``(None, L, F)``.
+        use_tflite: Convert the model for single windows (False: traced function only).
     """
 
-    def __init__(self, model: Any) -> None:
-        import tensorflow as tf
-
+    def __init__(self, model: Any, use_tflite: bool = True) -> None:
         self.model = model
         length, features = (int(d) for d in model.inputs[0].shape[1:])
-        self._function = tf.function(
-            lambda x: model(x, training=False),
-            input_signature=[tf.TensorSpec((None, length, features), tf.float32)],
-            reduce_retracing=True,
-        )
         self.input_shape = (length, features)
+        self._use_tflite = use_tflite
+        self._function = None
+        self._interpreter = None
+        self._tflite_error: str | None = None
+
+    @property
+    def backend(self) -> str:
+        """``tflite`` when single windows run on the converted model, else ``tf.function``."""
+        if self._use_tflite and self._interpreter is None and self._tflite_error is None:
+            self._build_interpreter()
+        return "tflite" if self._interpreter is not None else "tf.function"
+
+    def _traced(self):
+        if self._function is None:
+            import tensorflow as tf
+
+            model = self.model
+            self._function = tf.function(
+                lambda x: model(x, training=False),
+                input_signature=[tf.TensorSpec((None, *self.input_shape), tf.float32)],
+                reduce_retracing=True,
+            )
+        return self._function
+
+    def _build_interpreter(self) -> None:
+        try:
+            self._interpreter = _tflite_interpreter(self.model, self.input_shape)
+        except Exception as error:  # noqa: BLE001 - any failure falls back to TensorFlow.
+            self._tflite_error = f"{type(error).__name__}: {error}"
+            self._interpreter = None
 
     def predict(self, windows: np.ndarray) -> np.ndarray:
-        """Class probabilities of ``(n, L, F)`` windows (or one ``(L, F)`` window)."""
+        """Class probabilities of ``(n, L, F)`` windows (or one ``(L, F)`` window).
+
+        Raises:
+            InputError: If the windows do not have the model's input shape.
+        """
         x = np.asarray(windows, dtype=np.float32)
         single = x.ndim == 2
         if single:
             x = x[None]
-        if x.shape[1:] != self.input_shape:
+        if x.ndim != 3 or x.shape[1:] != self.input_shape:
             raise InputError(f"windows must have shape (n, {self.input_shape}), got {x.shape}")
-        probabilities = self._function(x).numpy()
+        if len(x) == 1 and self._use_tflite:
+            if self._interpreter is None and self._tflite_error is None:
+                self._build_interpreter()
+            if self._interpreter is not None:
+                probabilities = self._interpreter(np.ascontiguousarray(x))
+                return probabilities[0].copy() if single else probabilities.copy()
+        probabilities = self._traced()(x).numpy()
         return probabilities[0] if single else probabilities
+
+
+def _tflite_interpreter(model: Any, input_shape: tuple[int, int]):
+    """Converts a Keras model for batches of one window; returns ``x -> probabilities``.
+
+    The variables are frozen into constants first: the converter cannot otherwise resolve
+    a Keras 3 model's resource variables, and ``from_keras_model`` cannot lower its LSTM loop.
+    """
+    import warnings
+
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
+
+    function = tf.function(
+        lambda x: model(x, training=False),
+        input_signature=[tf.TensorSpec((1, *input_shape), tf.float32)],
+    )
+    frozen = convert_variables_to_constants_v2(function.get_concrete_function())
+    payload = tf.lite.TFLiteConverter.from_concrete_functions([frozen]).convert()
+    with warnings.catch_warnings():
+        # tf.lite.Interpreter warns that it moves to the ai_edge_litert package in TF 2.20.
+        warnings.simplefilter("ignore")
+        interpreter = tf.lite.Interpreter(model_content=payload, num_threads=1)
+    interpreter.allocate_tensors()
+    input_index = interpreter.get_input_details()[0]["index"]
+    output_index = interpreter.get_output_details()[0]["index"]
+
+    def run(x: np.ndarray) -> np.ndarray:
+        interpreter.set_tensor(input_index, x)
+        interpreter.invoke()
+        return interpreter.get_tensor(output_index)
+
+    return run

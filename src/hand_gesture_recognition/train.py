@@ -133,6 +133,7 @@ def train_model(
     out_dir: str | os.PathLike | None = None,
     force: bool = False,
     verbose: int | str = "auto",
+    data: SplitData | None = None,
 ) -> TrainResult:
     """Splits, augments, trains, evaluates on the test part and saves everything.
 
@@ -143,6 +144,8 @@ def train_model(
             when None).
         force: Replace a model already in ``out_dir``.
         verbose: Keras verbosity.
+        data: The output of :func:`~hand_gesture_recognition.sequences.prepare_data` for this
+            table and config, when the caller has it already (it is prepared otherwise).
 
     Returns:
         The model and its metrics.
@@ -157,7 +160,8 @@ def train_model(
     if out_dir is not None:
         check_output_dir(out_dir, force)
     started = time.perf_counter()
-    data = prepare_data(table, config.preprocessing, config.augmentation, config.training)
+    if data is None:
+        data = prepare_data(table, config.preprocessing, config.augmentation, config.training)
     prepared = time.perf_counter()
     model, history = fit(data, config, verbose)
     trained = time.perf_counter()

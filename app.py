@@ -1,0 +1,564 @@
+"""Gradio app: hand gesture recognition on an uploaded or recorded clip, or on one photo.
+
+Run it locally with ``uv run python app.py`` (http://127.0.0.1:7860); on a Hugging Face Space
+it is the ``app_file``. The model comes from the environment, read when the demo is built and
+when a model is first needed (never at import):
+
+* ``HGR_REPO``: a Hugging Face Hub model repository (``USER/NAME``), downloaded with
+  :func:`hand_gesture_recognition.hub.download_model` (``HGR_REVISION`` picks a branch, tag or
+  commit; ``HF_TOKEN`` is used for a private one). It takes precedence over
+* ``HGR_MODEL_DIR``: a local model directory (default ``models``).
+
+``HGR_MAX_UPLOAD_MB`` (default 50) limits the size of an uploaded file and ``HGR_MAX_FRAMES``
+(default 900) the number of frames of a clip that are processed.
+
+Recognition, drawing and reading files are the package's own
+(:class:`~hand_gesture_recognition.realtime.RealTimeGestureRecognizer`,
+:func:`~hand_gesture_recognition.realtime.draw_overlay`); this module only turns files into
+frames, frames into page outputs, and errors into messages on the page.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import numpy as np
+import pandas as pd
+
+from hand_gesture_recognition.errors import InputError
+
+DEFAULT_MODEL_DIR = "models"
+DEFAULT_MAX_UPLOAD_MB = 50.0
+DEFAULT_MAX_FRAMES = 900
+#: Frames larger than this (longer side, pixels) are scaled down before recognition and output.
+MAX_FRAME_SIDE = 960
+#: Annotated clips older than this are removed from the app's output folder.
+OUTPUT_MAX_AGE_S = 3600
+#: Height in pixels of the annotated clip and photo on the page.
+VIDEO_HEIGHT = 360
+TIMELINE_COLUMNS = ("time (s)", "confidence", "gesture")
+NO_HAND_LABEL = "no hand"
+WARMING_UP_LABEL = "collecting frames"
+
+_model_lock = threading.Lock()
+_model_cache: dict[str, Any] = {"key": None, "recognizer": None}
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings from the environment.
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where the model comes from: a Hub repository or a local directory."""
+
+    repo: str | None
+    revision: str | None
+    directory: Path
+
+    @property
+    def key(self) -> str:
+        """Identifies the model; a changed key means the cached model is stale."""
+        if self.repo:
+            return f"hub:{self.repo}@{self.revision or 'main'}"
+        return f"dir:{self.directory.resolve()}"
+
+    def fetch(self) -> Path:
+        """Returns the model directory, downloading it from the Hub when it lives there.
+
+        Raises:
+            InputError: If the directory is missing or the download fails.
+        """
+        if self.repo:
+            from hand_gesture_recognition.hub import download_model
+
+            token = os.environ.get("HF_TOKEN") or None
+            return Path(download_model(self.repo, revision=self.revision, token=token))
+        if not self.directory.exists():
+            raise InputError(f"{self.directory}: no such model directory")
+        return self.directory
+
+    def describe(self) -> str:
+        """Where the model comes from, for people."""
+        if self.repo:
+            revision = f" (revision `{self.revision}`)" if self.revision else ""
+            return f"Hugging Face Hub repository `{self.repo}`{revision}"
+        return f"local directory `{self.directory}`"
+
+
+def model_source() -> ModelSource:
+    """Reads ``HGR_REPO``, ``HGR_REVISION`` and ``HGR_MODEL_DIR`` from the environment."""
+    return ModelSource(
+        repo=os.environ.get("HGR_REPO", "").strip() or None,
+        revision=os.environ.get("HGR_REVISION", "").strip() or None,
+        directory=Path(os.environ.get("HGR_MODEL_DIR", "").strip() or DEFAULT_MODEL_DIR),
+    )
+
+
+def _env_number(name: str, default: float, cast: type = float) -> Any:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return cast(default)
+    try:
+        value = cast(text)
+    except ValueError:
+        raise gr.Error(f"{name}={text!r} is not a number") from None
+    if value <= 0:
+        raise gr.Error(f"{name} must be positive, got {text}")
+    return value
+
+
+def max_upload_mb() -> float:
+    """The upload size limit in megabytes (``HGR_MAX_UPLOAD_MB``, default 50)."""
+    return _env_number("HGR_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB, float)
+
+
+def max_frames() -> int:
+    """The most frames of a clip that are processed (``HGR_MAX_FRAMES``, default 900)."""
+    return _env_number("HGR_MAX_FRAMES", DEFAULT_MAX_FRAMES, int)
+
+
+# ---------------------------------------------------------------------------------------------
+# The model, loaded on first use and kept.
+
+
+def get_recognizer():
+    """Returns the recognizer for the configured model, loading it on first use.
+
+    The caller must hold ``_model_lock``: the recognizer keeps a window of recent frames, so
+    requests take turns with it.
+
+    Returns:
+        A :class:`~hand_gesture_recognition.realtime.RealTimeGestureRecognizer`.
+
+    Raises:
+        gr.Error: If the model cannot be found, downloaded or loaded.
+    """
+    from hand_gesture_recognition.realtime import RealTimeGestureRecognizer
+
+    source = model_source()
+    if _model_cache["key"] == source.key:
+        return _model_cache["recognizer"]
+    try:
+        recognizer = RealTimeGestureRecognizer(source.fetch())
+    except InputError as error:
+        raise gr.Error(
+            f"The model could not be loaded from the {source.describe()}: {error}. "
+            "Set HGR_MODEL_DIR to a trained model directory or HGR_REPO to a Hub repository."
+        ) from None
+    previous = _model_cache["recognizer"]
+    if previous is not None:
+        previous.close()
+    _model_cache.update(key=source.key, recognizer=recognizer)
+    return recognizer
+
+
+# ---------------------------------------------------------------------------------------------
+# Processing functions (plain functions: the page calls them, and so can tests).
+
+
+def check_upload(path: str | os.PathLike | None, what: str) -> Path:
+    """Checks that an uploaded file exists and is within the size limit.
+
+    Args:
+        path: The uploaded file's path (None when nothing was uploaded).
+        what: ``clip`` or ``photo``, for the messages.
+
+    Returns:
+        The path.
+
+    Raises:
+        gr.Error: With a message for the page.
+    """
+    if not path:
+        raise gr.Error(f"Upload a {what} first.")
+    file = Path(path)
+    if not file.is_file():
+        raise gr.Error(f"The {what} could not be found on the server; upload it again.")
+    limit = max_upload_mb()
+    # Megabytes as Gradio counts them for max_file_size (2**20 bytes).
+    size_mb = file.stat().st_size / 2**20
+    if size_mb > limit:
+        raise gr.Error(
+            f"The {what} is {size_mb:.1f} MB; the limit is {limit:g} MB. Upload a shorter or "
+            "smaller file."
+        )
+    return file
+
+
+def _fit(frame: np.ndarray) -> np.ndarray:
+    import cv2
+
+    height, width = frame.shape[:2]
+    if max(height, width) <= MAX_FRAME_SIDE:
+        return frame
+    factor = MAX_FRAME_SIDE / max(height, width)
+    size = (max(2, round(width * factor)), max(2, round(height * factor)))
+    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+
+
+def _output_path(suffix: str) -> Path:
+    """A fresh file name in the app's output folder, after removing old outputs."""
+    folder = Path(tempfile.gettempdir()) / "hand-gesture-app"
+    folder.mkdir(parents=True, exist_ok=True)
+    now = time.time()
+    for old in folder.iterdir():
+        try:
+            if now - old.stat().st_mtime > OUTPUT_MAX_AGE_S:
+                old.unlink()
+        except OSError:
+            pass
+    return folder / f"{uuid.uuid4().hex}{suffix}"
+
+
+class BrowserVideoWriter:
+    """Writes BGR frames as a WebM (VP8) video, which browsers play without conversion.
+
+    OpenCV's wheels cannot encode H.264, and the mp4v video they can write is not playable in
+    browsers; their FFmpeg does encode VP8.
+
+    Args:
+        path: The ``.webm`` file to write.
+        fps: Frames per second.
+    """
+
+    FOURCC = "VP80"
+
+    def __init__(self, path: Path, fps: float) -> None:
+        self.path = path
+        self.fps = fps
+        self.frames = 0
+        self._writer = None
+        self._size: tuple[int, int] | None = None
+
+    def write(self, frame: np.ndarray) -> None:
+        """Appends a frame (resized to the first frame's size if it differs)."""
+        import cv2
+
+        if self._writer is None:
+            self._size = (frame.shape[1], frame.shape[0])
+            self._writer = cv2.VideoWriter(
+                str(self.path), cv2.VideoWriter_fourcc(*self.FOURCC), self.fps, self._size
+            )
+            if not self._writer.isOpened():
+                raise gr.Error("The annotated video could not be encoded (no VP8 encoder).")
+        if (frame.shape[1], frame.shape[0]) != self._size:
+            frame = cv2.resize(frame, self._size, interpolation=cv2.INTER_AREA)
+        self._writer.write(np.ascontiguousarray(frame))
+        self.frames += 1
+
+    def close(self) -> None:
+        """Finishes the file."""
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+
+
+def _timeline_row(prediction, time_s: float) -> dict[str, Any]:
+    from hand_gesture_recognition.realtime import WARMING_UP
+
+    if prediction.probabilities is not None:
+        gesture = prediction.candidate
+    elif prediction.state == WARMING_UP:
+        gesture = WARMING_UP_LABEL
+    else:
+        gesture = NO_HAND_LABEL
+    return {
+        "time (s)": round(time_s, 3),
+        "confidence": round(float(prediction.confidence), 4),
+        "gesture": gesture,
+    }
+
+
+def _answer(gesture: str, confidence: float, threshold: float) -> str:
+    """The answer in Markdown, marked uncertain under the recognizer's threshold."""
+    answer = f"**Gesture: {gesture}** ({confidence:.0%}"
+    if confidence < threshold:
+        answer += f", uncertain: under the confidence threshold of {threshold:.0%}"
+    return answer + ")"
+
+
+def recognize_video(
+    video: str | os.PathLike | None,
+    progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio injects the request's tracker.
+) -> tuple[str | None, dict[str, float] | None, pd.DataFrame, str]:
+    """Recognises the gestures of a clip.
+
+    Args:
+        video: The clip's path.
+        progress: Gradio's progress tracker (a no-op outside a request).
+
+    Returns:
+        The annotated clip (a ``.webm`` path, or None), the top gestures of the clip with their
+        mean probabilities over the frames that were classified (None when no frame was),
+        the per-frame timeline (time, confidence, gesture) and a status message in Markdown.
+
+    Raises:
+        gr.Error: For a missing, too large or unreadable file, or a model that cannot be
+            loaded.
+    """
+    from hand_gesture_recognition.realtime import CaptureSource, draw_overlay
+
+    path = check_upload(video, "clip")
+    try:
+        source = CaptureSource(path)
+    except InputError:
+        raise gr.Error(
+            f"{path.name} could not be read as a video. Upload a video file "
+            "(for example .mp4 or .webm), or record one with the webcam."
+        ) from None
+    limit = max_frames()
+    out = _output_path(".webm")
+    writer = BrowserVideoWriter(out, source.fps)
+    rows: list[dict[str, Any]] = []
+    probabilities: list[np.ndarray] = []
+    hands = 0
+    truncated = False
+    try:
+        with _model_lock:
+            recognizer = get_recognizer()
+            recognizer.reset()
+            try:
+                for index, (frame, _) in enumerate(source):
+                    if index >= limit:
+                        truncated = True
+                        break
+                    frame = _fit(frame)
+                    prediction = recognizer.process_frame(frame)
+                    hands += int(prediction.hand_detected)
+                    if prediction.probabilities is not None:
+                        probabilities.append(prediction.probabilities)
+                    rows.append(_timeline_row(prediction, index / source.fps))
+                    writer.write(draw_overlay(frame, prediction))
+                    if index % 10 == 0:
+                        progress((index + 1, None), desc="recognising frames", unit="frames")
+            finally:
+                recognizer.reset()
+            gestures = list(recognizer.gestures)
+            threshold = recognizer.threshold
+    finally:
+        source.close()
+        writer.close()
+    frames = len(rows)
+    if frames == 0:
+        out.unlink(missing_ok=True)
+        raise gr.Error(f"{path.name} has no frames that could be read.")
+    seconds = frames / source.fps
+    clip = f"{frames} frames ({seconds:.1f} s at {source.fps:.0f} fps)"
+    if truncated:
+        clip += f", stopped at the limit of {limit} frames"
+    timeline = pd.DataFrame(rows, columns=list(TIMELINE_COLUMNS))
+    if hands == 0:
+        message = (
+            f"No hand was found in any of the {frames} frames of this clip. Film the whole "
+            "hand, well lit, against a plain background."
+        )
+        gr.Warning(message)
+        return str(out), None, timeline, f"**{message}**\n\n{clip}."
+    coverage = f"a hand was found in {hands} ({hands / frames:.0%})"
+    if not probabilities:
+        needed = recognizer.sequence_length
+        message = (
+            f"The hand was not seen for long enough to recognise a gesture: the model needs "
+            f"{needed} consecutive frames with a hand."
+        )
+        gr.Warning(message)
+        return str(out), None, timeline, f"**{message}**\n\n{clip}; {coverage}."
+    mean = np.mean(probabilities, axis=0)
+    scores = {gesture: float(p) for gesture, p in zip(gestures, mean, strict=True)}
+    best = max(scores, key=scores.get)
+    answer = _answer(best, scores[best], threshold)
+    status = (
+        f"{answer}; mean probability over the {len(probabilities)} classified frames."
+        f"\n\n{clip}; {coverage}."
+    )
+    return str(out), scores, timeline, status
+
+
+def recognize_image(
+    image: str | os.PathLike | None,
+) -> tuple[np.ndarray | None, dict[str, float] | None, str]:
+    """Recognises the gesture in one photo (its landmarks held for a whole window).
+
+    Args:
+        image: The photo's path.
+
+    Returns:
+        The photo with the landmarks and the answer drawn (RGB), the gestures with their
+        probabilities (None when no hand was found) and a status message in Markdown.
+
+    Raises:
+        gr.Error: For a missing, too large or unreadable file, or a model that cannot be
+            loaded.
+    """
+    import cv2
+
+    from hand_gesture_recognition.realtime import draw_overlay, read_image
+
+    path = check_upload(image, "photo")
+    frame = read_image(path)
+    if frame is None:
+        raise gr.Error(
+            f"{path.name} could not be read as an image. Upload a photo (.jpg, .png, .webp)."
+        )
+    frame = _fit(frame)
+    with _model_lock:
+        recognizer = get_recognizer()
+        prediction = recognizer.classify_image(frame)
+        gestures = list(recognizer.gestures)
+    annotated = cv2.cvtColor(draw_overlay(frame, prediction), cv2.COLOR_BGR2RGB)
+    if prediction.probabilities is None:
+        message = "No hand was found in this photo. Show the whole hand, well lit."
+        gr.Warning(message)
+        return annotated, None, f"**{message}**"
+    scores = {g: float(p) for g, p in zip(gestures, prediction.probabilities, strict=True)}
+    status = _answer(prediction.candidate, prediction.confidence, recognizer.threshold) + "."
+    return annotated, scores, status
+
+
+# ---------------------------------------------------------------------------------------------
+# The page.
+
+
+def _read_errors_as_messages(image: gr.Image) -> gr.Image:
+    """Makes an image input answer an unreadable upload with a clear message.
+
+    ``gr.Image`` opens uploads with Pillow before the app's function runs, and a file Pillow
+    cannot read would otherwise end the request with a generic server error. The instance's
+    ``preprocess`` is wrapped rather than the class subclassed: Gradio writes a ``.pyi`` stub
+    beside the module of every component subclass.
+
+    Args:
+        image: The input component.
+
+    Returns:
+        The same component.
+    """
+    preprocess = image.preprocess
+
+    def checked(payload):
+        try:
+            return preprocess(payload)
+        except gr.Error:
+            raise
+        except Exception:  # noqa: BLE001 - whatever Pillow fails with, the file is unusable.
+            name = Path(getattr(payload, "orig_name", None) or payload.path or "the file").name
+            raise gr.Error(
+                f"{name} could not be read as an image. Upload a photo (.jpg, .png, .webp)."
+            ) from None
+
+    image.preprocess = checked
+    return image
+
+
+def theme() -> gr.themes.Base:
+    """The page's theme: Gradio's default with fonts served by the app (no font CDN)."""
+    return gr.themes.Default(
+        font=[gr.themes.LocalFont("Source Sans Pro"), "ui-sans-serif", "system-ui", "sans-serif"],
+        font_mono=[gr.themes.LocalFont("IBM Plex Mono"), "ui-monospace", "monospace"],
+    )
+
+
+def launch_options() -> dict[str, Any]:
+    """Keyword arguments for ``demo.launch``: the theme and the upload size limit."""
+    return {"theme": theme(), "max_file_size": f"{max_upload_mb():g}mb", "footer_links": []}
+
+
+def build_demo() -> gr.Blocks:
+    """Builds the page (the model is loaded on the first request, not here).
+
+    Returns:
+        The Gradio Blocks app; launch it with ``demo.launch(**launch_options())``.
+    """
+    # Nothing in this app may call home: no usage analytics, no version check.
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    source = model_source()
+    limit = max_upload_mb()
+    with gr.Blocks(
+        title="Hand gesture recognition",
+        analytics_enabled=False,
+        delete_cache=(OUTPUT_MAX_AGE_S, OUTPUT_MAX_AGE_S),
+    ) as demo:
+        gr.Markdown(
+            "# Hand gesture recognition\n"
+            "MediaPipe finds the hand's 21 landmarks in every frame; an LSTM classifies each "
+            "window of the last frames. "
+            f"Model: {source.describe()}. Files up to {limit:g} MB."
+        )
+        with gr.Tab("Video"):
+            with gr.Row():
+                with gr.Column():
+                    video_in = gr.Video(
+                        label="Clip (upload, or record with the webcam)",
+                        sources=["upload", "webcam"],
+                        include_audio=True,
+                        elem_id="video-input",
+                    )
+                    video_button = gr.Button("Recognise gestures", variant="primary")
+                with gr.Column():
+                    video_out = gr.Video(
+                        label="Annotated clip",
+                        interactive=False,
+                        height=VIDEO_HEIGHT,
+                        elem_id="video-output",
+                    )
+                    video_label = gr.Label(
+                        label="Gestures in the clip (top 3)",
+                        num_top_classes=3,
+                        elem_id="video-label",
+                    )
+            video_status = gr.Markdown(elem_id="video-status")
+            timeline = gr.ScatterPlot(
+                x="time (s)",
+                y="confidence",
+                color="gesture",
+                y_lim=[0, 1],
+                title="Predicted gesture and confidence per frame",
+                label="Timeline",
+                elem_id="timeline",
+            )
+        with gr.Tab("Photo"):
+            with gr.Row():
+                with gr.Column():
+                    image_in = _read_errors_as_messages(
+                        gr.Image(
+                            label="Photo",
+                            type="filepath",
+                            sources=["upload", "webcam", "clipboard"],
+                            elem_id="image-input",
+                        )
+                    )
+                    image_button = gr.Button("Recognise gesture", variant="primary")
+                with gr.Column():
+                    image_out = gr.Image(
+                        label="Landmarks",
+                        interactive=False,
+                        height=VIDEO_HEIGHT,
+                        elem_id="image-output",
+                    )
+                    image_label = gr.Label(
+                        label="Gesture", num_top_classes=3, elem_id="image-label"
+                    )
+            image_status = gr.Markdown(elem_id="image-status")
+
+        video_outputs = [video_out, video_label, timeline, video_status]
+        video_button.click(recognize_video, video_in, video_outputs, api_name="recognize_video")
+        # Uploading or finishing a recording starts recognition at once.
+        for event in (video_in.upload, video_in.stop_recording):
+            event(recognize_video, video_in, video_outputs, api_visibility="private")
+        image_outputs = [image_out, image_label, image_status]
+        image_button.click(recognize_image, image_in, image_outputs, api_name="recognize_image")
+        image_in.upload(recognize_image, image_in, image_outputs, api_visibility="private")
+    return demo
+
+
+if __name__ == "__main__":
+    build_demo().launch(**launch_options())

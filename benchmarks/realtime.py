@@ -1,0 +1,231 @@
+"""Per-frame latency of live recognition against an original-style loop, in one run.
+
+Makes two videos from the real sample frames (webcam frames of ../shared/data/webcam-sample and
+Leap Motion frames of ../shared/data/leapgestrecog-sample), then times per frame:
+
+* ``process_frame`` of :class:`RealTimeGestureRecognizer` (the model's extractor in tracking
+  mode, features, the sliding window classified on every frame by ``FastClassifier``);
+* an original-style loop: MediaPipe Hands in static-image mode on every frame, raw landmarks,
+  and ``model.predict`` on the window of the last 30 frames on every frame.
+
+and the classifier alone per window (``FastClassifier``, a compiled Keras call, and
+``model.predict``), with the largest difference of its outputs from the Keras model's.
+Frame decoding is not timed. By default the process is pinned to one CPU core.
+Targets: process_frame p50 <= 0.25x the original-style loop's; >= 60 frames per second on
+webcam frames; the classifier <= 1 ms per window.
+
+    uv run python benchmarks/realtime.py [--model DIR] [--frames N] [--cores N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("GLOG_minloglevel", "2")
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
+WEBCAM_GESTURES = ("stop", "thumbs_up", "peace")
+LEAP_GESTURES = ("01_palm", "05_thumb", "03_fist", "07_ok", "10_down")
+
+
+def make_video(frames: list[Path], out: Path) -> Path:
+    import cv2
+
+    first = cv2.imread(str(frames[0]))
+    writer = cv2.VideoWriter(
+        str(out), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (first.shape[1], first.shape[0])
+    )
+    for path in frames:
+        writer.write(cv2.imread(str(path)))
+    writer.release()
+    return out
+
+
+def read_video(path: Path) -> list:
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    return frames
+
+
+def make_model(directory: Path) -> Path:
+    """A model with the default architecture and canonical features (timing only)."""
+    from hand_gesture_recognition.config import PreprocessingConfig, RunConfig
+    from hand_gesture_recognition.model import build_model, save_model
+
+    gestures = [p.name for p in sorted((DATA / "leapgestrecog-sample/leapGestRecog/00").iterdir())]
+    config = RunConfig(preprocessing=PreprocessingConfig(feature_mode="canonical"))
+    save_model(directory, build_model(len(gestures)), gestures, config)
+    return directory
+
+
+def percentiles(values: list[float]) -> tuple[float, float]:
+    import numpy as np
+
+    return float(np.percentile(values, 50)), float(np.percentile(values, 95))
+
+
+def time_recognizer(model_dir: Path, frames: list) -> tuple[list[float], float]:
+    from hand_gesture_recognition.realtime import RealTimeGestureRecognizer
+
+    with RealTimeGestureRecognizer(model_dir) as recognizer:
+        recognizer.process_frame(frames[0])  # builds the graphs and the classifier
+        recognizer.reset()
+        latencies, hands = [], 0
+        for frame in frames:
+            started = time.perf_counter()
+            prediction = recognizer.process_frame(frame)
+            latencies.append((time.perf_counter() - started) * 1000)
+            hands += prediction.hand_detected
+    return latencies, hands / len(frames)
+
+
+def time_original(model, frames: list, length: int = 30) -> tuple[list[float], float]:
+    """MediaPipe Hands static mode per frame, raw landmarks, ``model.predict`` per window."""
+    from collections import deque
+
+    import cv2
+    import mediapipe as mp
+    import numpy as np
+
+    from hand_gesture_recognition.landmarks import correct_aspect
+
+    window: deque = deque(maxlen=length)
+    latencies, hands = [], 0
+    with mp.solutions.hands.Hands(
+        static_image_mode=True, max_num_hands=1, min_detection_confidence=0.5
+    ) as solution:
+        solution.process(cv2.cvtColor(frames[0], cv2.COLOR_BGR2RGB))
+        model.predict(np.zeros((1, length, 63), np.float32), verbose=0)
+        for frame in frames:
+            started = time.perf_counter()
+            image = cv2.cvtColor(correct_aspect(frame), cv2.COLOR_BGR2RGB)
+            result = solution.process(image)
+            if result.multi_hand_landmarks:
+                points = result.multi_hand_landmarks[0].landmark
+                window.append(np.array([(p.x, p.y, p.z) for p in points], np.float32).ravel())
+                hands += 1
+            else:
+                window.append(np.zeros(63, np.float32))
+            if len(window) == length:
+                model.predict(np.stack(window)[None], verbose=0)
+            latencies.append((time.perf_counter() - started) * 1000)
+    return latencies, hands / len(frames)
+
+
+def time_classifier(model, windows, repeats: int) -> dict[str, tuple[float, float, float]]:
+    import numpy as np
+
+    from hand_gesture_recognition.model import FastClassifier
+
+    reference = model(windows, training=False).numpy()
+    results = {}
+    for name, classifier in (
+        ("FastClassifier", FastClassifier(model)),
+        ("compiled Keras call", FastClassifier(model, use_tflite=False)),
+    ):
+        outputs = np.stack([classifier.predict(w) for w in windows])
+        difference = float(np.abs(outputs - reference).max())
+        label = f"{name} ({classifier.backend})" if name == "FastClassifier" else name
+        latencies = []
+        for i in range(repeats):
+            started = time.perf_counter()
+            classifier.predict(windows[i % len(windows)])
+            latencies.append((time.perf_counter() - started) * 1000)
+        results[label] = (*percentiles(latencies), difference)
+    latencies = []
+    for i in range(min(repeats, 50)):
+        started = time.perf_counter()
+        model.predict(windows[i % len(windows)][None], verbose=0)
+        latencies.append((time.perf_counter() - started) * 1000)
+    results["model.predict"] = (*percentiles(latencies), 0.0)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="model directory (default: "
+        "an untrained model with the default architecture; latency only)",
+    )
+    parser.add_argument("--frames", type=int, default=200, help="frames per video")
+    parser.add_argument("--cores", type=int, default=1, help="CPU cores to run on (default 1)")
+    parser.add_argument("--repeats", type=int, default=300, help="classifier calls timed")
+    args = parser.parse_args(argv)
+    if not DATA.is_dir():
+        print(f"benchmarks/realtime.py: error: sample data not found at {DATA}", file=sys.stderr)
+        return 2
+    if args.cores and hasattr(os, "sched_setaffinity"):
+        available = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, set(available[: args.cores]))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+    import numpy as np
+
+    from hand_gesture_recognition.model import load_model
+    from hand_gesture_recognition.realtime import list_images
+
+    with tempfile.TemporaryDirectory() as scratch_dir:
+        scratch = Path(scratch_dir)
+        per_gesture = max(1, args.frames // len(WEBCAM_GESTURES))
+        webcam = [
+            p
+            for g in WEBCAM_GESTURES
+            for p in list_images(DATA / "webcam-sample" / g)[:per_gesture]
+        ]
+        per_gesture = max(1, args.frames // len(LEAP_GESTURES))
+        leap_root = DATA / "leapgestrecog-sample" / "leapGestRecog" / "00"
+        leap = [p for g in LEAP_GESTURES for p in list_images(leap_root / g)[:per_gesture]]
+        videos = {
+            "webcam": make_video(webcam, scratch / "webcam.mp4"),
+            "infrared": make_video(leap, scratch / "infrared.mp4"),
+        }
+        model_dir = args.model or make_model(scratch / "model")
+        loaded = load_model(model_dir)
+        print(
+            f"cores: {cores}; model: {args.model or 'untrained, default architecture'} "
+            f"({loaded.preprocessing.feature_mode} features, {loaded.preprocessing.extractor} "
+            "extractor)"
+        )
+        print("per-frame latency in ms (p50 / p95), frame decoding excluded:")
+        ratios = {}
+        for name, video in videos.items():
+            frames = read_video(video)
+            ours, ours_hands = time_recognizer(model_dir, frames)
+            base, base_hands = time_original(loaded.model, frames)
+            (o50, o95), (b50, b95) = percentiles(ours), percentiles(base)
+            ratios[name] = o50 / b50
+            print(
+                f"  {name:8s} {len(frames)} frames {frames[0].shape[1]}x{frames[0].shape[0]}: "
+                f"process_frame {o50:6.2f} / {o95:6.2f} ({1000 / np.mean(ours):5.1f} fps, hand "
+                f"in {ours_hands:.0%}); original-style {b50:6.2f} / {b95:6.2f} "
+                f"({1000 / np.mean(base):5.1f} fps, hand in {base_hands:.0%}); "
+                f"p50 ratio {ratios[name]:.3f}x"
+            )
+        rng = np.random.default_rng(0)
+        windows = rng.normal(0, 1, (32, *loaded.model.inputs[0].shape[1:])).astype(np.float32)
+        print("classifier per window in ms (p50 / p95), largest difference from Keras outputs:")
+        for name, (p50, p95, diff) in time_classifier(loaded.model, windows, args.repeats).items():
+            print(f"  {name:28s} {p50:7.3f} / {p95:7.3f}   max |diff| {diff:.1e}")
+    print("targets: p50 ratio <= 0.25x; webcam >= 60 fps; classifier <= 1 ms per window")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

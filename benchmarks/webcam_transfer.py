@@ -1,0 +1,125 @@
+"""Does a model trained on LeapGestRecog's infrared frames recognise webcam frames?
+
+Trains the LSTM on the landmarks of the infrared sample (``../shared/data/leapgestrecog-sample``,
+time split, as ``hand-gesture train --data ... --split time`` does) once per feature mode, then
+runs live recognition (:class:`RealTimeGestureRecognizer`, the model's own extractor in tracking
+mode, sliding 30-frame window, threshold 0) over the webcam sample's ``stop`` and ``thumbs_up``
+frames (``../shared/data/webcam-sample``), whose LeapGestRecog equivalents are ``01_palm`` and
+``05_thumb``. ``peace`` has no equivalent; what it is taken for is reported separately.
+
+Prints, per feature mode, the share of frames with a full window whose answer is the right
+gesture (the target is at least 0.90), and the share of all frames.
+
+    uv run python benchmarks/webcam_transfer.py [--features canonical normalized] [--epochs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("GLOG_minloglevel", "2")
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
+TARGETS = {"stop": "01_palm", "thumbs_up": "05_thumb"}
+
+
+def sample_landmarks(data: Path, cache: Path) -> Path:
+    """Extracts (or reuses) the infrared sample's landmarks with the ``auto`` extractor."""
+    from hand_gesture_recognition.landmarks import extract_landmarks
+
+    summary = extract_landmarks(data, cache, extractor="auto", workers=2, progress=False)
+    state = "reused" if summary.reused else "extracted"
+    print(f"{state} {summary.frames} infrared frames' landmarks, hand in {summary.coverage:.1%}")
+    return cache
+
+
+def train(landmarks: Path, mode: str, epochs: int, out: Path, seed: int) -> dict:
+    from hand_gesture_recognition.config import PreprocessingConfig, RunConfig, TrainingConfig
+    from hand_gesture_recognition.landmarks import LandmarkTable
+    from hand_gesture_recognition.train import train_model
+
+    config = RunConfig(
+        preprocessing=PreprocessingConfig(feature_mode=mode, window_stride=2),
+        training=TrainingConfig(epochs=epochs, split="time", seed=seed),
+    )
+    result = train_model(LandmarkTable.load(landmarks), config, out, verbose=0)
+    return result.metrics
+
+
+def evaluate(model_dir: Path, webcam: Path) -> dict[str, tuple[float, float, Counter]]:
+    from hand_gesture_recognition.realtime import RealTimeGestureRecognizer, list_images, read_image
+
+    results = {}
+    with RealTimeGestureRecognizer(model_dir, threshold=0.0) as recognizer:
+        for gesture in (*TARGETS, "peace"):
+            recognizer.reset()
+            answers = []
+            for path in list_images(webcam / gesture):
+                answers.append(recognizer.process_frame(read_image(path)).candidate)
+            full = [a for a in answers if a is not None]
+            target = TARGETS.get(gesture)
+            right = sum(a == target for a in full)
+            results[gesture] = (
+                right / len(full) if full else 0.0,
+                right / len(answers),
+                Counter(full),
+            )
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--features", nargs="+", default=["canonical", "normalized"])
+    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--landmarks",
+        type=Path,
+        default=REPO / ".cache" / "benchmarks" / "leapgestrecog-sample-auto.npz",
+        help="landmark file of the infrared sample (extracted when missing)",
+    )
+    args = parser.parse_args(argv)
+    leap, webcam = DATA / "leapgestrecog-sample", DATA / "webcam-sample"
+    if not leap.is_dir() or not webcam.is_dir():
+        print(f"webcam_transfer.py: error: sample data not found in {DATA}", file=sys.stderr)
+        return 2
+    landmarks = sample_landmarks(leap, args.landmarks)
+    print(f"webcam frames: {webcam} (stop -> 01_palm, thumbs_up -> 05_thumb)")
+    summary = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for mode in args.features:
+            started = time.perf_counter()
+            metrics = train(landmarks, mode, args.epochs, Path(scratch) / mode, args.seed)
+            trained = time.perf_counter() - started
+            results = evaluate(Path(scratch) / mode, webcam)
+            print(
+                f"\n[{mode}] trained in {trained:.0f} s; infrared test accuracy "
+                f"{metrics['accuracy']:.3f} ({metrics['support']} windows)"
+            )
+            scores = []
+            for gesture, (windowed, overall, answers) in results.items():
+                common = ", ".join(f"{g} {n}" for g, n in answers.most_common(3))
+                if gesture in TARGETS:
+                    scores.append(windowed)
+                    print(
+                        f"  {gesture:9s} -> {TARGETS[gesture]}: {windowed:.3f} of frames with a "
+                        f"full window right ({overall:.3f} of all frames); answers: {common}"
+                    )
+                else:
+                    print(f"  {gesture:9s} (no LeapGestRecog equivalent) taken for: {common}")
+            mean = sum(scores) / len(scores)
+            summary.append((mode, mean))
+            print(f"  webcam transfer (stop + thumbs_up, mean): {mean:.3f}  (target >= 0.90)")
+    print("\nsummary: " + ", ".join(f"{mode} {score:.3f}" for mode, score in summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

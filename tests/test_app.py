@@ -1,0 +1,235 @@
+"""The Gradio app (app.py) served on localhost and driven through gradio_client, on real frames."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+cv2 = pytest.importorskip("cv2")
+gr = pytest.importorskip("gradio")
+gradio_client = pytest.importorskip("gradio_client")
+
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+import app  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def write_clip(path: Path, frames: list[np.ndarray], fps: float = 15.0) -> Path:
+    """Writes BGR frames as an mp4v .mp4, the kind of file a phone or camera app uploads."""
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    assert writer.isOpened()
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def count_frames(path: str | Path) -> int:
+    capture = cv2.VideoCapture(str(path))
+    frames = 0
+    while capture.read()[0]:
+        frames += 1
+    capture.release()
+    return frames
+
+
+@pytest.fixture(scope="module")
+def clips(webcam_sample: Path, tmp_path_factory) -> dict[str, Path]:
+    """Real clips: 60 consecutive webcam frames of "stop", black frames, and a broken file."""
+    folder = tmp_path_factory.mktemp("clips")
+    stop = [cv2.imread(str(webcam_sample / "stop" / f"{i}.jpg")) for i in range(60)]
+    assert all(frame is not None for frame in stop)
+    black = [np.zeros_like(stop[0]) for _ in range(20)]
+    broken = folder / "broken.mp4"
+    broken.write_bytes(b"this is not a video\n" * 50)
+    return {
+        "stop": write_clip(folder / "stop.mp4", stop),
+        "black": write_clip(folder / "black.mp4", black),
+        "broken": broken,
+    }
+
+
+@pytest.fixture(scope="module")
+def server(trained_model_dir: Path):
+    """The app on a free localhost port, with the session's trained model; closed after."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HGR_MODEL_DIR", str(trained_model_dir))
+        patch.delenv("HGR_REPO", raising=False)
+        patch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+        demo = app.build_demo()
+        port = free_port()
+        demo.launch(
+            **app.launch_options(),
+            prevent_thread_lock=True,
+            server_name="127.0.0.1",
+            server_port=port,
+            quiet=True,
+        )
+        try:
+            yield f"http://127.0.0.1:{port}/"
+        finally:
+            demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(server: str, tmp_path_factory):
+    from gradio_client import Client
+
+    downloads = tmp_path_factory.mktemp("downloads")
+    return Client(server, verbose=False, download_files=str(downloads), analytics_enabled=False)
+
+
+def test_video_endpoint_labels_a_real_clip(client, clips, trained_model_dir):
+    from gradio_client import handle_file
+
+    gestures = set(_gestures(trained_model_dir))
+    video, label, timeline, status = client.predict(
+        handle_file(str(clips["stop"])), api_name="/recognize_video"
+    )
+    # The annotated clip is a real, browser-playable WebM with every frame.
+    path = video["video"] if isinstance(video, dict) else video
+    assert Path(path).suffix == ".webm"
+    assert Path(path).stat().st_size > 0
+    assert count_frames(path) == 60
+    # The clip's top gestures, aggregated over its frames, are the model's gestures.
+    assert label["label"] in gestures
+    assert 1 <= len(label["confidences"]) <= 3
+    assert "Gesture:" in status and label["label"] in status
+    # One timeline point per frame.
+    assert len(timeline["data"]) == 60
+    assert timeline["columns"] == ["time (s)", "confidence", "gesture"]
+
+
+def _gestures(model_dir: Path) -> list[str]:
+    import json
+
+    return list(json.loads((model_dir / "gesture_mapping.json").read_text()))
+
+
+def test_image_endpoint_labels_a_real_photo(client, webcam_sample, trained_model_dir):
+    from gradio_client import handle_file
+
+    image, label, status = client.predict(
+        handle_file(str(webcam_sample / "stop" / "20.jpg")), api_name="/recognize_image"
+    )
+    assert Path(image).is_file()
+    assert cv2.imread(str(image)) is not None
+    assert label["label"] in _gestures(trained_model_dir)
+    assert label["label"] in status
+
+
+def test_clip_without_a_hand_says_so(client, clips):
+    from gradio_client import handle_file
+
+    video, label, timeline, status = client.predict(
+        handle_file(str(clips["black"])), api_name="/recognize_video"
+    )
+    assert "No hand was found in any of the 20 frames" in status
+    assert not label or not label.get("label")
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "message"),
+    [("/recognize_video", "could not be read as a video"), ("/recognize_image", "as an image")],
+)
+def test_unreadable_file_gives_a_clear_error(client, clips, endpoint, message):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match=message):
+        client.predict(handle_file(str(clips["broken"])), api_name=endpoint)
+
+
+def test_file_over_the_size_limit_is_refused(monkeypatch, clips):
+    monkeypatch.setenv("HGR_MAX_UPLOAD_MB", "0.001")
+    with pytest.raises(gr.Error, match=r"the limit is 0.001 MB"):
+        app.recognize_video(str(clips["stop"]))
+    assert app.launch_options()["max_file_size"] == "0.001mb"
+
+
+def test_missing_model_gives_a_clear_error(monkeypatch, webcam_sample):
+    monkeypatch.setenv("HGR_MODEL_DIR", "/nonexistent/model")
+    monkeypatch.delenv("HGR_REPO", raising=False)
+    with pytest.raises(gr.Error, match="could not be loaded from the local directory"):
+        app.recognize_image(str(webcam_sample / "stop" / "20.jpg"))
+
+
+def test_hub_repository_is_downloaded_with_hub_download_model(monkeypatch, trained_model_dir):
+    hub = pytest.importorskip("hand_gesture_recognition.hub")
+    calls = []
+
+    def download_model(repo_id, revision=None, token=None):
+        calls.append((repo_id, revision, token))
+        return trained_model_dir
+
+    monkeypatch.setattr(hub, "download_model", download_model)
+    monkeypatch.setenv("HGR_REPO", "someone/hand-gestures")
+    monkeypatch.setenv("HGR_REVISION", "v1")
+    monkeypatch.setenv("HF_TOKEN", "hf_test")
+    source = app.model_source()
+    assert source.key == "hub:someone/hand-gestures@v1"
+    assert source.fetch() == trained_model_dir
+    assert calls == [("someone/hand-gestures", "v1", "hf_test")]
+
+
+def test_import_and_build_load_no_model():
+    code = (
+        "import sys, app; app.build_demo(); "
+        "loaded = {'tensorflow', 'keras', 'mediapipe'} & set(sys.modules); "
+        "assert not loaded, loaded"
+    )
+    env = {**os.environ, "HGR_MODEL_DIR": "/nonexistent", "PYTHONPATH": str(REPO)}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert not (REPO / "app.pyi").exists()
+
+
+def test_space_front_matter_matches_the_locked_gradio():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    if not readme.startswith("---\n"):
+        pytest.skip("README.md has no Hugging Face Space front matter yet")
+    front = dict(
+        line.split(":", 1) for line in readme.split("---\n")[1].splitlines() if ":" in line
+    )
+    front = {key.strip(): value.strip().strip("'\"") for key, value in front.items()}
+    assert front["sdk"] == "gradio"
+    assert front["app_file"] == "app.py"
+    assert f"gradio=={front['sdk_version']}" in (REPO / "requirements.txt").read_text()
+    assert front["python_version"] == (REPO / ".python-version").read_text().strip()
+
+
+def test_space_requirements_match_the_lock_file():
+    if shutil.which("uv") is None:
+        if CI:
+            pytest.fail("uv is needed to check requirements.txt against uv.lock")
+        pytest.skip("uv is not installed")
+    result = subprocess.run(
+        [sys.executable, "scripts/space_requirements.py", "--check"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = (REPO / "requirements.txt").read_text().splitlines()
+    assert lines[-1] == "."
+    assert any(line.startswith("gradio==") for line in lines)
+    assert sum(line.startswith("opencv") for line in lines) == 1

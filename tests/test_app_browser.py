@@ -1,0 +1,170 @@
+"""The Gradio app in a real browser: Debian's Chromium driven by Playwright (no browser download).
+
+Skipped when ``/usr/bin/chromium`` is missing, except in CI (``CI=true``), where that fails.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+#: How long the page may take to show a result (the first request loads the model).
+RESULT_TIMEOUT_MS = 120_000
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} not found (Debian: apt-get install -y chromium)"
+        if CI:
+            pytest.fail(message + "; it is required in CI")
+        pytest.skip(message)
+    pytest.importorskip("playwright.sync_api")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def server(chromium, trained_model_dir: Path):
+    """The app on a free localhost port, with the session's trained model; closed after."""
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    import app
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HGR_MODEL_DIR", str(trained_model_dir))
+        patch.delenv("HGR_REPO", raising=False)
+        patch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        demo = app.build_demo()
+        demo.launch(
+            **app.launch_options(),
+            prevent_thread_lock=True,
+            server_name="127.0.0.1",
+            server_port=port,
+            quiet=True,
+        )
+        try:
+            yield f"http://127.0.0.1:{port}/"
+        finally:
+            demo.close()
+
+
+@pytest.fixture(scope="module")
+def stop_clip(webcam_sample: Path, tmp_path_factory) -> Path:
+    """60 consecutive real webcam frames of "stop" as a VP8 .webm (what a browser records)."""
+    import cv2
+
+    path = tmp_path_factory.mktemp("browser-clip") / "stop.webm"
+    frames = [cv2.imread(str(webcam_sample / "stop" / f"{i}.jpg")) for i in range(60)]
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"VP80"), 15, (width, height))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+@pytest.fixture
+def page(chromium, server):
+    """A fresh Chromium page; requests to any host but the app's are blocked and recorded."""
+    from playwright.sync_api import sync_playwright
+
+    external: list[str] = []
+
+    def guard(route):
+        host = urlparse(route.request.url).hostname
+        if route.request.url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            external.append(route.request.url)
+            route.abort()
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 1000})
+            context.route("**/*", guard)
+            page = context.new_page()
+            page.external_requests = external
+            yield page
+        finally:
+            browser.close()
+
+
+def test_clip_upload_shows_label_and_playable_video(page, server, stop_clip, tmp_path):
+    page.goto(server, wait_until="load")
+    page.get_by_text("Hand gesture recognition").first.wait_for()
+    page.locator("#video-input input[type=file]").set_input_files(str(stop_clip))
+
+    # Uploading starts recognition; the status line then names the clip's gesture.
+    status = page.locator("#video-status")
+    status.get_by_text("Gesture:").wait_for(timeout=RESULT_TIMEOUT_MS)
+    gesture = status.inner_text().split("Gesture:")[1].split("(")[0].strip()
+    assert gesture
+    label = page.locator("#video-label")
+    assert gesture in label.inner_text()
+
+    # Chromium itself decodes the annotated clip: it has a size and a first frame.
+    page.wait_for_function(
+        """() => {
+            const video = document.querySelector('#video-output video');
+            return video && video.readyState >= 2 && video.videoWidth > 0;
+        }""",
+        timeout=30_000,
+    )
+    size = page.evaluate(
+        "() => { const v = document.querySelector('#video-output video');"
+        " return [v.videoWidth, v.videoHeight]; }"
+    )
+    assert size == [224, 224]
+    # The timeline chart is drawn, its legend naming the gesture.
+    timeline = page.locator("#timeline")
+    timeline.get_by_text("Predicted gesture and confidence per frame").wait_for()
+    timeline.get_by_text(gesture, exact=True).wait_for()
+
+    screenshot = tmp_path / "app-video.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+    assert screenshot.stat().st_size > 10_000
+    print(f"screenshot: {screenshot}")
+    assert page.external_requests == [], "the page tried to reach the internet"
+
+
+def test_photo_upload_shows_label(page, server, webcam_sample, tmp_path):
+    page.goto(server, wait_until="load")
+    page.get_by_role("tab", name="Photo").click()
+    page.locator("#image-input input[type=file]").set_input_files(
+        str(webcam_sample / "stop" / "20.jpg")
+    )
+    status = page.locator("#image-status")
+    status.get_by_text("Gesture:").wait_for(timeout=RESULT_TIMEOUT_MS)
+    gesture = status.inner_text().split("Gesture:")[1].split("(")[0].strip()
+    assert gesture in page.locator("#image-label").inner_text()
+    page.locator("#image-output img").wait_for()
+
+    screenshot = tmp_path / "app-photo.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+    print(f"screenshot: {screenshot}")
+    assert page.external_requests == [], "the page tried to reach the internet"

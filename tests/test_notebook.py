@@ -1,0 +1,116 @@
+"""The researcher's notebook: committed clean, and runs end to end on the real sample."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOK = REPO / "hand_gesture_recognition.ipynb"
+ARTIFACTS = (
+    "hand_gesture_lstm_model.h5",
+    "gesture_mapping.json",
+    "model_config.json",
+    "metrics.json",
+    "confusion_matrix.png",
+)
+
+
+def parameters_index(notebook) -> int:
+    tagged = [
+        i for i, cell in enumerate(notebook.cells) if "parameters" in cell.metadata.get("tags", [])
+    ]
+    assert len(tagged) == 1, f"expected exactly one cell tagged 'parameters', found {len(tagged)}"
+    return tagged[0]
+
+
+def inject_parameters(notebook, values: dict) -> int:
+    """Adds a cell after the parameters cell that overrides them, as papermill does."""
+    index = parameters_index(notebook)
+    source = "\n".join(f"{name} = {value!r}" for name, value in values.items())
+    # Also report the kernel's interpreter, to check that the kernel runs in this environment.
+    source += "\nimport sys\nprint('kernel python:', sys.executable)"
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["tags"] = ["injected-parameters"]
+    notebook.cells.insert(index + 1, cell)
+    return index + 1
+
+
+def test_committed_notebook_is_clean_and_has_one_parameters_cell():
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    nbformat.validate(notebook)
+    assert notebook.nbformat == 4
+    assert notebook.metadata["kernelspec"]["name"] == "python3"
+    code_cells = [c for c in notebook.cells if c.cell_type == "code"]
+    assert code_cells
+    for cell in code_cells:
+        assert cell.execution_count is None
+        assert cell.outputs == []
+    index = parameters_index(notebook)
+    parameters = notebook.cells[index]
+    assert parameters.cell_type == "code"
+    assert notebook.cells[0].cell_type == "markdown"
+    assert notebook.cells[0].source.startswith("# ")
+    for name in (
+        "DATA_DIR = None",
+        "EPOCHS = 100",
+        'SPLIT = "auto"',
+        'OUTPUT_DIR = "models"',
+        "KEEP_DATASET = False",
+    ):
+        assert name in parameters.source
+
+
+@pytest.mark.slow
+def test_notebook_runs_end_to_end_on_the_sample(leap_sample, sample_landmarks, tmp_path):
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    out = tmp_path / "models"
+    injected = inject_parameters(
+        notebook,
+        {
+            "DATA_DIR": str(leap_sample),
+            "EPOCHS": 3,
+            "OUTPUT_DIR": str(out),
+            # The session's landmarks of the sample, made with the notebook's default extractor
+            # and settings: the notebook's extraction step finds and reuses them.
+            "LANDMARKS": str(sample_landmarks),
+            "STRIDE": 2,
+            "WORKERS": 2,
+            "LIVE_DEMO": False,
+        },
+    )
+    # The kernel's working directory is a scratch folder: nothing lands in the repository.
+    client = NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
+    client.execute()
+
+    printed = "".join(o.get("text", "") for o in notebook.cells[injected].outputs)
+    assert f"kernel python: {sys.executable}" in printed
+    for name in ARTIFACTS:
+        assert (out / name).stat().st_size > 0, name
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["protocol"]["split"] == "time"  # one subject: auto picks the time split
+    saved = json.loads((out / "model_config.json").read_text())
+    assert saved["training"]["epochs"] == 3
+    assert saved["preprocessing"]["window_stride"] == 2
+
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(images) >= 8  # frames, landmarks, coverage, features, augmentation, curves,
+    # confusion matrix, per-gesture accuracy
+    text = "\n".join(o.get("text", "") for o in outputs)
+    assert "Leave-one-subject-out skipped" in text
+    assert "Live demo skipped" in text
+    assert "is left as it is" in text  # a DATA_DIR the user gave is never deleted
+    assert leap_sample.is_dir()

@@ -1,0 +1,329 @@
+"""Live recognition on real frames: the predict command, its outputs, overlay and bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hand_gesture_recognition.cli import main as cli_main
+from hand_gesture_recognition.config import MAPPING_FILE, MODEL_FILE
+
+
+def write_video(frames: list[Path], out: Path) -> Path:
+    import cv2
+
+    first = cv2.imread(str(frames[0]))
+    writer = cv2.VideoWriter(
+        str(out), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (first.shape[1], first.shape[0])
+    )
+    for path in frames:
+        writer.write(cv2.imread(str(path)))
+    writer.release()
+    return out
+
+
+def count_frames(path: Path) -> int:
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    n = 0
+    while capture.read()[0]:
+        n += 1
+    capture.release()
+    return n
+
+
+def read_lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def webcam_video(webcam_sample: Path, tmp_path_factory) -> Path:
+    from hand_gesture_recognition.realtime import list_images
+
+    frames = list_images(webcam_sample / "stop")[:60]
+    return write_video(frames, tmp_path_factory.mktemp("videos") / "webcam.avi")
+
+
+@pytest.fixture(scope="module")
+def infrared_video(leap_gesture_dirs: dict[str, Path], tmp_path_factory) -> Path:
+    from hand_gesture_recognition.realtime import list_images
+
+    frames = list_images(leap_gesture_dirs["01_palm"])[:45]
+    return write_video(frames, tmp_path_factory.mktemp("videos") / "infrared.avi")
+
+
+@pytest.fixture(scope="module")
+def legacy_model_dir(trained_model_dir: Path, tmp_path_factory) -> Path:
+    """The original project's layout: the .h5 and the mapping, no model_config.json."""
+    legacy = tmp_path_factory.mktemp("legacy") / "model"
+    legacy.mkdir()
+    for name in (MODEL_FILE, MAPPING_FILE):
+        shutil.copy(trained_model_dir / name, legacy / name)
+    return legacy
+
+
+def check_stream_lines(lines: list[dict], gestures: set[str], length: int = 30) -> None:
+    assert [line["frame"] for line in lines] == list(range(len(lines)))
+    for line in lines:
+        assert isinstance(line["label"], (str, type(None)))
+        assert isinstance(line["confidence"], float) and 0.0 <= line["confidence"] <= 1.0
+        assert isinstance(line["hand_detected"], bool)
+        assert isinstance(line["latency_ms"], float) and line["latency_ms"] >= 0.0
+        if line["label"] is not None:
+            assert line["label"] in gestures
+    detected = [line["hand_detected"] for line in lines]
+    for i in range(length - 1, len(lines)):
+        if all(detected[i - length + 1 : i + 1]):
+            # A full window of frames with a hand: with threshold 0 there is always an answer.
+            assert lines[i]["label"] in gestures, lines[i]
+
+
+def test_predict_webcam_video(trained_model_dir, webcam_video, tmp_path, capsys):
+    jsonl, output = tmp_path / "out.jsonl", tmp_path / "annotated.mp4"
+    status = cli_main(
+        [
+            "predict",
+            "--model",
+            str(trained_model_dir),
+            "--source",
+            str(webcam_video),
+            "--jsonl",
+            str(jsonl),
+            "--output",
+            str(output),
+            "--no-display",
+            "--threshold",
+            "0",
+        ]
+    )
+    assert status == 0, capsys.readouterr().err
+    lines = read_lines(jsonl)
+    frames = count_frames(webcam_video)
+    assert len(lines) == frames
+    gestures = set(json.loads((trained_model_dir / MAPPING_FILE).read_text()))
+    check_stream_lines(lines, gestures)
+    assert np.mean([line["hand_detected"] for line in lines]) >= 0.8
+    assert sum(line["label"] is not None for line in lines) >= frames - 35
+    assert count_frames(output) == frames
+    assert not list(tmp_path.glob(".*"))  # no temporary files left behind
+
+
+def test_predict_infrared_video(trained_model_dir, infrared_video, tmp_path, capsys):
+    jsonl = tmp_path / "out.jsonl"
+    status = cli_main(
+        [
+            "predict",
+            "--model",
+            str(trained_model_dir),
+            "--source",
+            str(infrared_video),
+            "--jsonl",
+            str(jsonl),
+            "--no-display",
+            "--threshold",
+            "0",
+        ]
+    )
+    assert status == 0, capsys.readouterr().err
+    lines = read_lines(jsonl)
+    assert len(lines) == count_frames(infrared_video)
+    gestures = set(json.loads((trained_model_dir / MAPPING_FILE).read_text()))
+    check_stream_lines(lines, gestures)
+    assert np.mean([line["hand_detected"] for line in lines]) >= 0.8
+    full = [line["label"] for line in lines[29:]]
+    assert full and all(label in gestures for label in full)
+
+
+def test_image_folder_is_one_sequence_and_headless_is_announced(
+    trained_model_dir, webcam_sample, tmp_path, capsys, monkeypatch
+):
+    from hand_gesture_recognition.realtime import list_images
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for path in list_images(webcam_sample / "thumbs_up")[40:75]:
+        shutil.copy(path, folder / path.name)
+    jsonl = tmp_path / "out.jsonl"
+    status = cli_main(
+        ["predict", "--model", str(trained_model_dir), "--source", str(folder),
+         "--jsonl", str(jsonl)]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert status == 0, err
+    assert err.count("no display found") == 1
+    lines = read_lines(jsonl)
+    assert len(lines) == 35
+    assert lines[0]["frame"] == 0 and lines[-1]["frame"] == 34
+
+
+def test_static_images(trained_model_dir, webcam_sample, leap_gesture_dirs, tmp_path, capsys):
+    from hand_gesture_recognition.realtime import list_images
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    chosen = [
+        list_images(webcam_sample / "stop")[100],
+        list_images(webcam_sample / "thumbs_up")[100],
+        list_images(leap_gesture_dirs["01_palm"])[10],
+    ]
+    for i, path in enumerate(chosen):
+        shutil.copy(path, folder / f"{i}_{path.name}")
+    jsonl = tmp_path / "static.jsonl"
+    status = cli_main(
+        ["predict", "--model", str(trained_model_dir), "--source", str(folder),
+         "--static-images", "--jsonl", str(jsonl), "--no-display", "--threshold", "0"]
+    )  # fmt: skip
+    assert status == 0, capsys.readouterr().err
+    lines = read_lines(jsonl)
+    gestures = set(json.loads((trained_model_dir / MAPPING_FILE).read_text()))
+    assert [Path(line["source"]).name for line in lines] == sorted(p.name for p in folder.iterdir())
+    for line in lines:
+        assert set(line) >= {"source", "label", "confidence", "hand_detected"}
+        assert line["hand_detected"] is True
+        assert line["label"] in gestures
+        assert 0.0 < line["confidence"] <= 1.0
+
+
+def test_legacy_model_directory_runs(legacy_model_dir, webcam_video, tmp_path, capsys):
+    from hand_gesture_recognition.realtime import RealTimeGestureRecognizer
+
+    with RealTimeGestureRecognizer(legacy_model_dir) as recognizer:
+        assert recognizer.preprocessing.feature_mode == "raw"
+        assert recognizer.preprocessing.missing == "zero"
+    jsonl = tmp_path / "legacy.jsonl"
+    status = cli_main(
+        ["predict", "--model", str(legacy_model_dir), "--source", str(webcam_video),
+         "--jsonl", str(jsonl), "--no-display"]
+    )  # fmt: skip
+    assert status == 0, capsys.readouterr().err
+    assert len(read_lines(jsonl)) == count_frames(webcam_video)
+
+
+def test_window_slides_bridges_gaps_and_clears(trained_model_dir, sample_landmarks):
+    from hand_gesture_recognition.landmarks import HandResult, LandmarkTable
+    from hand_gesture_recognition.realtime import (
+        GESTURE,
+        NO_HAND,
+        WARMING_UP,
+        RealTimeGestureRecognizer,
+    )
+
+    table = LandmarkTable.load(sample_landmarks)
+    rows = np.flatnonzero((table.gesture == "01_palm") & table.detected)[:40]
+    hands = [HandResult(table.landmarks[r], 1.0, float(table.aspect[r])) for r in rows]
+    missing = HandResult(None, 0.0, float(table.aspect[rows[0]]))
+    with RealTimeGestureRecognizer(trained_model_dir, threshold=0.0, max_gap=3) as recognizer:
+        states = [recognizer.update(hand).state for hand in hands[:29]]
+        assert states == [WARMING_UP] * 29
+        answers = [recognizer.update(hand) for hand in hands[29:35]]
+        assert all(a.state == GESTURE and a.label in recognizer.gestures for a in answers)
+        # A short gap is bridged (interpolated, as in training): still an answer.
+        bridged = [recognizer.update(missing) for _ in range(3)]
+        assert all(p.state == GESTURE and not p.hand_detected for p in bridged)
+        # One frame more and the window is cleared.
+        assert recognizer.update(missing).state == NO_HAND
+        assert recognizer.update(hands[0]).state == WARMING_UP
+
+
+def test_overlay_changes_pixels_at_landmarks(webcam_sample):
+    import cv2
+
+    from hand_gesture_recognition.landmarks import MediaPipeHandsExtractor
+    from hand_gesture_recognition.realtime import (
+        GESTURE,
+        Prediction,
+        draw_overlay,
+        landmark_pixels,
+        list_images,
+    )
+
+    frame = cv2.imread(str(list_images(webcam_sample / "stop")[120]))
+    with MediaPipeHandsExtractor() as extractor:
+        result = extractor.process(frame)
+    assert result.detected
+    prediction = Prediction("01_palm", 0.9, None, True, result.landmarks, GESTURE)
+    drawn = draw_overlay(frame, prediction, fps=30.0)
+    assert drawn.shape == frame.shape and drawn is not frame
+    changed = np.abs(drawn.astype(int) - frame.astype(int)).sum(axis=2) > 30
+    points = landmark_pixels(result.landmarks, frame.shape)
+    inside = [(x, y) for x, y in points if 0 <= x < frame.shape[1] and 0 <= y < frame.shape[0]]
+    assert len(inside) >= 15
+    assert np.mean([changed[y, x] for x, y in inside]) >= 0.9
+    # Far from the hand and the text (bottom-left corner) nothing is drawn.
+    assert not changed[-20:, :20].any()
+    assert np.array_equal(frame, cv2.imread(str(list_images(webcam_sample / "stop")[120])))
+
+
+def test_fast_classifier_equals_keras(trained_model_dir, sample_landmarks):
+    from hand_gesture_recognition.features import frame_features
+    from hand_gesture_recognition.landmarks import LandmarkTable
+    from hand_gesture_recognition.model import FastClassifier, load_model
+    from hand_gesture_recognition.sequences import fill_missing
+
+    loaded = load_model(trained_model_dir)
+    table = LandmarkTable.load(sample_landmarks)
+    windows = []
+    for _, rows in list(table.sequences())[:10]:
+        filled = fill_missing(table.landmarks[rows[:30]], "interpolate")
+        windows.append(frame_features(filled, table.aspect[rows[:30]], "canonical"))
+    x = np.concatenate([np.stack(windows), np.random.default_rng(0).normal(0, 1, (4, 30, 63))])
+    x = x.astype(np.float32)
+    reference = loaded.model(x, training=False).numpy()
+    classifier = FastClassifier(loaded.model)
+    assert classifier.backend == "tflite"
+    single = np.stack([classifier.predict(w) for w in x])
+    np.testing.assert_allclose(single, reference, atol=1e-5)
+    np.testing.assert_allclose(classifier.predict(x), reference, atol=1e-5)
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad input: one line, exit status 2.
+
+
+def run_bad(args: list[str], capsys) -> str:
+    status = cli_main(["predict", *args, "--no-display"])
+    err = capsys.readouterr().err.strip()
+    assert status == 2, err
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("hand-gesture predict: error: ")
+    assert "Traceback" not in err
+    return err
+
+
+def test_bad_sources(trained_model_dir, tmp_path, capsys):
+    model = ["--model", str(trained_model_dir)]
+    assert "not found" in run_bad([*model, "--source", str(tmp_path / "missing.mp4")], capsys)
+    broken = tmp_path / "broken.mp4"
+    broken.write_text("not a video")
+    assert "not a readable video" in run_bad([*model, "--source", str(broken)], capsys)
+    assert "camera 97" in run_bad([*model, "--source", "97"], capsys)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert "no images" in run_bad([*model, "--source", str(empty)], capsys)
+    assert "no images" in run_bad([*model, "--source", str(empty), "--static-images"], capsys)
+    assert "--output" in run_bad(
+        [*model, "--source", str(empty), "--output", str(tmp_path / "x.txt")], capsys
+    )
+
+
+def test_bad_models(trained_model_dir, webcam_video, tmp_path, capsys):
+    source = ["--source", str(webcam_video)]
+    no_mapping = tmp_path / "no_mapping"
+    no_mapping.mkdir()
+    shutil.copy(trained_model_dir / MODEL_FILE, no_mapping / MODEL_FILE)
+    assert MAPPING_FILE in run_bad(["--model", str(no_mapping), *source], capsys)
+
+    mismatch = tmp_path / "mismatch"
+    mismatch.mkdir()
+    shutil.copy(trained_model_dir / MODEL_FILE, mismatch / MODEL_FILE)
+    (mismatch / MAPPING_FILE).write_text(json.dumps({"a": 0, "b": 1, "c": 2}))
+    assert "3 gestures" in run_bad(["--model", str(mismatch), *source], capsys)
+
+    assert "no such model" in run_bad(["--model", str(tmp_path / "nowhere"), *source], capsys)
