@@ -504,8 +504,10 @@ def build_demo() -> gr.Blocks:
                     )
                     video_button = gr.Button("Recognise gestures", variant="primary")
                 with gr.Column():
+                    # No label on the clip: it would cover the answer drawn in its corner.
                     video_out = gr.Video(
                         label="Annotated clip",
+                        show_label=False,
                         interactive=False,
                         height=VIDEO_HEIGHT,
                         elem_id="video-output",

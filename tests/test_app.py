@@ -31,7 +31,7 @@ def free_port() -> int:
 
 
 def write_clip(path: Path, frames: list[np.ndarray], fps: float = 15.0) -> Path:
-    """Writes BGR frames as an mp4v .mp4, the kind of file a phone or camera app uploads."""
+    """Writes BGR frames as an MPEG-4 (mp4v) .mp4 file."""
     height, width = frames[0].shape[:2]
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
     assert writer.isOpened()

@@ -25,6 +25,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+#: Chromium's synthetic camera (a moving pie on green), granted without a prompt.
+FAKE_CAMERA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 #: How long the page may take to show a result (the first request loads the model).
 RESULT_TIMEOUT_MS = 120_000
 
@@ -102,10 +104,12 @@ def page(chromium, server):
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS
+            executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS + FAKE_CAMERA_ARGS
         )
         try:
-            context = browser.new_context(viewport={"width": 1280, "height": 1000})
+            context = browser.new_context(
+                viewport={"width": 1280, "height": 1000}, permissions=["camera"]
+            )
             context.route("**/*", guard)
             page = context.new_page()
             page.external_requests = external
@@ -167,4 +171,21 @@ def test_photo_upload_shows_label(page, server, webcam_sample, tmp_path):
     screenshot = tmp_path / "app-photo.png"
     page.screenshot(path=str(screenshot), full_page=True)
     print(f"screenshot: {screenshot}")
+    assert page.external_requests == [], "the page tried to reach the internet"
+
+
+def test_webcam_recording_is_recognised_on_stop(page, server, tmp_path):
+    page.goto(server, wait_until="load")
+    video_input = page.locator("#video-input")
+    video_input.get_by_role("button", name="Capture from camera").click()
+    video_input.get_by_text("Click to Access Webcam").click()
+    video_input.get_by_role("button", name="start recording").click()
+    page.wait_for_timeout(2_000)
+    video_input.get_by_role("button", name="start recording").click()  # now labelled Stop
+
+    # The synthetic camera shows no hand: the recording reaches the app, which says so.
+    status = page.locator("#video-status")
+    status.get_by_text("No hand was found").wait_for(timeout=RESULT_TIMEOUT_MS)
+    assert "frames of this clip" in status.inner_text()
+    page.screenshot(path=str(tmp_path / "app-webcam.png"), full_page=True)
     assert page.external_requests == [], "the page tried to reach the internet"

@@ -15,7 +15,11 @@ hand-landmark model itself copes well once it is given a sensible crop, so
    presence probability are the result.
 4. When the full model's presence stays under ``min_confidence``, a few other crops (other
    angles, scales, a dimmed or tinted or mirrored frame) are tried, in an order chosen by
-   measurement on LeapGestRecog; the first one the model accepts wins.
+   measurement on LeapGestRecog; the first one the model accepts wins. If none is accepted,
+   one last crop is made from the landmarks of the most hand-like try (``rescue``).
+
+In tracking mode the previous frame's landmarks propose the crop first (one model run), and the
+search above runs only when that crop is rejected.
 
 Both models are the ``.tflite`` files bundled in the installed ``mediapipe`` wheel, run with
 TensorFlow Lite. Cropping, landmark projection and the landmarks-to-crop rule reproduce
@@ -373,6 +377,11 @@ class InfraredHandExtractor(LandmarkExtractor):
         search_gate: Lite-model presence under which a crop is dropped without running the
             full model on it.
         tries: Crops tried in order (default :data:`DEFAULT_TRIES`).
+        rescue: ``(min_presence, scale, shift)``: when no crop is accepted but the best full
+            model presence reached ``min_presence``, one more crop is made from that try's
+            landmarks with this scale and shift (see :func:`landmarks_rect`); None disables.
+            It recovers a share of the hard sideways fists.
+        max_calls: Most landmark-model runs spent on one frame (2 per try, 1 for the rescue).
         **kwargs: ``tracking``, ``min_confidence``, ``pixel_aspect`` (see
             :class:`~hand_gesture_recognition.landmarks.LandmarkExtractor`).
 
@@ -534,5 +543,7 @@ class InfraredHandExtractor(LandmarkExtractor):
             "min_area": self.min_area,
             "search_gate": self.search_gate,
             "tries": [asdict(attempt) for attempt in self.tries],
+            "rescue": None if self.rescue is None else list(self.rescue),
+            "max_calls": self.max_calls,
             "models": ["hand_landmark_lite", "hand_landmark_full"],
         }

@@ -570,7 +570,9 @@ def open_source(source: int | str | os.PathLike) -> FrameSource:
     if path.is_dir():
         return ImageFolderSource(path)
     if not path.exists():
-        raise InputError(f"{path}: no such camera index, video file or image folder")
+        raise InputError(
+            f"{path}: not found (expected a camera index, a video file or a folder of images)"
+        )
     return CaptureSource(path)
 
 
