@@ -63,13 +63,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--frames", type=int, default=130, help="frames per recording")
-    parser.add_argument("--extractor", default="mediapipe",
-                        help="extractor timed for the worker runs (default: mediapipe, the "
-                        "same work as the plain loop)")
+    parser.add_argument(
+        "--extractor",
+        default="mediapipe",
+        help="extractor timed for the worker runs (default: mediapipe, the "
+        "same work as the plain loop)",
+    )
     args = parser.parse_args(argv)
     if not args.data.is_dir():
-        print(f"benchmarks/extract.py: error: {args.data}: sample data not found",
-              file=sys.stderr)
+        print(f"benchmarks/extract.py: error: {args.data}: sample data not found", file=sys.stderr)
         return 2
     print(f"cores: {os.cpu_count()}; data: {args.data} ({args.frames} frames per recording)")
     with tempfile.TemporaryDirectory() as scratch_dir:
@@ -90,8 +92,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:<48} {frames:>7} {seconds:>8.2f} {fps:>9.1f} {fps / baseline:>8.2f}x")
     two = rows[f"extract --extractor {args.extractor} --workers 2"]
     ratio = (two[1] / two[0]) / baseline
-    print(f"2 workers vs plain loop: {ratio:.2f}x (target >= 1.8x): "
-          f"{'met' if ratio >= 1.8 else 'NOT met'}")
+    print(
+        f"2 workers vs plain loop: {ratio:.2f}x (target >= 1.8x): "
+        f"{'met' if ratio >= 1.8 else 'NOT met'}"
+    )
     return 0
 
 

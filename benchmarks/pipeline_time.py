@@ -35,8 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
     if not args.data.is_dir():
-        print(f"benchmarks/pipeline_time.py: error: {args.data}: sample data not found",
-              file=sys.stderr)
+        print(
+            f"benchmarks/pipeline_time.py: error: {args.data}: sample data not found",
+            file=sys.stderr,
+        )
         return 2
 
     from hand_gesture_recognition.config import PreprocessingConfig, RunConfig, TrainingConfig
@@ -46,13 +48,16 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as scratch:
         started = time.perf_counter()
-        summary = extract_landmarks(args.data, Path(scratch) / "lm.npz", workers=args.workers,
-                                    progress=False)
+        summary = extract_landmarks(
+            args.data, Path(scratch) / "lm.npz", workers=args.workers, progress=False
+        )
         extract_seconds = time.perf_counter() - started
         table = LandmarkTable.load(summary.path)
     fps = summary.frames / extract_seconds
-    print(f"extraction: {summary.frames} frames in {extract_seconds:.1f} s with "
-          f"{args.workers} workers = {fps:.1f} frames/s (coverage {summary.coverage:.1%})")
+    print(
+        f"extraction: {summary.frames} frames in {extract_seconds:.1f} s with "
+        f"{args.workers} workers = {fps:.1f} frames/s (coverage {summary.coverage:.1%})"
+    )
 
     config = RunConfig(
         preprocessing=PreprocessingConfig(window_stride=3),
@@ -64,17 +69,21 @@ def main(argv: list[str] | None = None) -> int:
     train_seconds = time.perf_counter() - started
     epochs = len(history["loss"])
     per_window = train_seconds / epochs / (len(data.x_train) + 0.25 * len(data.x_val))
-    print(f"training: {len(data.x_train)} training + {len(data.x_val)} validation windows, "
-          f"{epochs} epochs in {train_seconds:.1f} s = {per_window * 1e3:.3f} ms per training "
-          "window-epoch (validation windows counted as 1/4: no backward pass)")
+    print(
+        f"training: {len(data.x_train)} training + {len(data.x_val)} validation windows, "
+        f"{epochs} epochs in {train_seconds:.1f} s = {per_window * 1e3:.3f} ms per training "
+        "window-epoch (validation windows counted as 1/4: no backward pass)"
+    )
 
     windows_per_recording = (FRAMES_PER_RECORDING - 30) // 3 + 1
     train_windows = FULL_TRAIN_RECORDINGS * windows_per_recording * 3
     val_windows = FULL_VAL_RECORDINGS * (FRAMES_PER_RECORDING - 30 + 1)
     epoch_seconds = per_window * (train_windows + 0.25 * val_windows)
     extract_full = FULL_FRAMES / fps
-    print(f"full dataset: {FULL_FRAMES} frames -> extraction {extract_full / 60:.1f} min; "
-          f"{train_windows} training windows -> {epoch_seconds:.1f} s per epoch")
+    print(
+        f"full dataset: {FULL_FRAMES} frames -> extraction {extract_full / 60:.1f} min; "
+        f"{train_windows} training windows -> {epoch_seconds:.1f} s per epoch"
+    )
     for label, n in (("100 epochs (worst case)", 100), ("40 epochs (typical early stop)", 40)):
         total = extract_full + n * epoch_seconds
         print(f"  {label}: {total / 60:.1f} min in all (target 45 min)")

@@ -20,10 +20,12 @@ def test_scale_keeps_the_centre_and_scales_spread():
     rng = np.random.default_rng(0)
     windows = _windows()
     scaled = augment.scale(windows, 1.5, 1.5, rng)
-    np.testing.assert_allclose(scaled[..., :2].mean(axis=(1, 2)),
-                               windows[..., :2].mean(axis=(1, 2)), atol=1e-5)
-    np.testing.assert_allclose(scaled[..., :2].std(axis=(1, 2)),
-                               1.5 * windows[..., :2].std(axis=(1, 2)), rtol=1e-4)
+    np.testing.assert_allclose(
+        scaled[..., :2].mean(axis=(1, 2)), windows[..., :2].mean(axis=(1, 2)), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        scaled[..., :2].std(axis=(1, 2)), 1.5 * windows[..., :2].std(axis=(1, 2)), rtol=1e-4
+    )
     np.testing.assert_array_equal(scaled[..., 2], windows[..., 2])
 
 
@@ -33,8 +35,9 @@ def test_translation_shifts_x_and_y_by_one_offset_per_window():
     moved = augment.translate(windows, 0.05, rng)
     shift = moved - windows
     assert np.abs(shift[..., :2]).max() <= 0.05 + 1e-6
-    np.testing.assert_allclose(shift[..., :2], shift[:, :1, :1, :2].repeat(12, 1).repeat(21, 2),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        shift[..., :2], shift[:, :1, :1, :2].repeat(12, 1).repeat(21, 2), atol=1e-6
+    )
     assert not shift[..., 2].any()
 
 
@@ -53,7 +56,8 @@ def test_augment_windows_keeps_originals_first_and_labels_aligned():
     windows = _windows()
     labels = np.array([0, 1, 2, 3])
     out, out_labels = augment.augment_windows(
-        windows, labels, AugmentationConfig(copies=2), "interpolate", np.random.default_rng(0))
+        windows, labels, AugmentationConfig(copies=2), "interpolate", np.random.default_rng(0)
+    )
     assert out.shape == (12, 12, 21, 3) and out.dtype == np.float32
     np.testing.assert_array_equal(out[:4], windows)
     np.testing.assert_array_equal(out_labels, np.tile(labels, 3))

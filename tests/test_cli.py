@@ -41,17 +41,26 @@ def test_usage_errors_exit_2(capsys):
 
 def test_train_bad_inputs(capsys, tmp_path):
     np.savez(tmp_path / "bad.npz", landmarks=np.zeros((3, 21, 3), np.float32))
-    _one_line_error(capsys, ["train", "--landmarks", str(tmp_path / "bad.npz"),
-                             "--out", str(tmp_path / "m")], "missing arrays")
+    _one_line_error(
+        capsys,
+        ["train", "--landmarks", str(tmp_path / "bad.npz"), "--out", str(tmp_path / "m")],
+        "missing arrays",
+    )
     short = make_table(subjects=("s",), frames=40)
     short.save(tmp_path / "short.npz")
-    _one_line_error(capsys, ["train", "--landmarks", str(tmp_path / "short.npz"),
-                             "--out", str(tmp_path / "m")], "too short")
+    _one_line_error(
+        capsys,
+        ["train", "--landmarks", str(tmp_path / "short.npz"), "--out", str(tmp_path / "m")],
+        "too short",
+    )
     existing = tmp_path / "existing"
     existing.mkdir()
     (existing / "gesture_mapping.json").write_text("{}")
-    _one_line_error(capsys, ["train", "--landmarks", str(tmp_path / "short.npz"),
-                             "--out", str(existing)], "--force")
+    _one_line_error(
+        capsys,
+        ["train", "--landmarks", str(tmp_path / "short.npz"), "--out", str(existing)],
+        "--force",
+    )
     assert (existing / "gesture_mapping.json").read_text() == "{}"
 
 
@@ -60,9 +69,21 @@ def test_too_few_frames_for_a_window(capsys, tmp_path, leap_gesture_dirs):
     folder.mkdir(parents=True)
     for frame in sorted(leap_gesture_dirs["01_palm"].iterdir())[:5]:
         (folder / frame.name).symlink_to(frame)
-    _one_line_error(capsys, ["train", "--data", str(tmp_path / "data"), "--extractor",
-                             "mediapipe", "--workers", "1", "--out", str(tmp_path / "m")],
-                    "too short")
+    _one_line_error(
+        capsys,
+        [
+            "train",
+            "--data",
+            str(tmp_path / "data"),
+            "--extractor",
+            "mediapipe",
+            "--workers",
+            "1",
+            "--out",
+            str(tmp_path / "m"),
+        ],
+        "too short",
+    )
 
 
 def test_kaggle_unreachable_says_how_to_pass_data(capsys, tmp_path, monkeypatch):
@@ -78,23 +99,39 @@ def test_kaggle_unreachable_says_how_to_pass_data(capsys, tmp_path, monkeypatch)
 
 
 def test_evaluate_bad_inputs(capsys, tmp_path, trained_model_dir):
-    _one_line_error(capsys, ["evaluate", "--model", str(tmp_path), "--landmarks", "x.npz"],
-                    "model file not found")
-    _one_line_error(capsys, ["evaluate", "--model", str(trained_model_dir), "--landmarks",
-                             str(tmp_path / "x.npz")], "landmark file not found")
+    _one_line_error(
+        capsys,
+        ["evaluate", "--model", str(tmp_path), "--landmarks", "x.npz"],
+        "model file not found",
+    )
+    _one_line_error(
+        capsys,
+        ["evaluate", "--model", str(trained_model_dir), "--landmarks", str(tmp_path / "x.npz")],
+        "landmark file not found",
+    )
 
 
 def test_entry_point_prints_no_traceback(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "hand_gesture_recognition", "extract", str(tmp_path / "none"),
-         "--out", str(tmp_path / "x.npz")], capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "hand_gesture_recognition",
+            "extract",
+            str(tmp_path / "none"),
+            "--out",
+            str(tmp_path / "x.npz"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and "data directory not found" in result.stderr
 
 
 @pytest.mark.slow
-def test_main_job_downloads_trains_and_cleans_up(tmp_path, monkeypatch, leap_gesture_dirs,
-                                                 capsys):
+def test_main_job_downloads_trains_and_cleans_up(tmp_path, monkeypatch, leap_gesture_dirs, capsys):
     # A folder shaped like the Kaggle download; `download` reuses it instead of the network.
     monkeypatch.chdir(tmp_path)
     root = tmp_path / "datasets" / "leapgestrecog" / "leapGestRecog"
@@ -112,7 +149,10 @@ def test_main_job_downloads_trains_and_cleans_up(tmp_path, monkeypatch, leap_ges
     config = json.loads((tmp_path / "models" / "model_config.json").read_text())
     assert config["preprocessing"]["window_stride"] == 3
     assert json.loads((tmp_path / "models" / "gesture_mapping.json").read_text()) == {
-        "01_palm": 0, "07_ok": 1, "10_down": 2}
+        "01_palm": 0,
+        "07_ok": 1,
+        "10_down": 2,
+    }
     # A second run refuses to replace the model.
     assert main(["train", "--epochs", "1"]) == 2
 
@@ -120,13 +160,53 @@ def test_main_job_downloads_trains_and_cleans_up(tmp_path, monkeypatch, leap_ges
 @pytest.mark.slow
 def test_train_and_evaluate_commands_on_the_sample(tmp_path, sample_landmarks, capsys):
     out = tmp_path / "m"
-    assert main(["train", "--landmarks", str(sample_landmarks), "--split", "time",
-                 "--epochs", "2", "--stride", "4", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--landmarks",
+                str(sample_landmarks),
+                "--split",
+                "time",
+                "--epochs",
+                "2",
+                "--stride",
+                "4",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert (out / "hand_gesture_lstm_model.h5").exists()
-    assert main(["evaluate", "--model", str(out), "--landmarks", str(sample_landmarks),
-                 "--out", str(tmp_path / "eval")]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                str(out),
+                "--landmarks",
+                str(sample_landmarks),
+                "--out",
+                str(tmp_path / "eval"),
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert metrics["support"] > 0 and 0 <= metrics["accuracy"] <= 1
-    assert main(["evaluate", "--model", str(out), "--landmarks", str(sample_landmarks),
-                 "--out", str(tmp_path / "eval")]) == 2
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                str(out),
+                "--landmarks",
+                str(sample_landmarks),
+                "--out",
+                str(tmp_path / "eval"),
+            ]
+        )
+        == 2
+    )
     capsys.readouterr()

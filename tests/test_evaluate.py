@@ -22,8 +22,7 @@ def test_metrics_by_hand():
     y_pred = np.array([0, 1, 1, 1, 0])
     metrics = compute_metrics(y_true, y_pred, ["a", "b", "c"], {"split": "time"})
     assert metrics["accuracy"] == pytest.approx(0.6)
-    assert metrics["per_class"]["a"] == {"precision": 0.5, "recall": 0.5, "f1": 0.5,
-                                         "support": 2}
+    assert metrics["per_class"]["a"] == {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}
     assert metrics["per_class"]["b"]["precision"] == pytest.approx(2 / 3)
     assert metrics["per_class"]["c"]["f1"] == 0.0
     assert metrics["macro_f1"] == pytest.approx((0.5 + 0.8 + 0.0) / 3)
@@ -33,16 +32,25 @@ def test_metrics_by_hand():
 
 def test_reports_are_written(tmp_path):
     metrics = compute_metrics(np.array([0, 1]), np.array([0, 1]), ["a", "b"])
-    write_reports(tmp_path, metrics, {"loss": [2.0, 1.0], "val_loss": [2.1, 1.5],
-                                      "accuracy": [0.5, 1.0], "val_accuracy": [0.5, 0.5]})
+    write_reports(
+        tmp_path,
+        metrics,
+        {
+            "loss": [2.0, 1.0],
+            "val_loss": [2.1, 1.5],
+            "accuracy": [0.5, 1.0],
+            "val_accuracy": [0.5, 0.5],
+        },
+    )
     assert json.loads((tmp_path / "metrics.json").read_text())["accuracy"] == 1.0
     for name in ("confusion_matrix.png", "training_curves.png"):
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
 
 
 def test_evaluating_a_model_on_a_landmark_file(trained_model_dir, sample_landmarks, tmp_path):
-    metrics = evaluate_model(load_model(trained_model_dir), LandmarkTable.load(sample_landmarks),
-                             tmp_path)
+    metrics = evaluate_model(
+        load_model(trained_model_dir), LandmarkTable.load(sample_landmarks), tmp_path
+    )
     assert metrics["support"] > 500 and metrics["protocol"]["split"] == "all"
     assert set(metrics["per_class"]) == set(load_model(trained_model_dir).gestures)
     assert (tmp_path / "confusion_matrix.png").exists()
@@ -57,13 +65,16 @@ def test_unknown_gestures_are_refused(trained_model_dir):
 @pytest.mark.slow
 def test_leave_one_subject_out_trains_a_model_per_subject(tmp_path):
     table = make_table(subjects=("a", "b", "c"), gestures=("x", "y", "z"), frames=45)
-    config = RunConfig(preprocessing=PreprocessingConfig(sequence_length=10, window_stride=4),
-                       training=TrainingConfig(epochs=2, batch_size=64))
+    config = RunConfig(
+        preprocessing=PreprocessingConfig(sequence_length=10, window_stride=4),
+        training=TrainingConfig(epochs=2, batch_size=64),
+    )
     metrics = leave_one_subject_out(table, config, tmp_path, log=lambda _: None)
     assert [f["subject"] for f in metrics["folds"]] == ["a", "b", "c"]
     assert metrics["labels"] == ["x", "y", "z"]
     assert metrics["mean_accuracy"] == pytest.approx(
-        np.mean([f["accuracy"] for f in metrics["folds"]]))
+        np.mean([f["accuracy"] for f in metrics["folds"]])
+    )
     assert metrics["protocol"]["split"] == "loso"
     assert json.loads((tmp_path / "metrics.json").read_text())["folds"]
     with pytest.raises(InputError, match="at least 2 subjects"):

@@ -18,9 +18,16 @@ from hand_gesture_recognition.model import build_model, load_model, save_model
 REPO = Path(__file__).resolve().parents[1]
 COMMIT = "89abcdef0123456789abcdef0123456789abcdef"
 TOKEN = "hf_secretTOKENvalue0123456789"
-EXPECTED = {"README.md", "hand_gesture_lstm_model.h5", "gesture_mapping.json",
-            "model_config.json", "metrics.json", "confusion_matrix.png",
-            "training_curves.png", "classification_report.txt"}
+EXPECTED = {
+    "README.md",
+    "hand_gesture_lstm_model.h5",
+    "gesture_mapping.json",
+    "model_config.json",
+    "metrics.json",
+    "confusion_matrix.png",
+    "training_curves.png",
+    "classification_report.txt",
+}
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +36,12 @@ def model_dir(tmp_path_factory):
     gestures = ["01_palm", "02_l", "03_fist"]
     model = build_model(3, 30, ModelConfig(lstm_units=(8, 8, 4), dense_units=(8,)))
     save_model(directory, model, gestures, RunConfig(info={"gestures": gestures}))
-    protocol = {"split": "subject", "subjects": ["00", "01", "02"], "test_subjects": ["02"],
-                "description": "whole subjects held out"}
+    protocol = {
+        "split": "subject",
+        "subjects": ["00", "01", "02"],
+        "test_subjects": ["02"],
+        "description": "whole subjects held out",
+    }
     metrics = compute_metrics(np.array([0, 1, 2, 2]), np.array([0, 1, 2, 1]), gestures, protocol)
     write_reports(directory, metrics, {"loss": [1.0, 0.5], "val_loss": [1.1, 0.7]})
     (directory / "notes.txt").write_text("not for the Hub")
@@ -49,8 +60,9 @@ def no_login(tmp_path, monkeypatch):
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("upload_script",
-                                                  REPO / "upload_to_huggingface.py")
+    spec = importlib.util.spec_from_file_location(
+        "upload_script", REPO / "upload_to_huggingface.py"
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules.setdefault("upload_script", module)
     spec.loader.exec_module(module)
@@ -59,24 +71,61 @@ def load_script():
 
 def test_dry_run_stages_exactly_the_model_and_loads_back(model_dir, tmp_path, capsys):
     staged = tmp_path / "staged"
-    assert main(["publish", "--model-dir", str(model_dir), "--repo", "me/gestures",
-                 "--dry-run", str(staged)]) == 0
+    assert (
+        main(
+            [
+                "publish",
+                "--model-dir",
+                str(model_dir),
+                "--repo",
+                "me/gestures",
+                "--dry-run",
+                str(staged),
+            ]
+        )
+        == 0
+    )
     listed = capsys.readouterr().out
     assert {p.name for p in staged.iterdir()} == EXPECTED
     assert all(name in listed for name in EXPECTED)
     original, reloaded = load_model(model_dir), load_model(staged)
     x = np.random.default_rng(0).normal(size=(2, 30, 63)).astype(np.float32)
-    np.testing.assert_array_equal(reloaded.model(x, training=False).numpy(),
-                                  original.model(x, training=False).numpy())
+    np.testing.assert_array_equal(
+        reloaded.model(x, training=False).numpy(), original.model(x, training=False).numpy()
+    )
     assert reloaded.gestures == original.gestures
     # Staging again into the same folder is allowed; a folder with other files is not.
-    assert main(["publish", "--model-dir", str(model_dir), "--repo", "me/gestures",
-                 "--dry-run", str(staged)]) == 0
+    assert (
+        main(
+            [
+                "publish",
+                "--model-dir",
+                str(model_dir),
+                "--repo",
+                "me/gestures",
+                "--dry-run",
+                str(staged),
+            ]
+        )
+        == 0
+    )
     other = tmp_path / "other"
     other.mkdir()
     (other / "thesis.tex").write_text("mine")
-    assert main(["publish", "--model-dir", str(model_dir), "--repo", "me/gestures",
-                 "--dry-run", str(other)]) == 2
+    assert (
+        main(
+            [
+                "publish",
+                "--model-dir",
+                str(model_dir),
+                "--repo",
+                "me/gestures",
+                "--dry-run",
+                str(other),
+            ]
+        )
+        == 2
+    )
     assert (other / "thesis.tex").read_text() == "mine"
 
 
@@ -110,8 +159,23 @@ def test_upload_sends_exactly_the_staged_files_in_one_commit(model_dir, monkeypa
 
     monkeypatch.setattr(HfApi, "create_repo", create_repo)
     monkeypatch.setattr(HfApi, "upload_folder", upload_folder)
-    assert main(["publish", "--model-dir", str(model_dir), "--repo", "me/gestures",
-                 "--token", TOKEN, "--private", "--commit-message", "v1"]) == 0
+    assert (
+        main(
+            [
+                "publish",
+                "--model-dir",
+                str(model_dir),
+                "--repo",
+                "me/gestures",
+                "--token",
+                TOKEN,
+                "--private",
+                "--commit-message",
+                "v1",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr()
     assert out.out.strip() == "https://huggingface.co/me/gestures"
     assert TOKEN not in out.out + out.err
@@ -155,12 +219,17 @@ def test_bad_publish_inputs_exit_2(entry, model_dir, tmp_path, no_login, capsys)
     shutil.copytree(model_dir, incomplete)
     (incomplete / "metrics.json").unlink()
     (incomplete / "model_config.json").unlink()
-    one_line(run("--model-dir", str(incomplete), "--repo", "me/gestures", "--token", "x"),
-             "missing model_config.json, metrics.json")
-    one_line(run("--model-dir", str(model_dir), "--repo", "not a repo!", "--token", "x"),
-             "USER/NAME")
-    one_line(run("--model-dir", str(model_dir), "--repo", "justaname", "--dry-run",
-                 str(tmp_path / "s")), "USER/NAME")
+    one_line(
+        run("--model-dir", str(incomplete), "--repo", "me/gestures", "--token", "x"),
+        "missing model_config.json, metrics.json",
+    )
+    one_line(
+        run("--model-dir", str(model_dir), "--repo", "not a repo!", "--token", "x"), "USER/NAME"
+    )
+    one_line(
+        run("--model-dir", str(model_dir), "--repo", "justaname", "--dry-run", str(tmp_path / "s")),
+        "USER/NAME",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -190,17 +259,21 @@ def populate(cache: Path, repo_id: str, source: Path, names: tuple[str, ...]) ->
 
 
 def test_download_uses_the_offline_cache(model_dir, hub_cache):
-    snapshot = populate(hub_cache, "me/gestures", model_dir,
-                        ("hand_gesture_lstm_model.h5", "gesture_mapping.json",
-                         "model_config.json"))
+    snapshot = populate(
+        hub_cache,
+        "me/gestures",
+        model_dir,
+        ("hand_gesture_lstm_model.h5", "gesture_mapping.json", "model_config.json"),
+    )
     folder = hub.download_model("me/gestures")
     assert folder == snapshot
     assert load_model(folder).preprocessing.feature_mode == "canonical"
 
 
 def test_an_original_model_without_config_downloads(model_dir, hub_cache):
-    populate(hub_cache, "orig/model", model_dir,
-             ("hand_gesture_lstm_model.h5", "gesture_mapping.json"))
+    populate(
+        hub_cache, "orig/model", model_dir, ("hand_gesture_lstm_model.h5", "gesture_mapping.json")
+    )
     loaded = load_model(hub.download_model("orig/model"))
     assert loaded.preprocessing.feature_mode == "raw"
 

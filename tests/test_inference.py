@@ -39,7 +39,6 @@ def image_folder(webcam_sample: Path, tmp_path: Path) -> Path:
 @pytest.fixture()
 def offline_hub(tmp_path: Path, monkeypatch) -> Path:
     """An empty huggingface_hub cache, with the Hub switched off."""
-    pytest.importorskip("hand_gesture_recognition.hub")
     import huggingface_hub.constants as constants
 
     cache = tmp_path / "hub"

@@ -20,8 +20,9 @@ def small_tree(tmp_path, leap_gesture_dirs):
 
 def test_extract_writes_the_documented_npz(small_tree, tmp_path):
     out = tmp_path / "lm.npz"
-    summary = lm.extract_landmarks(small_tree, out, extractor="mediapipe", workers=1,
-                                   progress=False)
+    summary = lm.extract_landmarks(
+        small_tree, out, extractor="mediapipe", workers=1, progress=False
+    )
     assert summary.frames == 24 and not summary.reused
     assert summary.unreadable == [str(small_tree / "00" / "07_ok" / "frame_00_07_9999.png")]
     with np.load(out, allow_pickle=False) as data:
@@ -47,10 +48,12 @@ def test_extract_writes_the_documented_npz(small_tree, tmp_path):
 
 
 def test_parallel_workers_give_the_same_file(small_tree, tmp_path):
-    one = lm.extract_landmarks(small_tree, tmp_path / "a.npz", extractor="mediapipe",
-                               workers=1, progress=False)
-    two = lm.extract_landmarks(small_tree, tmp_path / "b.npz", extractor="mediapipe",
-                               workers=2, progress=False)
+    one = lm.extract_landmarks(
+        small_tree, tmp_path / "a.npz", extractor="mediapipe", workers=1, progress=False
+    )
+    two = lm.extract_landmarks(
+        small_tree, tmp_path / "b.npz", extractor="mediapipe", workers=2, progress=False
+    )
     a, b = lm.LandmarkTable.load(one.path), lm.LandmarkTable.load(two.path)
     assert list(a.path) == list(b.path)
     np.testing.assert_array_equal(a.detected, b.detected)
@@ -73,13 +76,13 @@ def test_rerun_reuses_and_interrupted_run_resumes(small_tree, tmp_path, monkeypa
         lm.extract_landmarks(small_tree, out, extractor="mediapipe", workers=1, progress=False)
     assert not out.exists()
     calls.clear()
-    summary = lm.extract_landmarks(small_tree, out, extractor="mediapipe", workers=1,
-                                   progress=False)
+    summary = lm.extract_landmarks(
+        small_tree, out, extractor="mediapipe", workers=1, progress=False
+    )
     assert calls == ["00/07_ok"]  # The finished recording was not extracted again.
     assert summary.frames == 24
     calls.clear()
-    again = lm.extract_landmarks(small_tree, out, extractor="mediapipe", workers=1,
-                                 progress=False)
+    again = lm.extract_landmarks(small_tree, out, extractor="mediapipe", workers=1, progress=False)
     assert again.reused and calls == []
 
 
@@ -110,9 +113,14 @@ def _write(target, **arrays):
 
 def _valid_arrays(n=4):
     return dict(
-        landmarks=np.zeros((n, 21, 3), np.float32), detected=np.ones(n, bool),
-        score=np.ones(n, np.float32), subject=np.array(["s"] * n), gesture=np.array(["g"] * n),
-        sequence=np.array(["s/g"] * n), frame=np.arange(n), path=np.array([""] * n),
+        landmarks=np.zeros((n, 21, 3), np.float32),
+        detected=np.ones(n, bool),
+        score=np.ones(n, np.float32),
+        subject=np.array(["s"] * n),
+        gesture=np.array(["g"] * n),
+        sequence=np.array(["s/g"] * n),
+        frame=np.arange(n),
+        path=np.array([""] * n),
     )
 
 

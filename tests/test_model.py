@@ -28,9 +28,18 @@ def test_the_original_architecture():
     model = build_model(10)
     kinds = [layer.__class__.__name__ for layer in model.layers]
     assert kinds == ["LSTM", "BatchNormalization", "Dropout"] * 3 + [
-        "Dense", "BatchNormalization", "Dropout"] * 2 + ["Dense"]
+        "Dense",
+        "BatchNormalization",
+        "Dropout",
+    ] * 2 + ["Dense"]
     assert [layer.units for layer in model.layers if hasattr(layer, "units")] == [
-        128, 128, 64, 256, 128, 10]
+        128,
+        128,
+        64,
+        256,
+        128,
+        10,
+    ]
     assert tuple(model.inputs[0].shape[1:]) == (30, 63)
     assert all(layer.rate == 0.3 for layer in model.layers if hasattr(layer, "rate"))
     assert model.optimizer.learning_rate.numpy() == pytest.approx(1e-3)
@@ -39,11 +48,15 @@ def test_the_original_architecture():
 def test_saved_model_reloads_with_identical_predictions(tiny):
     model, directory = tiny
     assert json.loads((directory / "gesture_mapping.json").read_text()) == {
-        "01_palm": 0, "02_l": 1, "03_fist": 2}
+        "01_palm": 0,
+        "02_l": 1,
+        "03_fist": 2,
+    }
     loaded = load_model(directory)
     x = np.random.default_rng(0).normal(size=(5, 30, 63)).astype(np.float32)
-    np.testing.assert_array_equal(loaded.model(x, training=False).numpy(),
-                                  model(x, training=False).numpy())
+    np.testing.assert_array_equal(
+        loaded.model(x, training=False).numpy(), model(x, training=False).numpy()
+    )
     assert loaded.gestures == GESTURES and loaded.preprocessing.feature_mode == "canonical"
 
 
@@ -82,8 +95,9 @@ def test_mapping_problems_are_clear(tiny, tmp_path):
         read_mapping({"a": 0, "b": 2})
     empty = tmp_path / "empty"
     empty.mkdir()
-    (empty / "hand_gesture_lstm_model.h5").write_bytes((directory / "hand_gesture_lstm_model.h5")
-                                                       .read_bytes())
+    (empty / "hand_gesture_lstm_model.h5").write_bytes(
+        (directory / "hand_gesture_lstm_model.h5").read_bytes()
+    )
     with pytest.raises(InputError, match="no gesture_mapping.json"):
         load_model(empty)
     with pytest.raises(InputError, match="model file not found"):

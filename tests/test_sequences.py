@@ -64,6 +64,7 @@ def test_time_split_never_shares_a_frame():
     train, val, test, protocol = split_windows(table, PREP, TrainingConfig(split="auto"))
     assert protocol["split"] == "time"
     for sequence in set(table.sequence):
+
         def frames(part, sequence=sequence):
             starts = part.start[part.sequence == sequence]
             return {f for s in starts for f in range(s, s + 10)}

@@ -30,9 +30,15 @@ def test_training_on_the_sample_learns_and_saves_a_reloadable_model(sample_landm
     losses = result.history["loss"]
     assert len(losses) == 10 and losses[-1] < 0.7 * losses[0]
     assert result.metrics["accuracy"] >= 0.3  # 10 classes: chance is 0.1.
-    for name in ("hand_gesture_lstm_model.h5", "gesture_mapping.json", "model_config.json",
-                 "metrics.json", "confusion_matrix.png", "training_curves.png",
-                 "classification_report.txt"):
+    for name in (
+        "hand_gesture_lstm_model.h5",
+        "gesture_mapping.json",
+        "model_config.json",
+        "metrics.json",
+        "confusion_matrix.png",
+        "training_curves.png",
+        "classification_report.txt",
+    ):
         assert (out / name).stat().st_size > 0, name
     metrics = json.loads((out / "metrics.json").read_text())
     assert {"accuracy", "macro_f1", "per_class", "protocol"} <= set(metrics)
@@ -44,8 +50,9 @@ def test_training_on_the_sample_learns_and_saves_a_reloadable_model(sample_landm
     assert saved["info"]["extraction"]["extractor"] == "auto"
 
     loaded = load_model(out)
-    data = prepare_data(table, loaded.preprocessing, loaded.config.augmentation,
-                        loaded.config.training)
+    data = prepare_data(
+        table, loaded.preprocessing, loaded.config.augmentation, loaded.config.training
+    )
     np.testing.assert_array_equal(
         loaded.model(data.x_test, training=False).numpy(),
         result.model(data.x_test, training=False).numpy(),

@@ -41,6 +41,7 @@ def mark_runtime_started() -> None:
     """Records that this process now runs a model runtime with threads of its own."""
     _process_state["runtime_started"] = True
 
+
 #: Leap Motion frames are 640x240 with pixels twice as tall as wide.
 LEAP_FRAME_SHAPE = (240, 640)
 LEAP_PIXEL_ASPECT = 2.0
