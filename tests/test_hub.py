@@ -1,7 +1,19 @@
+"""Publishing to and downloading from the Hugging Face Hub, which this machine cannot reach.
+
+Nothing here fakes a result: the files are real, the model is a real (tiny) Keras model, the
+card is parsed back, downloads come from a real Hub cache laid out on disk as huggingface_hub
+documents it, and network failures are real ones (a closed local port, or a local HTTP server
+that answers with the Hub's error codes). Only ``HfApi.create_repo`` and ``HfApi.upload_folder``
+are replaced where an upload has to succeed, to record what would be sent.
+"""
+
+import http.server
 import importlib.util
 import json
 import shutil
-import sys
+import socket
+import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +30,7 @@ from hand_gesture_recognition.model import build_model, load_model, save_model
 REPO = Path(__file__).resolve().parents[1]
 COMMIT = "89abcdef0123456789abcdef0123456789abcdef"
 TOKEN = "hf_secretTOKENvalue0123456789"
+MODEL_FILES = ("hand_gesture_lstm_model.h5", "gesture_mapping.json", "model_config.json")
 EXPECTED = {
     "README.md",
     "hand_gesture_lstm_model.h5",
@@ -32,31 +45,87 @@ EXPECTED = {
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
+    """A real model directory as training writes it, plus files that must never be published."""
     directory = tmp_path_factory.mktemp("hub") / "models"
     gestures = ["01_palm", "02_l", "03_fist"]
     model = build_model(3, 30, ModelConfig(lstm_units=(8, 8, 4), dense_units=(8,)))
-    save_model(directory, model, gestures, RunConfig(info={"gestures": gestures}))
+    x = np.random.default_rng(1).normal(size=(12, 30, 63)).astype(np.float32)
+    model.fit(x, np.arange(12) % 3, epochs=1, batch_size=6, verbose=0)
+    config = RunConfig(model=ModelConfig(lstm_units=(8, 8, 4), dense_units=(8,)))
+    save_model(directory, model, gestures, RunConfig.from_dict(config.to_dict()))
     protocol = {
         "split": "subject",
         "subjects": ["00", "01", "02"],
         "test_subjects": ["02"],
-        "description": "whole subjects held out",
+        "description": "whole subjects held out: test 02, validation 01",
     }
     metrics = compute_metrics(np.array([0, 1, 2, 2]), np.array([0, 1, 2, 1]), gestures, protocol)
-    write_reports(directory, metrics, {"loss": [1.0, 0.5], "val_loss": [1.1, 0.7]})
+    metrics["training"] = {"epochs_run": 1, "windows": {"train": 8, "validation": 2, "test": 4}}
+    history = {"loss": [1.0, 0.5], "val_loss": [1.1, 0.7], "accuracy": [0.4, 0.6]}
+    write_reports(directory, metrics, {**history, "val_accuracy": [0.3, 0.5]})
     (directory / "notes.txt").write_text("not for the Hub")
     (directory / ".env").write_text(f"HF_TOKEN={TOKEN}")
+    (directory / "landmarks.npz").write_bytes(b"not for the Hub either")
     return directory
 
 
 @pytest.fixture()
 def no_login(tmp_path, monkeypatch):
+    """No token anywhere: no HF_TOKEN and an empty HF_HOME (no cached login)."""
     import huggingface_hub.constants as constants
 
+    home = tmp_path / "hf-home"
+    home.mkdir()
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.delenv("HUGGING_FACE_HUB_TOKEN", raising=False)
-    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
-    monkeypatch.setattr(constants, "HF_STORED_TOKENS_PATH", str(tmp_path / "no-tokens"))
+    monkeypatch.setenv("HF_HOME", str(home))
+    # huggingface_hub derives these from HF_HOME when it is imported.
+    monkeypatch.setattr(constants, "HF_HOME", str(home))
+    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(home / "token"))
+    monkeypatch.setattr(constants, "HF_STORED_TOKENS_PATH", str(home / "stored_tokens"))
+
+
+def closed_port_url() -> str:
+    """A local URL where nothing listens: connections are refused at once."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+class _Answer(http.server.BaseHTTPRequestHandler):
+    """Answers every request with the server's status and headers, like a Hub error reply."""
+
+    def _reply(self):
+        self.server.requests.append(f"{self.command} {self.path}")
+        body = json.dumps({"error": self.server.headers.get("X-Error-Message", "")}).encode()
+        self.send_response(self.server.status)
+        for key, value in self.server.headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    do_HEAD = do_GET = do_POST = _reply
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture()
+def error_server():
+    """A local HTTP server answering with a chosen Hub error; yields the server."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Answer)
+    server.status, server.headers, server.requests = 404, {}, []
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join()
 
 
 def load_script():
@@ -64,180 +133,253 @@ def load_script():
         "upload_script", REPO / "upload_to_huggingface.py"
     )
     module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("upload_script", module)
     spec.loader.exec_module(module)
     return module
 
 
-def test_dry_run_stages_exactly_the_model_and_loads_back(model_dir, tmp_path, capsys):
+def publish(*argv):
+    return main(["publish", *argv])
+
+
+# ---------------------------------------------------------------------------------------------
+# Staging and the model card.
+
+
+def test_dry_run_stages_exactly_the_model_and_loads_back(model_dir, tmp_path, no_login, capsys):
     staged = tmp_path / "staged"
-    assert (
-        main(
-            [
-                "publish",
-                "--model-dir",
-                str(model_dir),
-                "--repo",
-                "me/gestures",
-                "--dry-run",
-                str(staged),
-            ]
-        )
-        == 0
-    )
+    argv = ["--model-dir", str(model_dir), "--repo", "me/gestures", "--dry-run", str(staged)]
+    assert publish(*argv) == 0
     listed = capsys.readouterr().out
     assert {p.name for p in staged.iterdir()} == EXPECTED
-    assert all(name in listed for name in EXPECTED)
+    assert all(f"  {name}\n" in listed for name in EXPECTED)
+    assert not any(TOKEN.encode() in p.read_bytes() for p in staged.iterdir())
     original, reloaded = load_model(model_dir), load_model(staged)
     x = np.random.default_rng(0).normal(size=(2, 30, 63)).astype(np.float32)
     np.testing.assert_array_equal(
         reloaded.model(x, training=False).numpy(), original.model(x, training=False).numpy()
     )
     assert reloaded.gestures == original.gestures
-    # Staging again into the same folder is allowed; a folder with other files is not.
-    assert (
-        main(
-            [
-                "publish",
-                "--model-dir",
-                str(model_dir),
-                "--repo",
-                "me/gestures",
-                "--dry-run",
-                str(staged),
-            ]
-        )
-        == 0
-    )
+    assert reloaded.config == original.config
+    # Staging again into the same folder is allowed (it is a previous staging).
+    assert publish(*argv) == 0
+    assert {p.name for p in staged.iterdir()} == EXPECTED
+
+
+@pytest.mark.parametrize("content", [{"thesis.tex": "mine"}, {"README.md": "# my notes"}])
+def test_dry_run_never_replaces_other_files(model_dir, tmp_path, capsys, content):
     other = tmp_path / "other"
     other.mkdir()
-    (other / "thesis.tex").write_text("mine")
-    assert (
-        main(
-            [
-                "publish",
-                "--model-dir",
-                str(model_dir),
-                "--repo",
-                "me/gestures",
-                "--dry-run",
-                str(other),
-            ]
-        )
-        == 2
-    )
-    assert (other / "thesis.tex").read_text() == "mine"
+    for name, text in content.items():
+        (other / name).write_text(text)
+    code = publish("--model-dir", str(model_dir), "--repo", "me/g", "--dry-run", str(other))
+    one_line(capsys, code, "not empty and not a previous staging")
+    assert {p.name: p.read_text() for p in other.iterdir()} == content
 
 
-def test_card_front_matter_carries_the_metrics(model_dir, tmp_path):
-    hub.stage(model_dir, "me/gestures", tmp_path)
-    text = (tmp_path / "README.md").read_text()
+def test_dry_run_into_the_model_directory_is_refused(model_dir, capsys):
+    before = sorted(p.name for p in model_dir.iterdir())
+    code = publish("--model-dir", str(model_dir), "--repo", "me/g", "--dry-run", str(model_dir))
+    one_line(capsys, code, "is the model directory")
+    assert sorted(p.name for p in model_dir.iterdir()) == before
+
+
+def test_card_front_matter_carries_the_metrics_and_protocol(model_dir, tmp_path):
+    from huggingface_hub import ModelCard
+
+    hub.stage(model_dir, "me/gestures", tmp_path / "s")
+    text = (tmp_path / "s" / "README.md").read_text()
     front = yaml.safe_load(text.split("---")[1])
     metrics = json.loads((model_dir / "metrics.json").read_text())
     assert front["library_name"] == "keras" and front["license"] == "mit"
+    assert {"keras", "lstm", "mediapipe", "hand-gesture-recognition"} <= set(front["tags"])
     (result,) = front["model-index"][0]["results"]
     values = {m["type"]: m["value"] for m in result["metrics"]}
     assert values == {"accuracy": metrics["accuracy"], "f1": metrics["macro_f1"]}
-    assert "subject split" in result["dataset"]["split"] and "02" in result["dataset"]["split"]
-    assert "confusion_matrix.png" in text and "inference.py --repo me/gestures" in text
-    assert "from below" in text  # The limitation of infrared training data.
+    dataset = result["dataset"]
+    assert "subject split" in dataset["split"] and "02" in dataset["split"]
+    assert dataset["args"]["split"] == "subject"
+    assert dataset["args"]["subjects"] == ["00", "01", "02"]
+    assert dataset["args"]["test_subjects"] == ["02"]
+    # huggingface_hub parses its own card back into the same results.
+    card = ModelCard.load(tmp_path / "s" / "README.md")
+    parsed = {r.metric_type: r.metric_value for r in card.data.eval_results}
+    assert parsed == {"accuracy": metrics["accuracy"], "f1": metrics["macro_f1"]}
+    # The body: architecture, settings, table, image, use, limitations, citation.
+    flat = " ".join(text.split())
+    for expected in (
+        "LSTM 8 → 8 → 4",
+        "input shape (30, 63)",
+        "`canonical` features",
+        "`interpolate`",
+        "learning rate 0.001",
+        "batch size 32",
+        "seed 42",
+        "| `03_fist` |",
+        "![Confusion matrix](confusion_matrix.png)",
+        "python inference.py --repo me/gestures",
+        "hand-gesture predict --repo me/gestures --source 0",
+        "from below",
+        "3 subject(s) (00, 01, 02)",
+        "Mantecón",
+        "CC BY-NC-SA 4.0",
+    ):
+        assert expected in flat, expected
 
 
-def test_upload_sends_exactly_the_staged_files_in_one_commit(model_dir, monkeypatch, capsys):
+# ---------------------------------------------------------------------------------------------
+# Uploading.
+
+
+@pytest.fixture()
+def recorded_api(monkeypatch):
+    """Replaces the two network calls of a real ``HfApi`` with recorders."""
     from huggingface_hub import HfApi
 
     calls = []
 
     def create_repo(self, repo_id, **kwargs):
-        calls.append(("create_repo", repo_id, kwargs))
+        calls.append(("create_repo", repo_id, kwargs, self.token))
         return f"https://huggingface.co/{repo_id}"
 
     def upload_folder(self, *, folder_path, repo_id, **kwargs):
-        files = sorted(p.name for p in Path(folder_path).iterdir())
-        contents = b"".join(p.read_bytes() for p in Path(folder_path).iterdir())
-        calls.append(("upload_folder", repo_id, files, kwargs, contents))
+        files = {p.name: p.read_bytes() for p in Path(folder_path).iterdir()}
+        calls.append(("upload_folder", repo_id, files, kwargs, self.token))
 
     monkeypatch.setattr(HfApi, "create_repo", create_repo)
     monkeypatch.setattr(HfApi, "upload_folder", upload_folder)
-    assert (
-        main(
-            [
-                "publish",
-                "--model-dir",
-                str(model_dir),
-                "--repo",
-                "me/gestures",
-                "--token",
-                TOKEN,
-                "--private",
-                "--commit-message",
-                "v1",
-            ]
-        )
-        == 0
-    )
+    return calls
+
+
+@pytest.mark.parametrize("entry", ["cli", "script"])
+def test_upload_sends_exactly_the_staged_files_in_one_commit(
+    entry, model_dir, tmp_path, recorded_api, capsys
+):
+    argv = ["--model-dir", str(model_dir), "--repo", "me/gestures", "--token", TOKEN]
+    argv += ["--private", "--commit-message", "v1"]
+    code = publish(*argv) if entry == "cli" else load_script().main(argv)
+    assert code == 0
     out = capsys.readouterr()
     assert out.out.strip() == "https://huggingface.co/me/gestures"
     assert TOKEN not in out.out + out.err
-    (create, upload) = calls
-    assert create[1] == "me/gestures" and create[2]["private"] is True
-    assert create[2]["exist_ok"] is True
-    assert upload[2] == sorted(EXPECTED) and upload[3]["commit_message"] == "v1"
-    assert TOKEN.encode() not in upload[4]
+    (create, upload) = recorded_api
+    assert create[1] == "me/gestures" and create[3] == TOKEN
+    assert create[2] == {"private": True, "exist_ok": True, "repo_type": "model"}
+    assert set(upload[2]) == EXPECTED
+    assert upload[3]["commit_message"] == "v1" and upload[3]["repo_type"] == "model"
+    assert upload[3]["delete_patterns"] is None
+    assert not any(TOKEN.encode() in content for content in upload[2].values())
+    # What is sent is what a dry run stages.
+    publish("--model-dir", str(model_dir), "--repo", "me/gestures", "--dry-run", str(tmp_path))
+    for name, content in upload[2].items():
+        assert (tmp_path / name).read_bytes() == content, name
 
 
-def test_token_comes_from_the_environment(model_dir, monkeypatch, no_login):
-    seen = {}
+def test_upload_removes_plots_left_by_an_earlier_upload(model_dir, tmp_path, recorded_api):
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for name in ("hand_gesture_lstm_model.h5", "gesture_mapping.json", "model_config.json"):
+        shutil.copy(model_dir / name, bare / name)
+    shutil.copy(model_dir / "metrics.json", bare / "metrics.json")
+    url = hub.publish_model(bare, "me/gestures", token=TOKEN)
+    assert url == "https://huggingface.co/me/gestures"
+    upload = recorded_api[1]
+    assert set(upload[2]) == {*hub.PUBLISH_REQUIRED, "README.md"}
+    assert upload[3]["delete_patterns"] == list(hub.PUBLISH_OPTIONAL)
+    assert "confusion_matrix.png" not in upload[2]["README.md"].decode()
 
-    class FakeApi:
-        def create_repo(self, repo_id, **kwargs):
-            return f"https://huggingface.co/{repo_id}"
 
-        def upload_folder(self, **kwargs):
-            seen.update(kwargs)
-
+def test_token_comes_from_the_environment(model_dir, monkeypatch, no_login, recorded_api):
     monkeypatch.setenv("HF_TOKEN", TOKEN)
-    url, names = hub.publish_model(model_dir, "me/gestures", api=FakeApi())
-    assert url.endswith("me/gestures") and set(names) == EXPECTED
+    assert hub.publish_model(model_dir, "me/gestures").endswith("/me/gestures")
+    assert recorded_api[0][3] == TOKEN
     assert hub.resolve_token(None) == TOKEN
+
+
+def test_token_comes_from_the_cached_login(model_dir, no_login, recorded_api):
+    import huggingface_hub.constants as constants
+
+    Path(constants.HF_TOKEN_PATH).write_text(TOKEN)
+    assert hub.publish_model(model_dir, "me/gestures").endswith("/me/gestures")
+    assert recorded_api[0][3] == TOKEN
+
+
+def one_line(capsys, code, match):
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert match in err and len(err.splitlines()) == 1, err
+    assert "Traceback" not in err and TOKEN not in err
+    return err
 
 
 @pytest.mark.parametrize("entry", ["cli", "script"])
 def test_bad_publish_inputs_exit_2(entry, model_dir, tmp_path, no_login, capsys):
     def run(*argv):
-        if entry == "cli":
-            return main(["publish", *argv])
-        return load_script().main(list(argv))
+        return publish(*argv) if entry == "cli" else load_script().main(list(argv))
 
-    def one_line(code, match):
-        err = capsys.readouterr().err.strip()
-        assert code == 2 and match in err and len(err.splitlines()) == 1, err
-        assert "Traceback" not in err
-
-    one_line(run("--model-dir", str(model_dir), "--repo", "me/gestures"), "no Hugging Face token")
+    one_line(
+        capsys, run("--model-dir", str(model_dir), "--repo", "me/gestures"), "no Hugging Face token"
+    )
     incomplete = tmp_path / "incomplete"
     shutil.copytree(model_dir, incomplete)
     (incomplete / "metrics.json").unlink()
     (incomplete / "model_config.json").unlink()
     one_line(
-        run("--model-dir", str(incomplete), "--repo", "me/gestures", "--token", "x"),
+        capsys,
+        run("--model-dir", str(incomplete), "--repo", "me/gestures", "--token", TOKEN),
         "missing model_config.json, metrics.json",
     )
     one_line(
-        run("--model-dir", str(model_dir), "--repo", "not a repo!", "--token", "x"), "USER/NAME"
+        capsys,
+        run("--model-dir", str(model_dir), "--repo", "not a repo!", "--token", TOKEN),
+        "USER/NAME",
     )
     one_line(
+        capsys,
         run("--model-dir", str(model_dir), "--repo", "justaname", "--dry-run", str(tmp_path / "s")),
         "USER/NAME",
     )
+    one_line(
+        capsys,
+        run("--model-dir", str(tmp_path / "nothing"), "--repo", "me/gestures", "--token", TOKEN),
+        "not a directory",
+    )
+
+
+def test_a_mapping_that_does_not_match_the_model_is_refused(model_dir, tmp_path, capsys):
+    broken = tmp_path / "broken"
+    shutil.copytree(model_dir, broken)
+    (broken / "gesture_mapping.json").write_text(json.dumps({"01_palm": 0, "02_l": 1}))
+    code = publish("--model-dir", str(broken), "--repo", "me/g", "--dry-run", str(tmp_path / "s"))
+    one_line(capsys, code, "the mapping has 2 gestures but the model outputs 3")
+    assert not (tmp_path / "s").exists()
+
+
+def test_hub_unreachable_is_one_clear_line(model_dir, monkeypatch, capsys):
+    import huggingface_hub.constants as constants
+
+    monkeypatch.setattr(constants, "ENDPOINT", closed_port_url())
+    code = publish("--model-dir", str(model_dir), "--repo", "me/gestures", "--token", TOKEN)
+    one_line(capsys, code, "cannot reach the Hugging Face Hub (ConnectError")
+
+
+def test_a_refused_token_is_one_clear_line(model_dir, monkeypatch, error_server, capsys):
+    import huggingface_hub.constants as constants
+
+    monkeypatch.setattr(constants, "ENDPOINT", error_server.url)
+    error_server.status = 401
+    error_server.headers = {"X-Error-Message": "Invalid credentials in Authorization header"}
+    code = publish("--model-dir", str(model_dir), "--repo", "me/gestures", "--token", TOKEN)
+    one_line(capsys, code, "the Hub refused the token")
+    assert error_server.requests[0] == "POST /api/repos/create"
 
 
 # ---------------------------------------------------------------------------------------------
-# Download.
+# Downloading.
 
 
 @pytest.fixture()
 def hub_cache(tmp_path, monkeypatch):
+    """An empty Hub cache in offline mode (read at import, hence patched in the constants)."""
     import huggingface_hub.constants as constants
 
     cache = tmp_path / "hub-cache"
@@ -247,39 +389,108 @@ def hub_cache(tmp_path, monkeypatch):
     return cache
 
 
-def populate(cache: Path, repo_id: str, source: Path, names: tuple[str, ...]) -> Path:
+def populate(cache: Path, repo_id: str, source: Path, names, absent=()) -> Path:
+    """Lays files out as huggingface_hub's cache does (``absent``: known not to exist)."""
     root = cache / f"models--{repo_id.replace('/', '--')}"
     snapshot = root / "snapshots" / COMMIT
     snapshot.mkdir(parents=True)
     for name in names:
         shutil.copy(source / name, snapshot / name)
+    for name in absent:
+        (root / ".no_exist" / COMMIT).mkdir(parents=True, exist_ok=True)
+        (root / ".no_exist" / COMMIT / name).touch()
     (root / "refs").mkdir()
     (root / "refs" / "main").write_text(COMMIT)
     return snapshot
 
 
 def test_download_uses_the_offline_cache(model_dir, hub_cache):
-    snapshot = populate(
-        hub_cache,
-        "me/gestures",
-        model_dir,
-        ("hand_gesture_lstm_model.h5", "gesture_mapping.json", "model_config.json"),
-    )
+    snapshot = populate(hub_cache, "me/gestures", model_dir, MODEL_FILES)
     folder = hub.download_model("me/gestures")
     assert folder == snapshot
-    assert load_model(folder).preprocessing.feature_mode == "canonical"
+    assert hub.download_model("me/gestures", revision=COMMIT) == snapshot
+    loaded, original = load_model(folder), load_model(model_dir)
+    assert loaded.preprocessing.feature_mode == "canonical"
+    x = np.random.default_rng(0).normal(size=(2, 30, 63)).astype(np.float32)
+    np.testing.assert_array_equal(
+        loaded.model(x, training=False).numpy(), original.model(x, training=False).numpy()
+    )
+
+
+def test_download_takes_an_explicit_cache_dir(model_dir, tmp_path, monkeypatch):
+    import huggingface_hub.constants as constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    snapshot = populate(tmp_path / "elsewhere", "me/gestures", model_dir, MODEL_FILES)
+    assert hub.download_model("me/gestures", cache_dir=tmp_path / "elsewhere") == snapshot
 
 
 def test_an_original_model_without_config_downloads(model_dir, hub_cache):
-    populate(
-        hub_cache, "orig/model", model_dir, ("hand_gesture_lstm_model.h5", "gesture_mapping.json")
-    )
-    loaded = load_model(hub.download_model("orig/model"))
-    assert loaded.preprocessing.feature_mode == "raw"
+    # The cache recorded that the repository has no config, as huggingface_hub does on a 404.
+    populate(hub_cache, "orig/model", model_dir, MODEL_FILES[:2], absent=("model_config.json",))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = load_model(hub.download_model("orig/model"))
+    assert loaded.preprocessing.feature_mode == "raw" and loaded.config.info["legacy"]
 
 
-def test_download_errors_are_clear(hub_cache):
-    with pytest.raises(DownloadError, match="not in the local Hub cache"):
+def test_an_unknown_config_offline_loads_with_a_warning(model_dir, hub_cache):
+    populate(hub_cache, "orig/model", model_dir, MODEL_FILES[:2])
+    with pytest.warns(UserWarning, match="model_config.json is not in the local Hub cache"):
+        folder = hub.download_model("orig/model")
+    assert load_model(folder).preprocessing.feature_mode == "raw"
+
+
+def test_offline_with_nothing_cached_is_clear(hub_cache):
+    with pytest.raises(DownloadError, match="HF_HUB_OFFLINE is set and the model is not in"):
         hub.download_model("nobody/nothing")
     with pytest.raises(InputError, match="USER/NAME"):
         hub.download_model("no slash")
+    with pytest.raises(InputError, match="USER/NAME"):
+        hub.download_model("a/b/c")
+
+
+@pytest.fixture()
+def online(hub_cache, monkeypatch):
+    """Online mode, with the Hub's download URLs pointed at ``set_url(url)``."""
+    import huggingface_hub.constants as constants
+    import huggingface_hub.utils._http as http
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    # huggingface_hub retries a failed connection five times with back-off (23 s in all).
+    monkeypatch.setattr(http.time, "sleep", lambda seconds: None)
+
+    def set_url(url):
+        template = url + "/{repo_id}/resolve/{revision}/{filename}"
+        monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", template)
+
+    return set_url
+
+
+def test_unreachable_hub_falls_back_to_the_cache(model_dir, hub_cache, online):
+    online(closed_port_url())
+    snapshot = populate(hub_cache, "me/gestures", model_dir, MODEL_FILES)
+    assert hub.download_model("me/gestures") == snapshot
+    with pytest.raises(DownloadError, match=r"cannot be reached \(ConnectError"):
+        hub.download_model("me/other")
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "error", "match"),
+    [
+        (404, "RepoNotFound", InputError, "no such model repository"),
+        (404, "RevisionNotFound", InputError, "no revision 'v9'"),
+        (404, "EntryNotFound", InputError, "the repository has no hand_gesture_lstm_model.h5"),
+        (401, None, DownloadError, "the Hub refused the token"),
+    ],
+)
+def test_hub_errors_are_clear(hub_cache, online, error_server, status, code, error, match):
+    online(error_server.url)
+    error_server.status = status
+    error_server.headers = {"X-Error-Code": code} if code else {}
+    if status == 401:
+        error_server.headers["X-Error-Message"] = "Invalid credentials in Authorization header"
+    with pytest.raises(error, match=match) as raised:
+        hub.download_model("me/gestures", revision="v9", token=TOKEN)
+    assert TOKEN not in str(raised.value)
+    assert error_server.requests[0] == "HEAD /me/gestures/resolve/v9/hand_gesture_lstm_model.h5"

@@ -60,7 +60,9 @@ def check_output_dir(out_dir: str | os.PathLike, force: bool) -> Path:
     return out_dir
 
 
-def fit(data: SplitData, config: RunConfig, verbose: int | str = "auto"):
+def fit(
+    data: SplitData, config: RunConfig, verbose: int | str = "auto", callbacks: list | None = None
+):
     """Builds and fits the classifier on the training windows of ``data``.
 
     Validation windows drive early stopping (best weights restored) and the learning-rate
@@ -70,6 +72,7 @@ def fit(data: SplitData, config: RunConfig, verbose: int | str = "auto"):
         data: Features and labels of each part.
         config: Model and training settings.
         verbose: Keras verbosity (``"auto"``, 0, 1 or 2).
+        callbacks: Extra Keras callbacks (timers, loggers).
 
     Returns:
         The fitted model and its history (one list of values per metric).
@@ -86,7 +89,7 @@ def fit(data: SplitData, config: RunConfig, verbose: int | str = "auto"):
         config.model,
         training.learning_rate,
     )
-    callbacks = [
+    schedule = [
         keras.callbacks.EarlyStopping(
             monitor="val_loss",
             patience=training.early_stopping_patience,
@@ -98,6 +101,7 @@ def fit(data: SplitData, config: RunConfig, verbose: int | str = "auto"):
             patience=training.reduce_lr_patience,
             min_lr=1e-5,
         ),
+        *(callbacks or []),
     ]
     history = model.fit(
         data.x_train,
@@ -105,7 +109,7 @@ def fit(data: SplitData, config: RunConfig, verbose: int | str = "auto"):
         validation_data=(data.x_val, data.y_val),
         epochs=training.epochs,
         batch_size=training.batch_size,
-        callbacks=callbacks,
+        callbacks=schedule,
         verbose=verbose,
         shuffle=True,
     )
