@@ -219,49 +219,6 @@ def _output_path(suffix: str) -> Path:
     return folder / f"{uuid.uuid4().hex}{suffix}"
 
 
-class BrowserVideoWriter:
-    """Writes BGR frames as a WebM (VP8) video, which browsers play without conversion.
-
-    OpenCV's wheels cannot encode H.264, and the mp4v video they can write is not playable in
-    browsers; their FFmpeg does encode VP8.
-
-    Args:
-        path: The ``.webm`` file to write.
-        fps: Frames per second.
-    """
-
-    FOURCC = "VP80"
-
-    def __init__(self, path: Path, fps: float) -> None:
-        self.path = path
-        self.fps = fps
-        self.frames = 0
-        self._writer = None
-        self._size: tuple[int, int] | None = None
-
-    def write(self, frame: np.ndarray) -> None:
-        """Appends a frame (resized to the first frame's size if it differs)."""
-        import cv2
-
-        if self._writer is None:
-            self._size = (frame.shape[1], frame.shape[0])
-            self._writer = cv2.VideoWriter(
-                str(self.path), cv2.VideoWriter_fourcc(*self.FOURCC), self.fps, self._size
-            )
-            if not self._writer.isOpened():
-                raise gr.Error("The annotated video could not be encoded (no VP8 encoder).")
-        if (frame.shape[1], frame.shape[0]) != self._size:
-            frame = cv2.resize(frame, self._size, interpolation=cv2.INTER_AREA)
-        self._writer.write(np.ascontiguousarray(frame))
-        self.frames += 1
-
-    def close(self) -> None:
-        """Finishes the file."""
-        if self._writer is not None:
-            self._writer.release()
-            self._writer = None
-
-
 def _timeline_row(prediction, time_s: float) -> dict[str, Any]:
     from hand_gesture_recognition.realtime import WARMING_UP
 
@@ -305,7 +262,7 @@ def recognize_video(
         gr.Error: For a missing, too large or unreadable file, or a model that cannot be
             loaded.
     """
-    from hand_gesture_recognition.realtime import CaptureSource, draw_overlay
+    from hand_gesture_recognition.realtime import CaptureSource, VideoSink, draw_overlay
 
     path = check_upload(video, "clip")
     try:
@@ -317,7 +274,7 @@ def recognize_video(
         ) from None
     limit = max_frames()
     out = _output_path(".webm")
-    writer = BrowserVideoWriter(out, source.fps)
+    writer = VideoSink(out, source.fps)
     rows: list[dict[str, Any]] = []
     probabilities: list[np.ndarray] = []
     hands = 0

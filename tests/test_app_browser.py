@@ -180,7 +180,8 @@ def test_webcam_recording_is_recognised_on_stop(page, server, tmp_path):
     video_input.get_by_role("button", name="Capture from camera").click()
     video_input.get_by_text("Click to Access Webcam").click()
     video_input.get_by_role("button", name="start recording").click()
-    page.wait_for_timeout(2_000)
+    # Long enough for a few frames even on a busy machine (Chromium records at a variable rate).
+    page.wait_for_timeout(4_000)
     video_input.get_by_role("button", name="start recording").click()  # now labelled Stop
 
     # The synthetic camera shows no hand: the recording reaches the app, which says so.

@@ -93,6 +93,9 @@ class CropTry:
             (grey turned into a darker skin-like tint). Colour frames always use ``none``.
         mirror: Mirror the crop left-right (the model reads some poses better as the other
             hand); landmarks are mapped back to the unmirrored frame.
+        direct: Run the full model on this crop itself (one model run) instead of screening
+            it with the lite model and re-cropping from the lite landmarks (two runs). Some
+            poses (the sideways fist) are found on the region crop but lost by the re-crop.
     """
 
     scale: float
@@ -100,6 +103,7 @@ class CropTry:
     anchor: str = "region"
     tone: str = "none"
     mirror: bool = False
+    direct: bool = False
 
 
 #: The crops tried in order until the model accepts one. Chosen greedily (most frames gained per
@@ -297,7 +301,7 @@ class _Model:
             # tf.lite.Interpreter warns that it moves to ai_edge_litert in TF 2.20; the project
             # pins TF below 2.20.
             warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
-            self.interpreter = tf.lite.Interpreter(model_path=path, num_threads=1)
+            self.interpreter = tf.lite.Interpreter(model_path=path, num_threads=int(os.environ.get("IRT","1")))
         self.interpreter.allocate_tensors()
         self._input = self.interpreter.get_input_details()[0]["index"]
         outputs = {d["name"]: d["index"] for d in self.interpreter.get_output_details()}
@@ -497,20 +501,25 @@ class InfraredHandExtractor(LandmarkExtractor):
         best: tuple = (0.0,)
         budget = self.model_calls + self.max_calls - (1 if self.rescue else 0)
         for index, attempt in enumerate(self.tries):
-            if self.model_calls + 2 > budget:
+            if self.model_calls + (1 if attempt.direct else 2) > budget:
                 break
             gains = _TONES[attempt.tone] if grayscale else None
             rect = region_rect(region, attempt)
-            key = (rect, gains, attempt.mirror)
+            key = (rect, gains, attempt.mirror, attempt.direct)
             if key in seen:
                 continue
             seen.add(key)
-            # The cheap lite model screens the crop and places the final one.
-            self.model_calls += 1
-            rough, presence = lite(source, rect, attempt.mirror, gains)
-            if presence < self.search_gate:
-                continue
-            landmarks, presence = self._full(source, landmarks_rect(rough), attempt.mirror, gains)
+            if attempt.direct:
+                landmarks, presence = self._full(source, rect, attempt.mirror, gains)
+            else:
+                # The cheap lite model screens the crop and places the final one.
+                self.model_calls += 1
+                rough, presence = lite(source, rect, attempt.mirror, gains)
+                if presence < self.search_gate:
+                    continue
+                landmarks, presence = self._full(
+                    source, landmarks_rect(rough), attempt.mirror, gains
+                )
             if presence >= self.min_confidence:
                 self.last_try = index
                 return landmarks, presence, attempt.mirror, gains

@@ -43,7 +43,10 @@ NO_HAND, WARMING_UP, UNCERTAIN, GESTURE = "no_hand", "warming_up", "uncertain", 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 #: Video containers ``--output`` writes (MJPG for .avi, mp4v otherwise).
-VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv")
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm")
+#: The codec written for each output suffix (mp4v for the rest). OpenCV's wheels cannot encode
+#: H.264; VP8 in WebM is what browsers play.
+_CODECS = {".avi": "MJPG", ".webm": "VP80"}
 
 #: Pairs of landmark indices joined in the hand's skeleton (MediaPipe's HAND_CONNECTIONS).
 HAND_CONNECTIONS = (
@@ -584,7 +587,8 @@ class VideoSink:
     """Writes frames to a video through a temporary file renamed into place on :meth:`close`.
 
     Args:
-        path: The video file; ``.avi`` gets MJPG, the others mp4v.
+        path: The video file; ``.avi`` gets MJPG, ``.webm`` VP8 (browser-playable), the
+            others mp4v.
         fps: Frames per second.
 
     Raises:
@@ -610,7 +614,7 @@ class VideoSink:
         if frame.ndim == 2:
             frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
         if self._writer is None:
-            codec = "MJPG" if self.path.suffix.lower() == ".avi" else "mp4v"
+            codec = _CODECS.get(self.path.suffix.lower(), "mp4v")
             self._size = (frame.shape[1], frame.shape[0])
             self._tmp = atomic_output(self.path)
             self._writer = cv2.VideoWriter(
