@@ -15,7 +15,9 @@ hand-landmark model itself copes well once it is given a sensible crop, so
    presence probability are the result.
 4. When the full model's presence stays under ``min_confidence``, a few other crops (other
    angles, scales, a dimmed or tinted or mirrored frame) are tried, in an order chosen by
-   measurement on LeapGestRecog; the first one the model accepts wins. If none is accepted,
+   measurement on LeapGestRecog; the first one the model accepts wins. A ``direct`` crop skips
+   the lite screen and re-crop and is read by the full model as it is (the sideways fist of
+   04_fist_moved's second view is found only that way). If none is accepted,
    one last crop is made from the landmarks of the most hand-like try (``rescue``).
 
 In tracking mode the previous frame's landmarks propose the crop first (one model run), and the
@@ -108,9 +110,12 @@ class CropTry:
 
 #: The crops tried in order until the model accepts one. Chosen greedily (most frames gained per
 #: millisecond) on every fifth frame of the LeapGestRecog sample; see benchmarks/coverage.py.
+#: The third (full model straight on a mirrored, skin-tinted crop turned 60 degrees) finds the
+#: sideways fist of 04_fist_moved's second camera view, which every other crop misses.
 DEFAULT_TRIES: tuple[CropTry, ...] = (
     CropTry(1.4, 0.0, "hand"),
     CropTry(1.4, -45.0, "region", "dim"),
+    CropTry(1.55, -60.0, "hand", "skin", mirror=True, direct=True),
     CropTry(1.2, 25.0, "region", "dim"),
     CropTry(1.2, 0.0, "region", "none", mirror=True),
     CropTry(1.4, -45.0, "region", "dim", mirror=True),
@@ -301,7 +306,7 @@ class _Model:
             # tf.lite.Interpreter warns that it moves to ai_edge_litert in TF 2.20; the project
             # pins TF below 2.20.
             warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
-            self.interpreter = tf.lite.Interpreter(model_path=path, num_threads=int(os.environ.get("IRT","1")))
+            self.interpreter = tf.lite.Interpreter(model_path=path, num_threads=1)
         self.interpreter.allocate_tensors()
         self._input = self.interpreter.get_input_details()[0]["index"]
         outputs = {d["name"]: d["index"] for d in self.interpreter.get_output_details()}
@@ -348,12 +353,15 @@ class _Model:
             flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
             borderMode=cv2.BORDER_REPLICATE,
         )
-        if crop.ndim == 2:
-            # Cropping one channel and widening afterwards costs a third of cropping RGB.
-            crop = cv2.cvtColor(crop, cv2.COLOR_GRAY2RGB)
         scale = (1.0, 1.0, 1.0) if gains is None else gains
-        # cv2.multiply with a per-channel scalar is several times faster than numpy broadcasting.
-        tensor = cv2.multiply(crop.astype(np.float32), tuple(g / 255.0 for g in scale))[None]
+        if crop.ndim == 2:
+            # Cropping one channel and widening afterwards costs a third of cropping RGB, and
+            # scaling the one channel before merging costs a third of scaling RGB.
+            grey = crop.astype(np.float32)
+            tensor = cv2.merge([grey * (g / 255.0) for g in scale])[None]
+        else:
+            # cv2.multiply with a per-channel scalar is much faster than numpy broadcasting.
+            tensor = cv2.multiply(crop.astype(np.float32), tuple(g / 255.0 for g in scale))[None]
         self.interpreter.set_tensor(self._input, tensor)
         self.interpreter.invoke()
         raw = self.interpreter.get_tensor(self._landmarks).reshape(NUM_LANDMARKS, 3)
@@ -385,7 +393,8 @@ class InfraredHandExtractor(LandmarkExtractor):
             model presence reached ``min_presence``, one more crop is made from that try's
             landmarks with this scale and shift (see :func:`landmarks_rect`); None disables.
             It recovers a share of the hard sideways fists.
-        max_calls: Most landmark-model runs spent on one frame (2 per try, 1 for the rescue).
+        max_calls: Most landmark-model runs spent on one frame (2 per try, 1 per direct try
+            and 1 for the rescue).
         **kwargs: ``tracking``, ``min_confidence``, ``pixel_aspect`` (see
             :class:`~hand_gesture_recognition.landmarks.LandmarkExtractor`).
 
@@ -404,7 +413,7 @@ class InfraredHandExtractor(LandmarkExtractor):
         search_gate: float = 0.1,
         tries: tuple[CropTry, ...] | None = None,
         rescue: tuple[float, float, float] | None = (0.3, 2.0, -0.2),
-        max_calls: int = 13,
+        max_calls: int = 14,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
