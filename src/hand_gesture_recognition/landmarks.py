@@ -270,6 +270,14 @@ class AutoExtractor(LandmarkExtractor):
         self._standard.close()
         self._infrared.close()
 
+    def settings(self) -> dict[str, Any]:
+        """See :meth:`LandmarkExtractor.settings`; includes both extractors' own settings."""
+        return {
+            **super().settings(),
+            "standard": self._standard.settings(),
+            "infrared": self._infrared.settings(),
+        }
+
 
 def make_extractor(name: str = "auto", **kwargs: Any) -> LandmarkExtractor:
     """Creates an extractor by name.
