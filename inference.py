@@ -10,72 +10,31 @@ published (``hand_gesture_lstm_model.h5`` and ``gesture_mapping.json`` only) wor
 
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
 
 DEFAULT_REPO = "a-01a/hand-gesture-recognition"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Returns the argument parser."""
-    parser = argparse.ArgumentParser(
-        prog="inference.py",
-        description="Recognise hand gestures live from a camera, a video or an image folder.",
-    )
-    model = parser.add_mutually_exclusive_group()
-    model.add_argument(
-        "--repo", default=None, help=f"Hugging Face Hub model repository (default: {DEFAULT_REPO})"
-    )
-    model.add_argument("--model-dir", type=Path, default=None, help="a local model directory")
-    parser.add_argument("--revision", default=None, help="Hub revision (branch, tag, commit)")
-    parser.add_argument("--token", default=None, help="Hub token (default: HF_TOKEN)")
-    parser.add_argument(
-        "--source", default="0", help="camera index, video file or image folder (default: 0)"
-    )
-    parser.add_argument("--output", type=Path, default=None, help="write an annotated video")
-    parser.add_argument("--jsonl", type=Path, default=None, help="write one JSON line per frame")
-    parser.add_argument("--no-display", action="store_true", help="do not open a window")
-    parser.add_argument(
-        "--static-images", action="store_true", help="classify each image of the folder on its own"
-    )
-    parser.add_argument(
-        "--threshold",
-        type=float,
-        default=0.6,
-        help="confidence under which the answer is 'uncertain' (default: 0.6)",
-    )
-    return parser
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Runs recognition; returns the exit status (2 with one line for bad input).
+    """Runs ``hand-gesture predict`` with the original defaults; returns the exit status.
+
+    Without ``--repo`` or ``--model-dir`` the model comes from ``a-01a/hand-gesture-recognition``
+    on the Hub, and without ``--source`` from camera 0. Every other option is
+    ``hand-gesture predict``'s: ``--revision``, ``--token`` (else ``HF_TOKEN``), ``--output``,
+    ``--jsonl``, ``--no-display``, ``--static-images``, ``--threshold``.
 
     Args:
         argv: Arguments without the program name (``sys.argv[1:]`` when None).
     """
-    args = build_parser().parse_args(argv)
-    command = ["predict", "--source", args.source, "--threshold", str(args.threshold)]
-    if args.model_dir is not None:
-        command += ["--model", str(args.model_dir)]
-    else:
-        command += ["--repo", args.repo or DEFAULT_REPO]
-    for option, value in (
-        ("--revision", args.revision),
-        ("--token", args.token),
-        ("--output", args.output),
-        ("--jsonl", args.jsonl),
-    ):
-        if value is not None:
-            command += [option, str(value)]
-    if args.no_display:
-        command.append("--no-display")
-    if args.static_images:
-        command.append("--static-images")
-
     from hand_gesture_recognition.cli import main as cli_main
 
-    return cli_main(command)
+    args = list(sys.argv[1:] if argv is None else argv)
+    given = {arg.split("=", 1)[0] for arg in args}
+    if not given & {"--repo", "--model", "--model-dir", "-h", "--help"}:
+        args = ["--repo", DEFAULT_REPO, *args]
+    if "--source" not in given:
+        args += ["--source", "0"]
+    return cli_main(["predict", *args])
 
 
 if __name__ == "__main__":

@@ -308,7 +308,9 @@ def _add_predict_parser(commands) -> None:
         help="recognise gestures live from a camera, a video or an image folder",
     )
     model = parser.add_mutually_exclusive_group(required=True)
-    model.add_argument("--model", type=Path, help="model directory (or .h5 file)")
+    model.add_argument(
+        "--model", "--model-dir", dest="model", type=Path, help="model directory (or .h5 file)"
+    )
     model.add_argument("--repo", help="Hugging Face Hub model repository, USER/NAME")
     parser.add_argument("--revision", default=None, help="Hub revision (branch, tag, commit)")
     parser.add_argument("--token", default=None, help="Hub token (default: HF_TOKEN)")
