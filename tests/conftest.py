@@ -71,3 +71,34 @@ def trained_model_dir(sample_landmarks: Path, tmp_path_factory) -> Path:
     )
     train_model(LandmarkTable.load(sample_landmarks), config, out, verbose=0)
     return out
+
+
+@pytest.fixture(scope="module")
+def app_server(trained_model_dir: Path):
+    """The Gradio app on a free localhost port with the session's trained model; closed after."""
+    import socket
+    import sys
+
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    import app
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HGR_MODEL_DIR", str(trained_model_dir))
+        patch.delenv("HGR_REPO", raising=False)
+        patch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        demo = app.build_demo()
+        demo.launch(
+            **app.launch_options(),
+            prevent_thread_lock=True,
+            server_name="127.0.0.1",
+            server_port=port,
+            quiet=True,
+        )
+        try:
+            yield f"http://127.0.0.1:{port}/"
+        finally:
+            demo.close()

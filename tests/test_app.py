@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -22,12 +21,6 @@ gradio_client = pytest.importorskip("gradio_client")
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 import app  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def write_clip(path: Path, frames: list[np.ndarray], fps: float = 15.0) -> Path:
@@ -67,25 +60,9 @@ def clips(webcam_sample: Path, tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def server(trained_model_dir: Path):
-    """The app on a free localhost port, with the session's trained model; closed after."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HGR_MODEL_DIR", str(trained_model_dir))
-        patch.delenv("HGR_REPO", raising=False)
-        patch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
-        demo = app.build_demo()
-        port = free_port()
-        demo.launch(
-            **app.launch_options(),
-            prevent_thread_lock=True,
-            server_name="127.0.0.1",
-            server_port=port,
-            quiet=True,
-        )
-        try:
-            yield f"http://127.0.0.1:{port}/"
-        finally:
-            demo.close()
+def server(app_server: str) -> str:
+    """The app served on localhost (see ``conftest.app_server``)."""
+    return app_server
 
 
 @pytest.fixture(scope="module")

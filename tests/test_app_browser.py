@@ -6,14 +6,11 @@ Skipped when ``/usr/bin/chromium`` is missing, except in CI (``CI=true``), where
 from __future__ import annotations
 
 import os
-import socket
-import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 CHROMIUM_ARGS = [
@@ -45,31 +42,9 @@ def chromium() -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(chromium, trained_model_dir: Path):
-    """The app on a free localhost port, with the session's trained model; closed after."""
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
-    import app
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HGR_MODEL_DIR", str(trained_model_dir))
-        patch.delenv("HGR_REPO", raising=False)
-        patch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        demo = app.build_demo()
-        demo.launch(
-            **app.launch_options(),
-            prevent_thread_lock=True,
-            server_name="127.0.0.1",
-            server_port=port,
-            quiet=True,
-        )
-        try:
-            yield f"http://127.0.0.1:{port}/"
-        finally:
-            demo.close()
+def server(chromium, app_server: str) -> str:
+    """The app served on localhost, once Chromium is known to be there."""
+    return app_server
 
 
 @pytest.fixture(scope="module")
