@@ -108,12 +108,60 @@ def _add_extract_parser(commands) -> None:
     parser.add_argument("data_dir", type=Path, help="the dataset tree")
     parser.add_argument("--out", type=Path, required=True, help="the .npz file to write")
     _add_extraction_options(parser)
+    cluster = parser.add_argument_group("on Ray (the 'cluster' extra)")
+    cluster.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: worker processes here (default); ray: a pool of Ray actors",
+    )
+    cluster.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDR",
+        help="join this Ray cluster (HOST:PORT, ray://HOST:PORT or auto); default: "
+        "RAY_ADDRESS if set, else start Ray on this machine",
+    )
+    cluster.add_argument(
+        "--actors",
+        type=_positive_int,
+        default=None,
+        help="Ray actors, one extractor and one CPU each (default: one per CPU of the cluster)",
+    )
+    cluster.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=None,
+        help="frames sent to an actor at a time (default: 32)",
+    )
     parser.set_defaults(handler=_cmd_extract)
 
 
 def _cmd_extract(args: argparse.Namespace) -> int:
     from .landmarks import extract_landmarks
 
+    engine = None
+    if args.engine == "ray":
+        from .cluster import DEFAULT_BATCH_SIZE, RayEngine, import_ray
+
+        import_ray()  # Says which extra is missing before any work.
+        engine = RayEngine(
+            address=args.ray_address,
+            actors=args.actors,
+            batch_size=args.batch_size or DEFAULT_BATCH_SIZE,
+        )
+    else:
+        given = [
+            flag
+            for flag, value in (
+                ("--ray-address", args.ray_address),
+                ("--actors", args.actors),
+                ("--batch-size", args.batch_size),
+            )
+            if value is not None
+        ]
+        if given:
+            raise InputError(f"{given[0]} needs --engine ray")
     summary = extract_landmarks(
         args.data_dir,
         args.out,
@@ -121,6 +169,7 @@ def _cmd_extract(args: argparse.Namespace) -> int:
         workers=args.workers,
         tracking=args.tracking,
         min_confidence=args.min_confidence,
+        engine=engine,
     )
     _report_extraction(summary)
     return 0

@@ -17,7 +17,7 @@ import multiprocessing
 import os
 import shutil
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -498,6 +498,13 @@ class ExtractionSummary:
         return self.detected / self.frames if self.frames else 0.0
 
 
+#: Runs the extractor over recordings instead of the local worker processes. It is called as
+#: ``engine(recordings, extractor name, extractor options, keep, bar)`` and must call
+#: ``keep(recording, table, unreadable, advance=False)`` once per finished recording (tables from
+#: :func:`recording_table`) and advance the tqdm ``bar`` by frames done; see
+#: :class:`hand_gesture_recognition.cluster.RayEngine`.
+Engine = Callable[[list[Recording], str, dict[str, Any], Callable[..., None], Any], None]
+
 # Per-process extractor of a worker; each worker process builds its own once.
 _worker_state: dict[str, Any] = {}
 
@@ -506,28 +513,54 @@ def _init_worker(name: str, options: dict[str, Any]) -> None:
     _worker_state["extractor"] = make_extractor(name, **options)
 
 
-def _extract_recording(recording: Recording) -> tuple[LandmarkTable, list[str]]:
+def read_frame(path: str | os.PathLike) -> np.ndarray | None:
+    """Reads one frame as the extractors expect it (uint8); None when it is not a readable image."""
     import cv2
 
-    extractor: LandmarkExtractor = _worker_state["extractor"]
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None or image.size == 0:
+        return None
+    if image.dtype != np.uint8:
+        image = cv2.convertScaleAbs(image, alpha=255.0 / max(1, int(image.max())))
+    return image
+
+
+def extract_frames(
+    extractor: LandmarkExtractor, frames: Sequence[str | os.PathLike]
+) -> tuple[list[tuple[int, str, HandResult]], list[str]]:
+    """Runs an extractor over consecutive frames of one recording, in order.
+
+    Args:
+        extractor: The extractor; it is reset first, and after each unreadable frame.
+        frames: Image paths in time order.
+
+    Returns:
+        ``(position in frames, absolute path, result)`` for each readable frame, and the paths
+        of the frames that could not be read.
+    """
     extractor.reset()
     rows: list[tuple[int, str, HandResult]] = []
     unreadable: list[str] = []
-    for index, frame_path in enumerate(recording.frames):
-        image = cv2.imread(str(frame_path), cv2.IMREAD_UNCHANGED)
-        if image is None or image.size == 0:
+    for index, frame_path in enumerate(frames):
+        image = read_frame(frame_path)
+        if image is None:
             unreadable.append(str(frame_path))
             extractor.reset()
             continue
-        if image.dtype != np.uint8:
-            image = cv2.convertScaleAbs(image, alpha=255.0 / max(1, int(image.max())))
         rows.append((index, os.path.abspath(frame_path), extractor.process(image)))
+    return rows, unreadable
+
+
+def recording_table(
+    recording: Recording, rows: Sequence[tuple[int, str, HandResult]]
+) -> LandmarkTable:
+    """Builds one recording's table from ``(frame index, path, result)`` rows in frame order."""
     n = len(rows)
     landmarks = np.full((n, NUM_LANDMARKS, 3), np.nan, dtype=np.float32)
     for i, (_, _, result) in enumerate(rows):
         if result.detected:
             landmarks[i] = result.landmarks
-    table = LandmarkTable(
+    return LandmarkTable(
         landmarks=landmarks,
         detected=np.array([r.detected for _, _, r in rows], dtype=bool),
         score=np.array([r.score for _, _, r in rows], dtype=np.float32),
@@ -538,7 +571,11 @@ def _extract_recording(recording: Recording) -> tuple[LandmarkTable, list[str]]:
         path=np.array([p for _, p, _ in rows], dtype=str),
         aspect=np.array([r.aspect for _, _, r in rows], dtype=np.float32),
     )
-    return table, unreadable
+
+
+def _extract_recording(recording: Recording) -> tuple[LandmarkTable, list[str]]:
+    rows, unreadable = extract_frames(_worker_state["extractor"], recording.frames)
+    return recording_table(recording, rows), unreadable
 
 
 def _settings_key(settings: dict[str, Any], recordings: list[Recording]) -> str:
@@ -560,6 +597,7 @@ def extract_landmarks(
     min_confidence: float = 0.5,
     pixel_aspect: float | None = None,
     progress: bool = True,
+    engine: Engine | None = None,
 ) -> ExtractionSummary:
     """Extracts landmarks from every frame of a LeapGestRecog-shaped tree into one ``.npz``.
 
@@ -576,6 +614,8 @@ def extract_landmarks(
         min_confidence: Confidence under which a frame has no hand.
         pixel_aspect: Pixel height / width; None assumes Leap Motion frames for 640x240.
         progress: Show a progress bar.
+        engine: Runs the extraction elsewhere (e.g. on Ray) instead of ``workers`` local
+            processes; resuming, the file and its contract stay the same.
 
     Returns:
         A summary with the coverage and the unreadable frames that were skipped.
@@ -632,15 +672,20 @@ def extract_landmarks(
     done = total - sum(len(r.frames) for r in todo)
     bar = tqdm(total=total, initial=done, unit="frame", desc="landmarks", disable=not progress)
 
-    def keep(recording: Recording, table: LandmarkTable, skipped: list[str]) -> None:
+    def keep(
+        recording: Recording, table: LandmarkTable, skipped: list[str], advance: bool = True
+    ) -> None:
         table.meta = {"unreadable": skipped}
         if len(table):
             table.save(parts_dir / (recording.sequence_id.replace("/", "__") + ".npz"))
         tables[recording.sequence_id] = table
         unreadable.extend(skipped)
-        bar.update(len(recording.frames))
+        if advance:
+            bar.update(len(recording.frames))
 
-    if todo and workers == 1:
+    if todo and engine is not None:
+        engine(todo, extractor, options, keep, bar)
+    elif todo and workers == 1:
         _init_worker(extractor, options)
         try:
             for recording in todo:

@@ -1,0 +1,361 @@
+"""Landmark extraction on a Ray cluster: the ``ray`` engine of ``hand-gesture extract``.
+
+Ray Data runs a fixed pool of actors (``map_batches`` with a callable class), each building one
+extractor when it starts and keeping it, over blocks of frames that the driver lists. Each block
+holds up to ``batch_size`` frames of one recording; in tracking mode a block is a whole
+recording, so that one actor sees its frames in order. The driver gathers the results per
+recording and hands each finished recording to
+:func:`hand_gesture_recognition.landmarks.extract_landmarks`, which keeps it for resuming and in
+the end writes the landmark file, atomically, exactly as it does for its local worker processes.
+
+Ray Data rather than bare actors: it already does what a pool of our own would have to, and does
+it at cluster scale: streaming with back-pressure, restarting a dead actor and retrying its
+block (its defaults ``max_restarts=-1``, ``max_task_retries=-1``), and keeping results out of
+the driver's memory until they are read. Results carry their
+recording and frame index, so their arrival order does not matter.
+
+Frames are read by the actors from the paths the driver lists, so the data must be on a
+filesystem that every node mounts at the same path. Ray is an optional dependency (the
+``cluster`` extra); it is imported only when this engine runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .dataset import Recording
+from .errors import InputError
+from .landmarks import (
+    NUM_LANDMARKS,
+    HandResult,
+    LandmarkTable,
+    extract_frames,
+    make_extractor,
+    recording_table,
+)
+
+DEFAULT_BATCH_SIZE = 32
+#: Seconds to wait for a cluster's address to answer before giving up.
+CONNECT_TIMEOUT_S = 10.0
+#: Fault injection for tests: ``<marker file>:<frames>`` makes the first actor that has done
+#: that many frames, while the marker file does not exist yet, create it and exit at once.
+FAULT_ENV = "HAND_GESTURE_RAY_FAULT"
+#: Passed to every Ray worker: quieter TensorFlow and MediaPipe logs.
+_WORKER_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "GLOG_minloglevel": "2"}
+
+# What an actor found for each frame of a block.
+_OK, _UNREADABLE, _MISSING = 0, 1, 2
+
+
+def import_ray():
+    """Imports Ray, or says which extra brings it.
+
+    Raises:
+        InputError: If Ray is not installed.
+    """
+    # Nothing here reaches off this machine: no usage statistics. A driver run by `uv run`
+    # would otherwise have Ray start every worker through `uv run` with this folder packed up
+    # as its working directory; the workers use the Python environment they were started in.
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
+    try:
+        import ray
+        import ray.data
+    except ImportError:
+        raise InputError(
+            "--engine ray needs Ray, which is not installed: install the 'cluster' extra "
+            "(pip install 'hand-gesture-recognition[cluster]' or uv sync --extra cluster)"
+        ) from None
+    return ray
+
+
+@dataclass(frozen=True)
+class RayEngine:
+    """Where and how wide to run the extraction on Ray.
+
+    Attributes:
+        address: A running cluster to join (``HOST:PORT`` of its head, ``ray://HOST:PORT``
+            for Ray Client, or ``auto`` for the cluster this process runs in). None joins the
+            cluster named by ``RAY_ADDRESS`` if that is set, else starts Ray on this machine
+            with one CPU per core.
+        actors: Actors, one extractor and one CPU each (None: one per CPU of the cluster).
+        batch_size: Frames per block, the unit that is sent to an actor and retried.
+    """
+
+    address: str | None = None
+    actors: int | None = None
+    batch_size: int = DEFAULT_BATCH_SIZE
+
+    def __post_init__(self) -> None:
+        if self.actors is not None and self.actors < 1:
+            raise InputError(f"--actors must be at least 1, got {self.actors}")
+        if self.batch_size < 1:
+            raise InputError(f"--batch-size must be at least 1, got {self.batch_size}")
+
+    def __call__(
+        self,
+        recordings: list[Recording],
+        extractor: str,
+        options: dict[str, Any],
+        keep: Callable[..., None],
+        bar: Any,
+    ) -> None:
+        """Extracts the recordings on Ray (the :data:`~.landmarks.Engine` interface)."""
+        with ray_session(self.address) as (ray, started_here):
+            cpus = int(ray.cluster_resources().get("CPU", 0))
+            actors = self.actors or max(1, cpus)
+            if started_here and actors > cpus:
+                raise InputError(
+                    f"--actors {actors}: this machine gives Ray {cpus} CPUs, one per actor"
+                )
+            blocks = _blocks(recordings, self.batch_size, tracking=bool(options["tracking"]))
+            results = ray.data.from_arrow(blocks).map_batches(
+                FrameExtractor,
+                fn_constructor_args=(extractor, options),
+                batch_size=None,  # One block, one batch: a block never mixes recordings.
+                batch_format="numpy",
+                compute=ray.data.ActorPoolStrategy(size=actors),
+                num_cpus=1,
+                udf_modifying_row_count=False,
+            )
+            _gather(
+                results.iter_batches(batch_size=None, batch_format="numpy"),
+                recordings,
+                keep,
+                bar,
+            )
+
+
+@contextlib.contextmanager
+def ray_session(address: str | None) -> Iterator[tuple[Any, bool]]:
+    """Joins a Ray cluster or starts one on this machine, and leaves it afterwards.
+
+    Args:
+        address: See :attr:`RayEngine.address`.
+
+    Yields:
+        The ``ray`` module and whether the cluster was started here (it stops on exit).
+
+    Raises:
+        InputError: If Ray is missing or the cluster cannot be reached.
+    """
+    ray = import_ray()
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    env_vars = dict(_WORKER_ENV)
+    if os.environ.get(FAULT_ENV):
+        env_vars[FAULT_ENV] = os.environ[FAULT_ENV]
+    common = {
+        "runtime_env": {"env_vars": env_vars},
+        "logging_level": logging.ERROR,
+        "log_to_driver": False,
+    }
+    try:
+        if address is None:
+            ray.init(
+                address="local",
+                num_cpus=os.cpu_count() or 1,
+                include_dashboard=False,
+                _node_ip_address="127.0.0.1",
+                **common,
+            )
+        else:
+            if address != "auto":
+                check_reachable(address)
+            ray.init(address=address, **common)
+    except InputError:
+        raise
+    except Exception as error:  # noqa: BLE001 - any failure to join means "no usable cluster".
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        where = f"--ray-address {address}" if address else "starting Ray on this machine"
+        raise InputError(f"{where}: could not join the Ray cluster ({reason})") from None
+    _quiet_ray_data(ray)
+    try:
+        yield ray, address is None
+    finally:
+        ray.shutdown()
+
+
+def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Checks that something answers at a cluster address, within ``timeout`` seconds.
+
+    Raises:
+        InputError: If the address is not ``[ray://]HOST:PORT`` or nothing answers there.
+    """
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise InputError(f"--ray-address {address}: expected HOST:PORT, ray://HOST:PORT or auto")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise InputError(
+            f"--ray-address {address}: no Ray cluster answers there within {timeout:g} s ({reason})"
+        ) from None
+
+
+def _quiet_ray_data(ray) -> None:
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False  # The command shows its own, in frames.
+    context.print_on_execution_start = False
+    context.enable_auto_log_stats = False
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
+
+
+def _blocks(recordings: list[Recording], batch_size: int, *, tracking: bool) -> list:
+    """The input blocks: ``recording`` (its index), ``frame`` (index in it) and ``path``."""
+    import pyarrow as pa
+
+    blocks = []
+    for number, recording in enumerate(recordings):
+        paths = [os.path.abspath(frame) for frame in recording.frames]
+        step = len(paths) if tracking else batch_size
+        for start in range(0, len(paths), step):
+            chunk = paths[start : start + step]
+            blocks.append(
+                pa.table(
+                    {
+                        "recording": pa.array([number] * len(chunk), pa.int32()),
+                        "frame": pa.array(range(start, start + len(chunk)), pa.int64()),
+                        "path": pa.array(chunk, pa.string()),
+                    }
+                )
+            )
+    return blocks
+
+
+def _gather(batches, recordings: list[Recording], keep: Callable[..., None], bar: Any) -> None:
+    """Collects the actors' results per recording; hands each finished one to ``keep``."""
+    found: dict[int, dict[int, HandResult | None]] = {n: {} for n in range(len(recordings))}
+    for batch in batches:
+        finished = set()
+        for number, frame, status, detected, points, score, aspect, node in zip(
+            batch["recording"].tolist(),
+            batch["frame"].tolist(),
+            batch["status"].tolist(),
+            batch["detected"].tolist(),
+            batch["landmarks"],
+            batch["score"].tolist(),
+            batch["aspect"].tolist(),
+            batch["node"].tolist(),
+            strict=True,
+        ):
+            if status == _MISSING:
+                path = os.path.abspath(recordings[number].frames[frame])
+                raise InputError(
+                    f"{path}: the Ray worker on {node} cannot read this frame; the data must be "
+                    "on a filesystem that every node mounts at the same path"
+                )
+            if number not in found:
+                continue  # A block retried after its first result arrived: already kept.
+            found[number][frame] = (
+                None
+                if status == _UNREADABLE
+                else HandResult(np.asarray(points, np.float32) if detected else None, score, aspect)
+            )
+            finished.add(number)
+        bar.update(len(batch["frame"]))
+        for number in sorted(finished):
+            recording = recordings[number]
+            if len(found[number]) == len(recording.frames):
+                keep(recording, *_recording_result(recording, found.pop(number)), advance=False)
+    if found:
+        missing = ", ".join(recordings[n].sequence_id for n in sorted(found)[:3])
+        raise RuntimeError(f"Ray returned no results for some frames of {missing}")
+
+
+def _recording_result(
+    recording: Recording, results: dict[int, HandResult | None]
+) -> tuple[LandmarkTable, list[str]]:
+    rows = []
+    unreadable = []
+    for index in sorted(results):
+        frame = recording.frames[index]
+        if results[index] is None:
+            unreadable.append(str(frame))
+        else:
+            rows.append((index, os.path.abspath(frame), results[index]))
+    return recording_table(recording, rows), unreadable
+
+
+class FrameExtractor:
+    """One Ray Data actor: builds an extractor once and runs it over blocks of frames.
+
+    Args:
+        extractor: The extractor's name.
+        options: Its options (``tracking``, ``min_confidence``, ``pixel_aspect``).
+    """
+
+    def __init__(self, extractor: str, options: dict[str, Any]) -> None:
+        self._extractor = make_extractor(extractor, **options)
+        self._node = socket.gethostname()
+        self._frames_done = 0
+        self._fault = _Fault.from_env()
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Extracts the landmarks of one block (consecutive frames of one recording)."""
+        paths = [str(p) for p in batch["path"]]
+        n = len(paths)
+        rows, _ = extract_frames(self._extractor, paths)
+        status = np.full(n, _UNREADABLE, dtype=np.int8)
+        detected = np.zeros(n, dtype=bool)
+        landmarks = np.full((n, NUM_LANDMARKS, 3), np.nan, dtype=np.float32)
+        score = np.zeros(n, dtype=np.float32)
+        aspect = np.ones(n, dtype=np.float32)
+        for position, _, result in rows:
+            status[position] = _OK
+            detected[position] = result.detected
+            if result.detected:
+                landmarks[position] = result.landmarks
+            score[position] = result.score
+            aspect[position] = result.aspect
+        for position in np.flatnonzero(status == _UNREADABLE):
+            if not os.access(paths[position], os.R_OK):
+                status[position] = _MISSING
+        self._frames_done += n
+        if self._fault is not None:
+            self._fault.maybe_exit(self._frames_done)
+        return {
+            "recording": batch["recording"],
+            "frame": batch["frame"],
+            "status": status,
+            "detected": detected,
+            "landmarks": landmarks,
+            "score": score,
+            "aspect": aspect,
+            "node": np.array([self._node] * n),
+        }
+
+
+@dataclass(frozen=True)
+class _Fault:
+    """The test hook of :data:`FAULT_ENV`: one actor dies once, mid-run."""
+
+    marker: Path
+    after_frames: int
+
+    @classmethod
+    def from_env(cls) -> _Fault | None:
+        spec = os.environ.get(FAULT_ENV)
+        if not spec:
+            return None
+        marker, _, frames = spec.rpartition(":")
+        return cls(Path(marker), int(frames))
+
+    def maybe_exit(self, frames_done: int) -> None:
+        if frames_done < self.after_frames:
+            return
+        try:
+            self.marker.touch(exist_ok=False)
+        except FileExistsError:
+            return
+        os._exit(1)  # Dies with its block's results unsent, as a crashed node would.
