@@ -7,6 +7,7 @@ expected, and exit status 2; no traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -140,16 +141,14 @@ def _add_extract_parser(commands) -> None:
 def _cmd_extract(args: argparse.Namespace) -> int:
     from .landmarks import extract_landmarks
 
-    engine = None
     if args.engine == "ray":
-        from .cluster import DEFAULT_BATCH_SIZE, RayEngine, import_ray
+        from .cluster import DEFAULT_BATCH_SIZE, RayEngine
 
-        import_ray()  # Says which extra is missing before any work.
-        engine = RayEngine(
+        session = RayEngine(
             address=args.ray_address,
             actors=args.actors,
             batch_size=args.batch_size or DEFAULT_BATCH_SIZE,
-        )
+        ).session()
     else:
         given = [
             flag
@@ -162,15 +161,18 @@ def _cmd_extract(args: argparse.Namespace) -> int:
         ]
         if given:
             raise InputError(f"{given[0]} needs --engine ray")
-    summary = extract_landmarks(
-        args.data_dir,
-        args.out,
-        extractor=args.extractor,
-        workers=args.workers,
-        tracking=args.tracking,
-        min_confidence=args.min_confidence,
-        engine=engine,
-    )
+        session = contextlib.nullcontext()
+    # The cluster is joined first, so that a bad address is reported before any work.
+    with session as engine:
+        summary = extract_landmarks(
+            args.data_dir,
+            args.out,
+            extractor=args.extractor,
+            workers=args.workers,
+            tracking=args.tracking,
+            min_confidence=args.min_confidence,
+            engine=engine,
+        )
     _report_extraction(summary)
     return 0
 

@@ -22,6 +22,7 @@ filesystem that every node mounts at the same path. Ray is an optional dependenc
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -101,38 +102,46 @@ class RayEngine:
         if self.batch_size < 1:
             raise InputError(f"--batch-size must be at least 1, got {self.batch_size}")
 
-    def __call__(
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Callable[..., None]]:
+        """Joins or starts the cluster, and leaves it afterwards.
+
+        Yields:
+            The engine for :func:`~.landmarks.extract_landmarks`, bound to the cluster.
+
+        Raises:
+            InputError: If Ray is missing, the cluster cannot be reached, or it has fewer CPUs
+                than ``actors`` (when started here).
+        """
+        with ray_session(self.address) as (ray, started_here):
+            cpus = int(ray.cluster_resources().get("CPU", 0))
+            if started_here and self.actors and self.actors > cpus:
+                raise InputError(
+                    f"--actors {self.actors}: this machine gives Ray {cpus} CPUs, one per actor"
+                )
+            yield functools.partial(self._run, ray, self.actors or max(1, cpus))
+
+    def _run(
         self,
+        ray: Any,
+        actors: int,
         recordings: list[Recording],
         extractor: str,
         options: dict[str, Any],
         keep: Callable[..., None],
         bar: Any,
     ) -> None:
-        """Extracts the recordings on Ray (the :data:`~.landmarks.Engine` interface)."""
-        with ray_session(self.address) as (ray, started_here):
-            cpus = int(ray.cluster_resources().get("CPU", 0))
-            actors = self.actors or max(1, cpus)
-            if started_here and actors > cpus:
-                raise InputError(
-                    f"--actors {actors}: this machine gives Ray {cpus} CPUs, one per actor"
-                )
-            blocks = _blocks(recordings, self.batch_size, tracking=bool(options["tracking"]))
-            results = ray.data.from_arrow(blocks).map_batches(
-                FrameExtractor,
-                fn_constructor_args=(extractor, options),
-                batch_size=None,  # One block, one batch: a block never mixes recordings.
-                batch_format="numpy",
-                compute=ray.data.ActorPoolStrategy(size=actors),
-                num_cpus=1,
-                udf_modifying_row_count=False,
-            )
-            _gather(
-                results.iter_batches(batch_size=None, batch_format="numpy"),
-                recordings,
-                keep,
-                bar,
-            )
+        blocks = _blocks(recordings, self.batch_size, tracking=bool(options["tracking"]))
+        results = ray.data.from_arrow(blocks).map_batches(
+            FrameExtractor,
+            fn_constructor_args=(extractor, options),
+            batch_size=None,  # One block, one batch: a block never mixes recordings.
+            batch_format="numpy",
+            compute=ray.data.ActorPoolStrategy(size=actors),
+            num_cpus=1,
+            udf_modifying_row_count=False,
+        )
+        _gather(results.iter_batches(batch_size=None, batch_format="numpy"), recordings, keep, bar)
 
 
 @contextlib.contextmanager
