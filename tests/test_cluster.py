@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -35,9 +36,19 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+# The cluster and its drivers share a token of their own, whatever ~/.ray holds.
+TOKEN = secrets.token_hex(32)
+
+
 def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    env.update(RAY_USAGE_STATS_ENABLED="0", RAY_ENABLE_UV_RUN_RUNTIME_ENV="0", **extra)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    env.update(
+        RAY_USAGE_STATS_ENABLED="0",
+        RAY_ENABLE_UV_RUN_RUNTIME_ENV="0",
+        RAY_AUTH_MODE="token",
+        RAY_AUTH_TOKEN=TOKEN,
+        **extra,
+    )
     return env
 
 
@@ -235,9 +246,11 @@ def test_workers_that_cannot_read_the_data_are_named(ray_head, tree, tmp_path):
         timeout=600,
     )
     assert result.returncode == 2, result.stderr[-3000:]
-    line = result.stderr.strip().splitlines()[-1]
-    assert line.startswith(f"hand-gesture extract: error: {private}/data/00/")
-    assert "cannot read this frame" in line and "every node" in line
+    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1
+    message = errors[0][errors[0].index("hand-gesture extract: error:") :]
+    assert message.startswith(f"hand-gesture extract: error: {private}/data/00/")
+    assert "cannot read this frame" in message and "every node" in message
     assert not out.exists()
 
 
