@@ -297,3 +297,16 @@ def test_without_ray_installed_the_extra_is_named(tree, tmp_path):
         "uv sync --extra cluster)"
     ]
     assert not out.exists()
+
+
+def test_tracking_sends_each_recording_whole_to_one_actor(ray_head, tree, tmp_path):
+    local = tmp_path / "local.npz"
+    lm.extract_landmarks(tree, local, workers=1, tracking=True, progress=False)
+    out = tmp_path / "ray.npz"
+    result = _extract(
+        tree, "--out", out, "--engine", "ray", "--ray-address", ray_head, "--tracking"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    # Tracking carries each frame's hand into the next, so equal files mean equal frame order.
+    _assert_same_file(out, local)
+    assert lm.LandmarkTable.load(out).meta["extractor"]["tracking"] is True
