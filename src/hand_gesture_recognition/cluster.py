@@ -11,8 +11,8 @@ the end writes the landmark file, atomically, exactly as it does for its local w
 Ray Data rather than bare actors: it already does what a pool of our own would have to, and does
 it at cluster scale: streaming with back-pressure, restarting a dead actor and retrying its
 block (its defaults ``max_restarts=-1``, ``max_task_retries=-1``), and keeping results out of
-the driver's memory until they are read. Results carry their
-recording and frame index, so their arrival order does not matter.
+the driver's memory until they are read. Results carry their recording and frame index, so
+their arrival order does not matter.
 
 Frames are read by the actors from the paths the driver lists, so the data must be on a
 filesystem that every node mounts at the same path. Ray is an optional dependency (the
