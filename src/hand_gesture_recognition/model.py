@@ -19,6 +19,7 @@ import hashlib
 import importlib.util
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -154,6 +155,14 @@ def read_mapping(source: str | os.PathLike | dict[str, int]) -> list[str]:
     return sorted(indices, key=indices.get)
 
 
+def installed(module: str) -> bool:
+    """Whether ``module`` can be imported (without importing it)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:  # A blocked or broken package.
+        return False
+
+
 def _model_files(
     model_path: str | os.PathLike,
     gesture_mapping: str | os.PathLike | dict[str, int] | None,
@@ -238,7 +247,7 @@ def load_model(
 
 
 def _load_keras(h5: Path) -> Any:
-    if importlib.util.find_spec("keras") is None:
+    if not installed("keras"):
         raise InputError(
             f"{h5}: reading a Keras model needs Keras and TensorFlow ({TRAIN_INSTALL_HINT})"
         )
@@ -270,7 +279,7 @@ def check_exports(
         runner = LiteRTRunner(tflite)
         _check_shapes(tflite, runner.input_shapes[0], _classes(runner), gestures, config, mapping)
     onnx_path = directory / ONNX_FILE
-    if onnx_path.is_file() and importlib.util.find_spec("onnx") is not None:
+    if onnx_path.is_file() and installed("onnx"):
         import onnx
 
         try:
@@ -368,7 +377,7 @@ def cached_conversion(h5: str | os.PathLike, cache_dir: str | os.PathLike | None
     target = Path(cache_dir or default_cache_dir()) / digest[:32] / TFLITE_FILE
     if target.is_file():
         return target
-    if importlib.util.find_spec("keras") is None:
+    if not installed("keras"):
         raise InputError(
             f"{h5}: has no {TFLITE_FILE} beside it; converting it once needs Keras and "
             f"TensorFlow ({TRAIN_INSTALL_HINT}), after which the conversion is cached"
@@ -422,7 +431,9 @@ def _export_bytes(model: Any, fmt: str, batch: int | None, suffix: str) -> bytes
 
     shape = (batch, *(int(d) for d in model.inputs[0].shape[1:]))
     signature = [tf.TensorSpec(shape, tf.float32, name="windows")]
-    with tempfile.TemporaryDirectory(prefix="hgr-export-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="hgr-export-") as tmp, warnings.catch_warnings():
+        # Keras' tf2onnx shim probes the removed ``np.object`` alias.
+        warnings.filterwarnings("ignore", message=".*np.object", category=FutureWarning)
         target = Path(tmp) / f"model{suffix}"
         model.export(str(target), format=fmt, input_signature=signature, verbose=False)
         return target.read_bytes()
