@@ -210,3 +210,36 @@ def test_exports_that_disagree_are_named(tiny, tmp_path):
     (corrupt / "model.tflite").write_bytes(b"\0" * 64)
     with pytest.raises(InputError, match=r"model\.tflite: not a valid LiteRT"):
         load_classifier(corrupt)
+
+
+def test_trained_exports_equal_keras_on_real_windows(trained_model_dir, sample_landmarks):
+    import onnxruntime
+    from ai_edge_litert.interpreter import Interpreter
+
+    from hand_gesture_recognition.landmarks import LandmarkTable
+    from hand_gesture_recognition.sequences import prepare_data
+
+    loaded = load_model(trained_model_dir)
+    table = LandmarkTable.load(sample_landmarks)
+    config = loaded.config
+    data = prepare_data(table, config.preprocessing, config.augmentation, config.training)
+    # The held-out windows (validation and test parts).
+    x = np.concatenate([data.x_val, data.x_test]).astype(np.float32)
+    assert len(x) >= 50
+    expected = loaded.model(x, training=False).numpy()
+    interpreter = Interpreter(model_path=str(trained_model_dir / "model.tflite"))
+    interpreter.allocate_tensors()
+    (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
+    litert = []
+    for window in x:
+        interpreter.set_tensor(inp["index"], window[None])
+        interpreter.invoke()
+        litert.append(interpreter.get_tensor(out["index"])[0])
+    np.testing.assert_allclose(np.stack(litert), expected, atol=1e-5)
+    session = onnxruntime.InferenceSession(
+        str(trained_model_dir / "model.onnx"), providers=["CPUExecutionProvider"]
+    )
+    onnx_out = session.run(None, {session.get_inputs()[0].name: x})[0]
+    np.testing.assert_allclose(onnx_out, expected, atol=1e-5)
+    # The same answers as the Keras model, window by window.
+    assert (np.stack(litert).argmax(1) == expected.argmax(1)).all()

@@ -353,7 +353,13 @@ def load_classifier(
 
 
 def default_cache_dir() -> Path:
-    """Where conversions of ``.h5`` models are cached (``$XDG_CACHE_HOME`` or ``~/.cache``)."""
+    """Where conversions of ``.h5`` models are cached.
+
+    ``$HGR_CACHE_DIR`` when set, else ``hand-gesture-recognition/litert`` in
+    ``$XDG_CACHE_HOME`` (``~/.cache`` by default).
+    """
+    if os.environ.get("HGR_CACHE_DIR"):
+        return Path(os.environ["HGR_CACHE_DIR"])
     root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(root) / "hand-gesture-recognition" / "litert"
 
