@@ -326,7 +326,8 @@ def test_upload_removes_plots_left_by_an_earlier_upload(model_dir, tmp_path, rec
     url = hub.publish_model(bare, "me/gestures", token=TOKEN)
     assert url == "https://huggingface.co/me/gestures"
     upload = recorded_api[1]
-    assert set(upload[2]) == {*hub.PUBLISH_REQUIRED, "README.md"}
+    # The exports are made for a directory without them.
+    assert set(upload[2]) == {*hub.PUBLISH_REQUIRED, *hub.PUBLISH_EXPORTS, "README.md"}
     assert upload[3]["delete_patterns"] == list(hub.PUBLISH_OPTIONAL)
     assert "confusion_matrix.png" not in upload[2]["README.md"].decode()
 

@@ -333,7 +333,7 @@ def test_bad_models(trained_model_dir, webcam_video, tmp_path, capsys):
 # The inference install: no TensorFlow, no Keras.
 
 
-def run_blocked(args: list[str], tmp_path: Path, blocked: tuple[str, ...]):
+def run_blocked(args: list[str], tmp_path: Path, blocked: tuple[str, ...], **env: str):
     import subprocess
     import sys
 
@@ -342,7 +342,7 @@ def run_blocked(args: list[str], tmp_path: Path, blocked: tuple[str, ...]):
     command = [sys.executable, "-m", "hand_gesture_recognition", "predict", *args, "--no-display"]
     return subprocess.run(
         command,
-        env=blocking_env(tmp_path, blocked),
+        env={**blocking_env(tmp_path, blocked), **env},
         capture_output=True,
         text=True,
         timeout=600,
@@ -378,12 +378,20 @@ def test_inference_install_bad_models_are_one_line(trained_model_dir, tmp_path):
     args = ["--source", str(photos), "--static-images"]
     shutil.copy(next(iter(sorted(trained_model_dir.glob("*.png")))), photos / "x.png")
 
-    # An original .h5-only model needs Keras once to be converted.
-    done = run_blocked(["--model", str(legacy), *args], tmp_path, ("tensorflow", "keras"))
+    # An original .h5-only model needs Keras once to be converted...
+    cache = tmp_path / "cache"
+    blocked = ("tensorflow", "keras")
+    done = run_blocked(["--model", str(legacy), *args], tmp_path, blocked, HGR_CACHE_DIR=str(cache))
     err = done.stderr.strip().splitlines()[-1]
     assert done.returncode == 2, done.stderr[-3000:]
     assert f"{legacy / MODEL_FILE}: has no model.tflite" in err and "[train]" in err
     assert "Traceback" not in done.stderr
+    # ... and once converted (here, where Keras is), the cache serves it without TensorFlow.
+    from hand_gesture_recognition.model import load_classifier
+
+    load_classifier(legacy, cache_dir=cache)
+    done = run_blocked(["--model", str(legacy), *args], tmp_path, blocked, HGR_CACHE_DIR=str(cache))
+    assert done.returncode == 0, done.stderr[-3000:]
 
     # LiteRT missing: the file that needs it is named.
     done = run_blocked(["--model", str(trained_model_dir), *args], tmp_path, ("ai_edge_litert",))
