@@ -91,3 +91,34 @@ def test_inference_install_predicts_without_tensorflow(
     assert done.returncode == 0, done.stderr[-3000:]
     (line,) = [json.loads(text) for text in jsonl.read_text().splitlines()]
     assert line["label"] == "07_ok"
+
+
+APP_SCRIPT = """
+import sys
+sys.path.insert(0, sys.argv[2])
+import app
+
+app.build_demo()
+_, scores, status = app.recognize_image(sys.argv[1])
+heavy = sorted(m for m in ("tensorflow", "keras", "jupyter") if m in sys.modules)
+print("SCORES", sorted(scores) if scores else None, "HEAVY", heavy)
+"""
+
+
+def test_inference_install_runs_the_app_without_tensorflow(inference_venv, webcam_sample, tmp_path):
+    from hand_gesture_recognition.config import ModelConfig, RunConfig
+    from hand_gesture_recognition.model import build_model, save_model
+    from hand_gesture_recognition.realtime import list_images
+
+    gestures = ["peace", "stop", "thumbs_up"]
+    model = build_model(3, 30, ModelConfig(lstm_units=(8,), dense_units=()))
+    save_model(tmp_path / "model", model, gestures, RunConfig())
+    photo = list_images(webcam_sample / "stop")[120]
+    env = {**os.environ, "HGR_MODEL_DIR": str(tmp_path / "model"), "GRADIO_ANALYTICS_ENABLED": "0"}
+    done = subprocess.run(
+        [str(inference_venv / "bin" / "python"), "-c", APP_SCRIPT, str(photo), str(REPO)],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    (line,) = [text for text in done.stdout.splitlines() if text.startswith("SCORES")]
+    assert line == f"SCORES {gestures} HEAVY []"
