@@ -203,7 +203,8 @@ def test_exports_that_disagree_are_named(tiny, tmp_path):
         load_model(wrong_onnx)
     # The right input length but a mapping with another number of gestures.
     with pytest.raises(
-        InputError, match=r"model\.tflite: the model outputs 3 classes .* 2 gestures"
+        InputError,
+        match=r"model\.tflite: the mapping has 2 gestures but the model outputs 3 classes",
     ):
         load_classifier(directory, {"a": 0, "b": 1})
     corrupt = copy_model(directory, tmp_path / "corrupt")

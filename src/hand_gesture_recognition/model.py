@@ -202,8 +202,8 @@ def _check_shapes(
         )
     if classes != len(gestures):
         raise InputError(
-            f"{where}: the model outputs {classes} classes but the mapping ({mapping}) has "
-            f"{len(gestures)} gestures"
+            f"{where}: the mapping has {len(gestures)} gestures but the model outputs {classes} "
+            f"classes (mapping: {mapping})"
         )
 
 
