@@ -20,6 +20,7 @@ frames, frames into page outputs, and errors into messages on the page.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import threading
@@ -519,5 +520,20 @@ def build_demo() -> gr.Blocks:
     return demo
 
 
+def preload() -> None:
+    """Loads the model in the background, so that the first request does not wait for it.
+
+    A model that cannot be loaded is reported by the first request, as without preloading.
+    """
+
+    def load() -> None:
+        with _model_lock, contextlib.suppress(gr.Error):
+            get_recognizer()
+
+    threading.Thread(target=load, name="preload-model", daemon=True).start()
+
+
 if __name__ == "__main__":
-    build_demo().launch(**launch_options())
+    demo = build_demo()
+    preload()
+    demo.launch(**launch_options())

@@ -7,6 +7,7 @@ missing, tests that need it skip on a developer's machine and fail in CI (``CI=t
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 # Quieter logs from TensorFlow and MediaPipe's C++ code; set before either is imported.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("GLOG_minloglevel", "2")
+# Conversions of .h5-only models are cached here, not in the user's cache.
+os.environ["HGR_CACHE_DIR"] = tempfile.mkdtemp(prefix="hgr-test-cache-")
 
 
 def _require(path: Path) -> Path:

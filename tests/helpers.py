@@ -43,3 +43,29 @@ def make_table(
         frame=np.concatenate(rows["frame"]),
         path=np.array([""] * n),
     )
+
+
+def blocking_env(tmp_path, modules=("tensorflow", "keras", "tf_keras")) -> dict[str, str]:
+    """Environment for a subprocess in which importing any of ``modules`` fails.
+
+    A ``sitecustomize`` on ``PYTHONPATH`` puts a finder first on ``sys.meta_path`` that
+    raises ``ModuleNotFoundError`` for them, as if they were not installed.
+    """
+    import os
+    from pathlib import Path
+
+    folder = Path(tmp_path) / "blocker"
+    folder.mkdir(exist_ok=True)
+    (folder / "sitecustomize.py").write_text(
+        "import sys\n"
+        f"BLOCKED = {tuple(modules)!r}\n"
+        "class _Blocker:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in BLOCKED:\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r} (blocked)', name=name)\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, _Blocker())\n"
+    )
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(folder), env.get("PYTHONPATH")]))
+    return env

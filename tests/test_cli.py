@@ -148,6 +148,21 @@ def test_main_job_downloads_trains_and_cleans_up(tmp_path, monkeypatch, leap_ges
         assert leap_gesture_dirs[gesture].exists()
     config = json.loads((tmp_path / "models" / "model_config.json").read_text())
     assert config["preprocessing"]["window_stride"] == 3
+    # Lineage: the landmark file's content hash and frame count, the package version.
+    import hashlib
+
+    from hand_gesture_recognition import __version__
+
+    (landmarks,) = (tmp_path / ".cache" / "landmarks").glob("*.npz")
+    assert config["schema_version"] == 2
+    assert config["info"]["data"] == {
+        "landmarks_sha256": hashlib.sha256(landmarks.read_bytes()).hexdigest(),
+        "hashed": "file",
+        "frames": 300,
+    }
+    assert config["info"]["package_version"] == __version__
+    assert (tmp_path / "models" / "model.tflite").stat().st_size > 0
+    assert (tmp_path / "models" / "model.onnx").stat().st_size > 0
     assert json.loads((tmp_path / "models" / "gesture_mapping.json").read_text()) == {
         "01_palm": 0,
         "07_ok": 1,

@@ -69,3 +69,18 @@ def test_atomic_write_leaves_no_temporary_files(tmp_path):
     write_json_atomic(tmp_path / "a.json", {"x": 2})
     assert json.loads((tmp_path / "a.json").read_text()) == {"x": 2}
     assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
+
+
+def test_schema_version_is_written_and_older_files_still_read(tmp_path):
+    path = tmp_path / "model_config.json"
+    RunConfig(info={"gestures": ["a"]}).save(path)
+    saved = json.loads(path.read_text())
+    assert saved["schema_version"] == 2
+    # Version 1 files had no schema_version.
+    del saved["schema_version"]
+    write_json_atomic(path, saved)
+    assert RunConfig.load(path).info == {"gestures": ["a"]}
+    saved["schema_version"] = 99
+    write_json_atomic(path, saved)
+    with pytest.raises(InputError, match="schema_version 99 is newer"):
+        RunConfig.load(path)

@@ -40,6 +40,8 @@ EXPECTED = {
     "confusion_matrix.png",
     "training_curves.png",
     "classification_report.txt",
+    "model.tflite",
+    "model.onnx",
 }
 
 
@@ -165,6 +167,47 @@ def test_dry_run_stages_exactly_the_model_and_loads_back(model_dir, tmp_path, no
     assert {p.name for p in staged.iterdir()} == EXPECTED
 
 
+def test_a_directory_without_exports_is_staged_with_them(model_dir, tmp_path):
+    from ai_edge_litert.interpreter import Interpreter
+
+    older = tmp_path / "older"
+    older.mkdir()
+    for path in model_dir.iterdir():
+        if path.name not in ("model.tflite", "model.onnx"):
+            (older / path.name).write_bytes(path.read_bytes())
+    hub.stage(older, "me/gestures", tmp_path / "s")
+    assert {p.name for p in (tmp_path / "s").iterdir()} == EXPECTED
+    assert not (older / "model.tflite").exists()
+    interpreter = Interpreter(model_path=str(tmp_path / "s" / "model.tflite"))
+    interpreter.allocate_tensors()
+    x = np.random.default_rng(5).normal(size=(1, 30, 63)).astype(np.float32)
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x)
+    interpreter.invoke()
+    expected = load_model(older).model(x, training=False).numpy()
+    got = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def test_card_lists_the_exports_and_the_lineage(model_dir, tmp_path):
+    lineage = tmp_path / "lineage"
+    lineage.mkdir()
+    for path in model_dir.iterdir():
+        (lineage / path.name).write_bytes(path.read_bytes())
+    config = json.loads((lineage / "model_config.json").read_text())
+    config["info"]["data"] = {"landmarks_sha256": "ab" * 32, "hashed": "file", "frames": 1300}
+    config["info"]["package_version"] = "0.1.0"
+    (lineage / "model_config.json").write_text(json.dumps(config))
+    flat = " ".join(str(hub.build_model_card(lineage, "me/gestures")).split())
+    assert "| `model.tflite` |" in flat and "| `model.onnx` |" in flat
+    assert f"landmark file SHA-256 `{'ab' * 32}`, 1300 frames" in flat
+    assert "hand-gesture-recognition 0.1.0" in flat and "schema version 2" in flat
+    # An older config (no schema version, no lineage) still makes a card that says so.
+    del config["schema_version"], config["info"]["data"], config["info"]["package_version"]
+    (lineage / "model_config.json").write_text(json.dumps(config))
+    flat = " ".join(str(hub.build_model_card(lineage, "me/gestures")).split())
+    assert "schema version 1" in flat and "not recorded" in flat
+
+
 @pytest.mark.parametrize("content", [{"thesis.tex": "mine"}, {"README.md": "# my notes"}])
 def test_dry_run_never_replaces_other_files(model_dir, tmp_path, capsys, content):
     other = tmp_path / "other"
@@ -283,7 +326,8 @@ def test_upload_removes_plots_left_by_an_earlier_upload(model_dir, tmp_path, rec
     url = hub.publish_model(bare, "me/gestures", token=TOKEN)
     assert url == "https://huggingface.co/me/gestures"
     upload = recorded_api[1]
-    assert set(upload[2]) == {*hub.PUBLISH_REQUIRED, "README.md"}
+    # The exports are made for a directory without them.
+    assert set(upload[2]) == {*hub.PUBLISH_REQUIRED, *hub.PUBLISH_EXPORTS, "README.md"}
     assert upload[3]["delete_patterns"] == list(hub.PUBLISH_OPTIONAL)
     assert "confusion_matrix.png" not in upload[2]["README.md"].decode()
 
@@ -453,12 +497,13 @@ def test_offline_with_nothing_cached_is_clear(hub_cache):
 @pytest.fixture()
 def online(hub_cache, monkeypatch):
     """Online mode, with the Hub's download URLs pointed at ``set_url(url)``."""
+    import time
+
     import huggingface_hub.constants as constants
-    import huggingface_hub.utils._http as http
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     # huggingface_hub retries a failed connection five times with back-off (23 s in all).
-    monkeypatch.setattr(http.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
 
     def set_url(url):
         template = url + "/{repo_id}/resolve/{revision}/{filename}"

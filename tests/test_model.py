@@ -6,8 +6,10 @@ import pytest
 from hand_gesture_recognition.config import ModelConfig, RunConfig
 from hand_gesture_recognition.errors import InputError
 from hand_gesture_recognition.model import (
+    Classifier,
     FastClassifier,
     build_model,
+    load_classifier,
     load_model,
     read_mapping,
     save_model,
@@ -106,3 +108,139 @@ def test_mapping_problems_are_clear(tiny, tmp_path):
     (tmp_path / "gesture_mapping.json").write_text('{"a": 0}')
     with pytest.raises(InputError, match="not a loadable Keras model"):
         load_model(tmp_path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Exports and the LiteRT classifier.
+
+
+def test_save_writes_exports_that_equal_keras(tiny):
+    import onnxruntime
+    from ai_edge_litert.interpreter import Interpreter
+
+    model, directory = tiny
+    x = np.random.default_rng(2).normal(size=(6, 30, 63)).astype(np.float32)
+    expected = model(x, training=False).numpy()
+    interpreter = Interpreter(model_path=str(directory / "model.tflite"))
+    interpreter.allocate_tensors()
+    (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
+    assert list(inp["shape"]) == [1, 30, 63] and list(out["shape"]) == [1, 3]
+    litert = []
+    for window in x:
+        interpreter.set_tensor(inp["index"], window[None])
+        interpreter.invoke()
+        litert.append(interpreter.get_tensor(out["index"])[0])
+    np.testing.assert_allclose(np.stack(litert), expected, atol=1e-5)
+    session = onnxruntime.InferenceSession(
+        str(directory / "model.onnx"), providers=["CPUExecutionProvider"]
+    )
+    onnx_out = session.run(None, {session.get_inputs()[0].name: x})[0]
+    np.testing.assert_allclose(onnx_out, expected, atol=1e-5)
+
+
+def test_load_classifier_runs_the_litert_export(tiny):
+    model, directory = tiny
+    loaded = load_classifier(directory)
+    assert isinstance(loaded.model, Classifier)
+    assert loaded.gestures == GESTURES and loaded.preprocessing.feature_mode == "canonical"
+    x = np.random.default_rng(3).normal(size=(3, 30, 63)).astype(np.float32)
+    expected = model(x, training=False).numpy()
+    np.testing.assert_allclose(loaded.model.predict(x), expected, atol=1e-5)
+    np.testing.assert_allclose(loaded.model.predict(x[1]), expected[1], atol=1e-5)
+    with pytest.raises(InputError, match="windows must have shape"):
+        loaded.model.predict(x[:, :20])
+
+
+def test_an_original_h5_is_converted_once_and_cached(tiny, tmp_path, monkeypatch):
+    import hand_gesture_recognition.model as model_module
+
+    model, directory = tiny
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    for name in ("hand_gesture_lstm_model.h5", "gesture_mapping.json"):
+        (legacy / name).write_bytes((directory / name).read_bytes())
+    cache = tmp_path / "cache"
+    first = load_classifier(legacy, cache_dir=cache)
+    cached = list(cache.glob("*/model.tflite"))
+    assert len(cached) == 1 and not (legacy / "model.tflite").exists()
+    assert first.preprocessing.feature_mode == "raw"
+
+    def no_conversion(_model):
+        raise AssertionError("converted again")
+
+    monkeypatch.setattr(model_module, "to_litert", no_conversion)
+    again = load_classifier(legacy / "hand_gesture_lstm_model.h5", cache_dir=cache)
+    x = np.random.default_rng(4).normal(size=(2, 30, 63)).astype(np.float32)
+    np.testing.assert_allclose(again.model.predict(x), model(x, training=False).numpy(), atol=1e-5)
+
+
+def copy_model(directory, dest):
+    dest.mkdir()
+    for path in directory.iterdir():
+        (dest / path.name).write_bytes(path.read_bytes())
+    return dest
+
+
+def test_exports_that_disagree_are_named(tiny, tmp_path):
+    _, directory = tiny
+    other = tmp_path / "other"
+    save_model(
+        other,
+        build_model(2, 20, ModelConfig(lstm_units=(4,), dense_units=())),
+        ["a", "b"],
+        RunConfig(),
+    )
+    # A .tflite with 2 classes and 20 frames beside a 3-gesture, 30-frame model.
+    wrong = copy_model(directory, tmp_path / "wrong_tflite")
+    (wrong / "model.tflite").write_bytes((other / "model.tflite").read_bytes())
+    with pytest.raises(InputError, match=r"model\.tflite: model input shape \(1, 20, 63\)"):
+        load_classifier(wrong)
+    with pytest.raises(InputError, match=r"model\.tflite: model input shape"):
+        load_model(wrong)
+    wrong_onnx = copy_model(directory, tmp_path / "wrong_onnx")
+    (wrong_onnx / "model.onnx").write_bytes((other / "model.onnx").read_bytes())
+    with pytest.raises(InputError, match=r"model\.onnx: model input shape \(None, 20, 63\)"):
+        load_model(wrong_onnx)
+    # The right input length but a mapping with another number of gestures.
+    with pytest.raises(
+        InputError,
+        match=r"model\.tflite: the mapping has 2 gestures but the model outputs 3 classes",
+    ):
+        load_classifier(directory, {"a": 0, "b": 1})
+    corrupt = copy_model(directory, tmp_path / "corrupt")
+    (corrupt / "model.tflite").write_bytes(b"\0" * 64)
+    with pytest.raises(InputError, match=r"model\.tflite: not a valid LiteRT"):
+        load_classifier(corrupt)
+
+
+def test_trained_exports_equal_keras_on_real_windows(trained_model_dir, sample_landmarks):
+    import onnxruntime
+    from ai_edge_litert.interpreter import Interpreter
+
+    from hand_gesture_recognition.landmarks import LandmarkTable
+    from hand_gesture_recognition.sequences import prepare_data
+
+    loaded = load_model(trained_model_dir)
+    table = LandmarkTable.load(sample_landmarks)
+    config = loaded.config
+    data = prepare_data(table, config.preprocessing, config.augmentation, config.training)
+    # The held-out windows (validation and test parts).
+    x = np.concatenate([data.x_val, data.x_test]).astype(np.float32)
+    assert len(x) >= 50
+    expected = loaded.model(x, training=False).numpy()
+    interpreter = Interpreter(model_path=str(trained_model_dir / "model.tflite"))
+    interpreter.allocate_tensors()
+    (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
+    litert = []
+    for window in x:
+        interpreter.set_tensor(inp["index"], window[None])
+        interpreter.invoke()
+        litert.append(interpreter.get_tensor(out["index"])[0])
+    np.testing.assert_allclose(np.stack(litert), expected, atol=1e-5)
+    session = onnxruntime.InferenceSession(
+        str(trained_model_dir / "model.onnx"), providers=["CPUExecutionProvider"]
+    )
+    onnx_out = session.run(None, {session.get_inputs()[0].name: x})[0]
+    np.testing.assert_allclose(onnx_out, expected, atol=1e-5)
+    # The same answers as the Keras model, window by window.
+    assert (np.stack(litert).argmax(1) == expected.argmax(1)).all()

@@ -327,3 +327,75 @@ def test_bad_models(trained_model_dir, webcam_video, tmp_path, capsys):
     assert "3 gestures" in run_bad(["--model", str(mismatch), *source], capsys)
 
     assert "no such model" in run_bad(["--model", str(tmp_path / "nowhere"), *source], capsys)
+
+
+# ---------------------------------------------------------------------------------------------
+# The inference install: no TensorFlow, no Keras.
+
+
+def run_blocked(args: list[str], tmp_path: Path, blocked: tuple[str, ...], **env: str):
+    import subprocess
+    import sys
+
+    from helpers import blocking_env
+
+    command = [sys.executable, "-m", "hand_gesture_recognition", "predict", *args, "--no-display"]
+    return subprocess.run(
+        command,
+        env={**blocking_env(tmp_path, blocked), **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_predict_without_tensorflow_or_keras(trained_model_dir, leap_gesture_dirs, tmp_path):
+    from hand_gesture_recognition.realtime import list_images
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for gesture in ("01_palm", "07_ok"):
+        shutil.copy(list_images(leap_gesture_dirs[gesture])[99], photos / f"{gesture}.png")
+    jsonl = tmp_path / "out.jsonl"
+    done = run_blocked(
+        ["--model", str(trained_model_dir), "--source", str(photos), "--static-images",
+         "--threshold", "0", "--jsonl", str(jsonl)],
+        tmp_path,
+        ("tensorflow", "keras", "tf_keras"),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    labels = {Path(line["source"]).stem: line["label"] for line in read_lines(jsonl)}
+    assert labels == {"01_palm": "01_palm", "07_ok": "07_ok"}
+
+
+def test_inference_install_bad_models_are_one_line(trained_model_dir, tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    for name in (MODEL_FILE, MAPPING_FILE):
+        shutil.copy(trained_model_dir / name, legacy / name)
+    args = ["--source", str(photos), "--static-images"]
+    shutil.copy(next(iter(sorted(trained_model_dir.glob("*.png")))), photos / "x.png")
+
+    # An original .h5-only model needs Keras once to be converted...
+    cache = tmp_path / "cache"
+    blocked = ("tensorflow", "keras")
+    done = run_blocked(["--model", str(legacy), *args], tmp_path, blocked, HGR_CACHE_DIR=str(cache))
+    err = done.stderr.strip().splitlines()[-1]
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert f"{legacy / MODEL_FILE}: has no model.tflite" in err and "[train]" in err
+    assert "Traceback" not in done.stderr
+    # ... and once converted (here, where Keras is), the cache serves it without TensorFlow.
+    from hand_gesture_recognition.model import load_classifier
+
+    load_classifier(legacy, cache_dir=cache)
+    done = run_blocked(["--model", str(legacy), *args], tmp_path, blocked, HGR_CACHE_DIR=str(cache))
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    # LiteRT missing: the file that needs it is named.
+    done = run_blocked(["--model", str(trained_model_dir), *args], tmp_path, ("ai_edge_litert",))
+    err = done.stderr.strip().splitlines()[-1]
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert f"{trained_model_dir / 'model.tflite'}: running it needs LiteRT" in err
+    assert "Traceback" not in done.stderr

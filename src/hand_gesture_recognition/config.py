@@ -21,6 +21,11 @@ MODEL_FILE = "hand_gesture_lstm_model.h5"
 MAPPING_FILE = "gesture_mapping.json"
 CONFIG_FILE = "model_config.json"
 METRICS_FILE = "metrics.json"
+#: The exports written beside the ``.h5`` at training time: LiteRT (what inference runs) and ONNX.
+TFLITE_FILE = "model.tflite"
+ONNX_FILE = "model.onnx"
+#: Version of the ``model_config.json`` layout; files without one are version 1.
+SCHEMA_VERSION = 2
 
 FEATURE_MODES = ("raw", "normalized", "canonical")
 MISSING_POLICIES = ("interpolate", "zero")
@@ -164,6 +169,7 @@ class RunConfig:
     def to_dict(self) -> dict[str, Any]:
         """Returns the settings as plain JSON-compatible data."""
         return {
+            "schema_version": SCHEMA_VERSION,
             "preprocessing": dataclasses.asdict(self.preprocessing),
             "augmentation": dataclasses.asdict(self.augmentation),
             "model": dataclasses.asdict(self.model),
@@ -175,6 +181,9 @@ class RunConfig:
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:
         """Builds settings from :meth:`to_dict` output; unknown keys are an error.
 
+        Files of every schema version up to :data:`SCHEMA_VERSION` are read (version 1, the
+        first, had no ``schema_version`` key).
+
         Args:
             data: The parsed JSON.
 
@@ -182,8 +191,19 @@ class RunConfig:
             The settings.
 
         Raises:
-            InputError: If a section holds a key that no setting has.
+            InputError: If a section holds a key that no setting has, or the file comes from a
+                newer schema than this version of the package reads.
         """
+        version = data.get("schema_version", 1)
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise InputError(
+                f"model config: schema_version must be a positive integer, got {version!r}"
+            )
+        if version > SCHEMA_VERSION:
+            raise InputError(
+                f"model config: schema_version {version} is newer than this package reads "
+                f"({SCHEMA_VERSION}); upgrade hand-gesture-recognition"
+            )
         sections = {
             "preprocessing": PreprocessingConfig,
             "augmentation": AugmentationConfig,

@@ -1,7 +1,8 @@
 """The Hugging Face Hub: downloading a published model, and publishing one with a model card.
 
 A published repository holds exactly the model's files (``hand_gesture_lstm_model.h5``,
-``gesture_mapping.json``, ``model_config.json``, ``metrics.json``, the plots and the report)
+``gesture_mapping.json``, ``model_config.json``, ``metrics.json``, the exports ``model.tflite``
+and ``model.onnx``, the plots and the report)
 and a ``README.md`` model card generated from them, so that ``python inference.py --repo
 USER/NAME`` works for anyone. Tokens come from ``--token``, else ``HF_TOKEN``, else the cached
 login, and are never printed or written to a file.
@@ -24,11 +25,22 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .config import CONFIG_FILE, MAPPING_FILE, METRICS_FILE, MODEL_FILE, RunConfig, read_json
+from .config import (
+    CONFIG_FILE,
+    MAPPING_FILE,
+    METRICS_FILE,
+    MODEL_FILE,
+    ONNX_FILE,
+    TFLITE_FILE,
+    RunConfig,
+    read_json,
+)
 from .errors import DownloadError, InputError
 
 #: Files a published model must have, and files published when present.
 PUBLISH_REQUIRED = (MODEL_FILE, MAPPING_FILE, CONFIG_FILE, METRICS_FILE)
+#: The exports: published always, made from the Keras model when the directory lacks them.
+PUBLISH_EXPORTS = (TFLITE_FILE, ONNX_FILE)
 PUBLISH_OPTIONAL = ("confusion_matrix.png", "training_curves.png", "classification_report.txt")
 CARD_FILE = "README.md"
 DATASET_URL = "https://www.kaggle.com/datasets/gti-upm/leapgestrecog"
@@ -110,10 +122,11 @@ def download_model(
     """Downloads a published model into the Hub cache and returns the folder holding it.
 
     Fetches ``hand_gesture_lstm_model.h5``, ``gesture_mapping.json`` and, when the repository
-    has it, ``model_config.json`` (a model published by the original project has only the
-    first two), all from the commit that ``revision`` points to when the model file is
-    fetched. Files already in the cache are not downloaded again, the cache is used when the
-    Hub cannot be reached, and with ``HF_HUB_OFFLINE=1`` only the cache is used.
+    has them, ``model_config.json`` and ``model.tflite`` (a model published by the original
+    project has only the first two), all from the commit that ``revision`` points to when
+    the model file is fetched. Files already in the cache are not downloaded again, the cache
+    is used when the Hub cannot be reached, and with ``HF_HUB_OFFLINE=1`` only the cache is
+    used.
 
     Offline, a ``model_config.json`` that is not cached is taken as absent (the model is read
     with the original project's preprocessing). That is certain when the cache recorded that
@@ -176,6 +189,15 @@ def download_model(
         if failure is None:
             raise
         raise failure from None
+    try:
+        fetch(TFLITE_FILE, commit)
+    except EntryNotFoundError:
+        pass  # Absent (or not cached offline): the .h5 is converted once where Keras is.
+    except Exception as error:  # noqa: BLE001 - translated, or re-raised below.
+        failure = _download_failure(error, where, revision)
+        if failure is None:
+            raise
+        raise failure from None
     return model_path.parent
 
 
@@ -183,7 +205,7 @@ def _known_absent(
     repo_id: str, filename: str, commit: str | None, cache_dir: str | os.PathLike | None
 ) -> bool:
     """Whether the cache recorded that ``filename`` does not exist at ``commit``."""
-    from huggingface_hub import _CACHED_NO_EXIST, try_to_load_from_cache
+    from huggingface_hub import try_to_load_from_cache
 
     found = try_to_load_from_cache(
         repo_id,
@@ -191,7 +213,8 @@ def _known_absent(
         cache_dir=None if cache_dir is None else str(cache_dir),
         revision=commit,
     )
-    return found is _CACHED_NO_EXIST
+    # A path when cached, None when unknown, and a sentinel when known not to exist.
+    return found is not None and not isinstance(found, str)
 
 
 def _download_failure(error: BaseException, where: str, revision: str | None) -> InputError | None:
@@ -291,6 +314,8 @@ def build_model_card(model_dir: str | os.PathLike, repo_id: str):
 
     model_dir = Path(model_dir)
     config = RunConfig.load(model_dir / CONFIG_FILE).to_dict()
+    # The version the file was written with (to_dict gives the current one).
+    config["schema_version"] = read_json(model_dir / CONFIG_FILE).get("schema_version", 1)
     metrics = _read_metrics(model_dir)
     gestures = read_mapping(model_dir / MAPPING_FILE)
     protocol = metrics.get("protocol") or config["info"].get("protocol") or {}
@@ -336,6 +361,8 @@ def build_model_card(model_dir: str | os.PathLike, repo_id: str):
         pipeline_tag="video-classification",
         tags=[
             "keras",
+            "tflite",
+            "onnx",
             "lstm",
             "mediapipe",
             "hand-gesture-recognition",
@@ -402,6 +429,15 @@ def _card_body(
         else ""
     )
     libraries = ", ".join(f"{k} {v}" for k, v in versions.items()) or "see model_config.json"
+    data = config["info"].get("data", {})
+    fingerprint = (
+        f"landmark file SHA-256 `{data['landmarks_sha256']}`, {data['frames']} frames"
+        if {"landmarks_sha256", "frames"} <= set(data)
+        else "not recorded (trained before lineage was recorded)"
+    )
+    package = config["info"].get("package_version") or versions.get(
+        "hand-gesture-recognition", "not recorded"
+    )
     return f"""{CARD_MARKER}
 
 # Hand gesture recognition: {repo_id.split("/")[-1]}
@@ -427,9 +463,23 @@ hand-gesture predict --repo {repo_id} --source 0            # the same with the 
 hand-gesture predict --repo {repo_id} --source clip.mp4 --jsonl out.jsonl --no-display
 ```
 
-`inference.py` and the `hand-gesture` command come from the hand-gesture-recognition project;
-they download `hand_gesture_lstm_model.h5`, `gesture_mapping.json` and `model_config.json` from
-this repository and preprocess frames exactly as in training.
+`inference.py` and the `hand-gesture` command come from the hand-gesture-recognition project
+(`pip install hand-gesture-recognition`: no TensorFlow needed); they download the model,
+`gesture_mapping.json` and `model_config.json` from this repository, run `model.tflite` on
+LiteRT and preprocess frames exactly as in training.
+
+## Files
+
+| file | what |
+| --- | --- |
+| `hand_gesture_lstm_model.h5` | the Keras model (training, fine-tuning) |
+| `model.tflite` | the same model for LiteRT (`ai-edge-litert`), input (1, {length}, 63) |
+| `model.onnx` | the same model for ONNX Runtime, input (batch, {length}, 63) |
+| `gesture_mapping.json` | gesture name → class index |
+| `model_config.json` | preprocessing, training settings and lineage |
+| `metrics.json` | test metrics and the confusion matrix |
+
+The exports' outputs equal the Keras model's (checked to 1e-5 on real windows).
 
 ## Model
 
@@ -453,6 +503,8 @@ this repository and preprocess frames exactly as in training.
   frames), scaling {augmentation["scale_range"]} and translation
   (±{augmentation["translation_range"]}).
 - Libraries: {libraries}.
+- Lineage: trained by hand-gesture-recognition {package}; training data: {fingerprint};
+  `model_config.json` schema version {config["schema_version"]}.
 
 All settings are in `model_config.json`; all metrics, with the confusion matrix, in
 `metrics.json`.
@@ -507,13 +559,13 @@ def publishable_files(model_dir: str | os.PathLike) -> list[Path]:
             f"--model-dir {model_dir}: missing {', '.join(missing)} (train a model first with "
             "'hand-gesture train')"
         )
-    names = list(PUBLISH_REQUIRED) + [n for n in PUBLISH_OPTIONAL if (model_dir / n).is_file()]
-    return [model_dir / name for name in names]
+    present = [n for n in (*PUBLISH_EXPORTS, *PUBLISH_OPTIONAL) if (model_dir / n).is_file()]
+    return [model_dir / name for name in (*PUBLISH_REQUIRED, *present)]
 
 
 def _is_previous_staging(folder: Path) -> bool:
     """Whether ``folder`` holds only what :func:`stage` writes, with a generated card."""
-    allowed = {*PUBLISH_REQUIRED, *PUBLISH_OPTIONAL, CARD_FILE}
+    allowed = {*PUBLISH_REQUIRED, *PUBLISH_EXPORTS, *PUBLISH_OPTIONAL, CARD_FILE}
     entries = list(folder.iterdir())
     if any(p.name not in allowed or p.is_symlink() or not p.is_file() for p in entries):
         return False
@@ -527,9 +579,10 @@ def _is_previous_staging(folder: Path) -> bool:
 def stage(model_dir: str | os.PathLike, repo_id: str, dest: str | os.PathLike) -> list[str]:
     """Copies exactly what would be published into ``dest`` and writes the model card.
 
-    The model is loaded first, so that a mapping that does not match the model is never
-    published. The files are assembled in a temporary sibling folder that then takes the
-    place of ``dest``.
+    The model is loaded first, so that a mapping or export that does not match the model is
+    never published; exports the directory lacks (a model trained before they existed) are
+    made from the Keras model. The files are assembled in a temporary sibling folder that
+    then takes the place of ``dest``.
 
     Args:
         model_dir: A trained model directory.
@@ -543,7 +596,7 @@ def stage(model_dir: str | os.PathLike, repo_id: str, dest: str | os.PathLike) -
     Raises:
         InputError: For a missing or malformed file or an unusable ``dest``.
     """
-    from .model import load_model
+    from .model import export_model, load_model
 
     model_dir, dest = Path(model_dir), Path(dest)
     files = publishable_files(model_dir)
@@ -559,12 +612,14 @@ def stage(model_dir: str | os.PathLike, repo_id: str, dest: str | os.PathLike) -
                 "choose an empty or new directory"
             )
     card = build_model_card(model_dir, repo_id)
-    load_model(model_dir)
+    loaded = load_model(model_dir)
     dest.parent.mkdir(parents=True, exist_ok=True)
     building = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.staging-"))
     try:
         for path in files:
             shutil.copyfile(path, building / path.name)
+        if any(not (building / name).is_file() for name in PUBLISH_EXPORTS):
+            export_model(loaded.model, building)
         card.save(building / CARD_FILE)
         if dest.exists():
             for old in dest.iterdir():
@@ -720,7 +775,9 @@ def publish_command(args: Any) -> int:
         token=args.token,
         commit_message=args.commit_message,
     )
-    names = sorted([p.name for p in publishable_files(args.model_dir)] + [CARD_FILE])
+    names = sorted(
+        {p.name for p in publishable_files(args.model_dir)} | {*PUBLISH_EXPORTS, CARD_FILE}
+    )
     print(f"uploaded {', '.join(names)} to {repo_id} in one commit", file=sys.stderr)
     print(url)
     return 0

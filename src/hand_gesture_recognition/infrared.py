@@ -24,7 +24,7 @@ In tracking mode the previous frame's landmarks propose the crop first (one mode
 search above runs only when that crop is rejected.
 
 Both models are the ``.tflite`` files bundled in the installed ``mediapipe`` wheel, run with
-TensorFlow Lite. Cropping, landmark projection and the landmarks-to-crop rule reproduce
+LiteRT (:mod:`.litert`). Cropping, landmark projection and the landmarks-to-crop rule reproduce
 MediaPipe's graph, so on the same crop the landmarks equal MediaPipe's to ~1e-4 of the width.
 """
 
@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
@@ -47,6 +46,7 @@ from .landmarks import (
     is_grayscale,
     pixel_aspect_for,
 )
+from .litert import LiteRTRunner
 
 #: The hand-landmark models' input side, in pixels.
 MODEL_INPUT = 224
@@ -288,11 +288,10 @@ def check_image(image: Any) -> None:
 
 
 class _Model:
-    """One hand-landmark ``.tflite`` model behind a TensorFlow Lite interpreter."""
+    """One of MediaPipe's bundled hand-landmark ``.tflite`` models, run by LiteRT."""
 
     def __init__(self, variant: str) -> None:
         import mediapipe
-        import tensorflow as tf
 
         path = os.path.join(
             os.path.dirname(mediapipe.__file__),
@@ -302,17 +301,13 @@ class _Model:
         )
         if not os.path.isfile(path):
             raise InputError(f"{path}: MediaPipe's hand-landmark model is missing")
-        with warnings.catch_warnings():
-            # tf.lite.Interpreter warns that it moves to ai_edge_litert in TF 2.20; the project
-            # pins TF below 2.20.
-            warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
-            self.interpreter = tf.lite.Interpreter(model_path=path, num_threads=1)
-        self.interpreter.allocate_tensors()
-        self._input = self.interpreter.get_input_details()[0]["index"]
-        outputs = {d["name"]: d["index"] for d in self.interpreter.get_output_details()}
+        self.runner = LiteRTRunner(path)
         # MediaPipe's graph: Identity = 21 screen landmarks, Identity_1 = hand presence.
-        self._landmarks = outputs["Identity"]
-        self._presence = outputs["Identity_1"]
+        missing = {"Identity", "Identity_1"} - set(self.runner.output_shapes)
+        if missing:
+            raise InputError(
+                f"{path}: expected outputs Identity and Identity_1 (landmarks, presence)"
+            )
 
     def __call__(
         self,
@@ -362,10 +357,9 @@ class _Model:
         else:
             # cv2.multiply with a per-channel scalar is much faster than numpy broadcasting.
             tensor = cv2.multiply(crop.astype(np.float32), tuple(g / 255.0 for g in scale))[None]
-        self.interpreter.set_tensor(self._input, tensor)
-        self.interpreter.invoke()
-        raw = self.interpreter.get_tensor(self._landmarks).reshape(NUM_LANDMARKS, 3)
-        presence = float(self.interpreter.get_tensor(self._presence).reshape(-1)[0])
+        outputs = self.runner.run(tensor)
+        raw = outputs["Identity"].reshape(NUM_LANDMARKS, 3)
+        presence = float(outputs["Identity_1"].reshape(-1)[0])
         u = (raw[:, 0] / MODEL_INPUT - 0.5) * rect.side * m
         v = (raw[:, 1] / MODEL_INPUT - 0.5) * rect.side
         points = np.empty((NUM_LANDMARKS, 3), dtype=np.float64)

@@ -1,14 +1,25 @@
-"""The LSTM classifier, its artifacts on disk, and a fast predictor for single windows.
+"""The LSTM classifier, its artifacts on disk, and its runners.
 
 A model directory holds ``hand_gesture_lstm_model.h5`` and ``gesture_mapping.json``
 (``{"01_palm": 0, ...}``, the original project's form) and, for models trained here,
-``model_config.json``. A directory without it (a model the original project published) is
-read with the original's preprocessing: raw coordinates, missing frames as zeros.
+``model_config.json`` and the exports ``model.tflite`` (LiteRT) and ``model.onnx``, whose
+outputs equal the Keras model's. A directory without the config (a model the original project
+published) is read with the original's preprocessing: raw coordinates, missing frames as zeros.
+
+Two loaders: :func:`load_model` gives the Keras model (training, evaluation; needs the
+``train`` extra) and :func:`load_classifier` the LiteRT runner of ``model.tflite`` (inference;
+no TensorFlow). A directory with only the original project's ``.h5`` is converted once, where
+Keras is installed, and the conversion is cached under :func:`default_cache_dir` by the
+``.h5``'s content hash.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import os
+import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,15 +30,25 @@ from .config import (
     CONFIG_FILE,
     MAPPING_FILE,
     MODEL_FILE,
+    ONNX_FILE,
+    TFLITE_FILE,
     ModelConfig,
     PreprocessingConfig,
     RunConfig,
     atomic_output,
     read_json,
+    write_bytes_atomic,
     write_json_atomic,
 )
 from .errors import InputError
 from .features import NUM_FEATURES
+from .litert import LiteRTRunner
+
+#: How a user gets Keras and TensorFlow, in error messages.
+TRAIN_INSTALL_HINT = (
+    "the training install: 'uv sync' in the project, "
+    "or pip install 'hand-gesture-recognition[train]'"
+)
 
 
 def build_model(
@@ -77,7 +98,11 @@ def build_model(
 
 @dataclass
 class LoadedModel:
-    """A classifier with its gesture names and the settings to preprocess its inputs."""
+    """A classifier with its gesture names and the settings to preprocess its inputs.
+
+    ``model`` is the Keras model (:func:`load_model`) or a LiteRT :class:`Classifier`
+    (:func:`load_classifier`); both answer ``predict(windows)`` with class probabilities.
+    """
 
     model: Any
     gestures: list[str]
@@ -130,11 +155,66 @@ def read_mapping(source: str | os.PathLike | dict[str, int]) -> list[str]:
     return sorted(indices, key=indices.get)
 
 
+def installed(module: str) -> bool:
+    """Whether ``module`` can be imported (without importing it)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:  # A blocked or broken package.
+        return False
+
+
+def _model_files(
+    model_path: str | os.PathLike,
+    gesture_mapping: str | os.PathLike | dict[str, int] | None,
+) -> tuple[Path, list[str], str | os.PathLike | dict[str, int], RunConfig]:
+    """Finds a model's directory, reads its mapping and config (the legacy one if absent)."""
+    path = Path(model_path)
+    if path.is_dir():
+        directory = path
+    elif path.is_file():
+        directory = path.parent
+    else:
+        raise InputError(f"{path}: model not found (expected a model directory or {MODEL_FILE})")
+    if gesture_mapping is None:
+        gesture_mapping = directory / MAPPING_FILE
+        if not gesture_mapping.is_file():
+            raise InputError(f"{directory}: no {MAPPING_FILE} beside the model")
+    gestures = read_mapping(gesture_mapping)
+    config_path = directory / CONFIG_FILE
+    config = RunConfig.load(config_path) if config_path.is_file() else legacy_config()
+    return directory, gestures, gesture_mapping, config
+
+
+def _check_shapes(
+    where: Path,
+    input_shape: tuple,
+    classes: Any,
+    gestures: list[str],
+    config: RunConfig,
+    mapping: Any,
+) -> None:
+    """Raises :class:`InputError` unless a model file's shapes match the config and mapping."""
+    expected = (config.preprocessing.sequence_length, NUM_FEATURES)
+    if tuple(input_shape[1:]) != expected or len(input_shape) != 3:
+        raise InputError(
+            f"{where}: model input shape {tuple(input_shape)}, expected (batch, {expected[0]}, "
+            f"{expected[1]}) from the sequence length in {CONFIG_FILE} and {NUM_FEATURES} features"
+        )
+    if classes != len(gestures):
+        raise InputError(
+            f"{where}: the mapping has {len(gestures)} gestures but the model outputs {classes} "
+            f"classes (mapping: {mapping})"
+        )
+
+
 def load_model(
     model_path: str | os.PathLike,
     gesture_mapping: str | os.PathLike | dict[str, int] | None = None,
 ) -> LoadedModel:
-    """Loads a classifier from a model directory or an ``.h5`` file.
+    """Loads the Keras classifier from a model directory or an ``.h5`` file.
+
+    Needs Keras (the ``train`` extra). The exports beside it, when present, are checked to
+    have the same input and output shapes.
 
     Args:
         model_path: A model directory, or the ``.h5`` file (its folder then supplies the
@@ -146,41 +226,170 @@ def load_model(
         The model, its gestures and its preprocessing settings.
 
     Raises:
-        InputError: If a file is missing or the mapping does not match the model.
+        InputError: If a file is missing or the files do not agree with each other.
     """
     path = Path(model_path)
-    if path.is_dir():
-        directory, h5 = path, path / MODEL_FILE
-    else:
-        directory, h5 = path.parent, path
+    h5 = path / MODEL_FILE if path.is_dir() else path
     if not h5.is_file():
         raise InputError(f"{h5}: model file not found (expected {MODEL_FILE})")
-    if gesture_mapping is None:
-        gesture_mapping = directory / MAPPING_FILE
-        if not gesture_mapping.is_file():
-            raise InputError(f"{directory}: no {MAPPING_FILE} beside the model")
-    gestures = read_mapping(gesture_mapping)
-    config_path = directory / CONFIG_FILE
-    config = RunConfig.load(config_path) if config_path.is_file() else legacy_config()
+    directory, gestures, gesture_mapping, config = _model_files(path, gesture_mapping)
+    model = _load_keras(h5)
+    _check_shapes(
+        h5,
+        tuple(model.inputs[0].shape),
+        int(model.outputs[0].shape[-1]),
+        gestures,
+        config,
+        gesture_mapping,
+    )
+    check_exports(directory, gestures, config, gesture_mapping)
+    return LoadedModel(model, gestures, config, directory)
 
+
+def _load_keras(h5: Path) -> Any:
+    if not installed("keras"):
+        raise InputError(
+            f"{h5}: reading a Keras model needs Keras and TensorFlow ({TRAIN_INSTALL_HINT})"
+        )
     import keras
 
     try:
-        model = keras.models.load_model(h5, compile=False)
+        return keras.models.load_model(h5, compile=False)
     except Exception as error:  # noqa: BLE001 - any failure means "not a usable model".
         raise InputError(f"{h5}: not a loadable Keras model ({error})") from None
-    outputs = int(model.outputs[0].shape[-1])
-    if outputs != len(gestures):
+
+
+def check_exports(
+    directory: str | os.PathLike,
+    gestures: list[str],
+    config: RunConfig,
+    mapping: Any = MAPPING_FILE,
+) -> None:
+    """Checks that ``model.tflite`` and ``model.onnx``, where present, fit the config and mapping.
+
+    The ONNX file is read with the ``onnx`` package (the ``train`` extra); without it, only
+    the LiteRT file is checked.
+
+    Raises:
+        InputError: Naming the file whose input or output shape disagrees, or that is corrupt.
+    """
+    directory = Path(directory)
+    tflite = directory / TFLITE_FILE
+    if tflite.is_file():
+        runner = LiteRTRunner(tflite)
+        _check_shapes(tflite, runner.input_shapes[0], _classes(runner), gestures, config, mapping)
+    onnx_path = directory / ONNX_FILE
+    if onnx_path.is_file() and installed("onnx"):
+        import onnx
+
+        try:
+            graph = onnx.load(str(onnx_path), load_external_data=False).graph
+            dims = [
+                [
+                    d.dim_value if d.HasField("dim_value") else None
+                    for d in v.type.tensor_type.shape.dim
+                ]
+                for v in (graph.input[0], graph.output[0])
+            ]
+        except Exception as error:  # noqa: BLE001 - any failure means "not a usable model".
+            raise InputError(f"{onnx_path}: not a valid ONNX model ({error})") from None
+        _check_shapes(onnx_path, tuple(dims[0]), dims[1][-1], gestures, config, mapping)
+
+
+def _classes(runner: LiteRTRunner) -> int:
+    shapes = list(runner.output_shapes.values())
+    return shapes[0][-1] if len(shapes) == 1 else -1
+
+
+def load_classifier(
+    model_path: str | os.PathLike,
+    gesture_mapping: str | os.PathLike | dict[str, int] | None = None,
+    cache_dir: str | os.PathLike | None = None,
+) -> LoadedModel:
+    """Loads the classifier for inference: ``model.tflite`` on LiteRT, without TensorFlow.
+
+    A directory without ``model.tflite`` (a model of the original project, or trained before
+    the exports existed) has its ``.h5`` converted once, which needs Keras; the conversion is
+    kept in ``cache_dir`` under the ``.h5``'s content hash and reused on every later start.
+
+    Args:
+        model_path: A model directory, or its ``.h5`` or ``.tflite`` file.
+        gesture_mapping: A mapping dict or ``gesture_mapping.json`` path; by default the one
+            beside the model.
+        cache_dir: Where conversions of ``.h5`` files are kept (:func:`default_cache_dir`
+            when None).
+
+    Returns:
+        The model as a :class:`Classifier`, its gestures and its preprocessing settings.
+
+    Raises:
+        InputError: If a file is missing, corrupt or disagrees with the others, or a
+            conversion is needed and Keras is not installed.
+    """
+    path = Path(model_path)
+    directory, gestures, gesture_mapping, config = _model_files(path, gesture_mapping)
+    if path.suffix == ".tflite":
+        tflite = path
+    elif (directory / TFLITE_FILE).is_file():
+        tflite = directory / TFLITE_FILE
+    else:
+        h5 = path if path.is_file() else directory / MODEL_FILE
+        if not h5.is_file():
+            raise InputError(
+                f"{directory}: no {TFLITE_FILE} or {MODEL_FILE} "
+                "(expected a trained model directory)"
+            )
+        tflite = cached_conversion(h5, cache_dir)
+    classifier = Classifier(tflite)
+    _check_shapes(
+        tflite,
+        classifier.runner.input_shapes[0],
+        _classes(classifier.runner),
+        gestures,
+        config,
+        gesture_mapping,
+    )
+    return LoadedModel(classifier, gestures, config, directory)
+
+
+def default_cache_dir() -> Path:
+    """Where conversions of ``.h5`` models are cached.
+
+    ``$HGR_CACHE_DIR`` when set, else ``hand-gesture-recognition/litert`` in
+    ``$XDG_CACHE_HOME`` (``~/.cache`` by default).
+    """
+    if os.environ.get("HGR_CACHE_DIR"):
+        return Path(os.environ["HGR_CACHE_DIR"])
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(root) / "hand-gesture-recognition" / "litert"
+
+
+def cached_conversion(h5: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> Path:
+    """The LiteRT conversion of an ``.h5`` model, made once and cached by content hash.
+
+    Args:
+        h5: The Keras model file.
+        cache_dir: The cache folder (:func:`default_cache_dir` when None).
+
+    Returns:
+        The cached ``model.tflite``.
+
+    Raises:
+        InputError: If it is not cached and Keras is not installed, or the ``.h5`` is not a
+            Keras model.
+    """
+    h5 = Path(h5)
+    digest = hashlib.sha256(h5.read_bytes()).hexdigest()
+    target = Path(cache_dir or default_cache_dir()) / digest[:32] / TFLITE_FILE
+    if target.is_file():
+        return target
+    if not installed("keras"):
         raise InputError(
-            f"{gesture_mapping}: the mapping has {len(gestures)} gestures but the model "
-            f"outputs {outputs} classes"
+            f"{h5}: has no {TFLITE_FILE} beside it; converting it once needs Keras and "
+            f"TensorFlow ({TRAIN_INSTALL_HINT}), after which the conversion is cached"
         )
-    expected = (config.preprocessing.sequence_length, NUM_FEATURES)
-    if tuple(model.inputs[0].shape[1:]) != expected:
-        raise InputError(
-            f"{h5}: model input shape {tuple(model.inputs[0].shape[1:])}, expected {expected}"
-        )
-    return LoadedModel(model, gestures, config, directory)
+    write_bytes_atomic(target, to_litert(_load_keras(h5)))
+    return target
 
 
 def save_model(
@@ -189,7 +398,7 @@ def save_model(
     gestures: list[str],
     config: RunConfig,
 ) -> None:
-    """Writes the model, its mapping and its settings into ``directory``, each atomically."""
+    """Writes the model, its exports, its mapping and its settings into ``directory``."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     tmp = atomic_output(directory / MODEL_FILE)
@@ -198,24 +407,96 @@ def save_model(
         os.replace(tmp, directory / MODEL_FILE)
     finally:
         tmp.unlink(missing_ok=True)
+    export_model(model, directory)
     write_json_atomic(directory / MAPPING_FILE, {g: i for i, g in enumerate(gestures)})
     config.save(directory / CONFIG_FILE)
+
+
+def export_model(model: Any, directory: str | os.PathLike) -> None:
+    """Writes ``model.tflite`` (LiteRT, one window per call) and ``model.onnx`` (any batch).
+
+    Both come from Keras' own exporters (``model.export``; ONNX through tf2onnx), each written
+    through a temporary file and a rename.
+
+    Args:
+        model: A Keras model with input ``(None, L, F)``.
+        directory: The model directory.
+    """
+    directory = Path(directory)
+    write_bytes_atomic(directory / TFLITE_FILE, to_litert(model))
+    write_bytes_atomic(directory / ONNX_FILE, _export_bytes(model, "onnx", None, ".onnx"))
+
+
+def to_litert(model: Any) -> bytes:
+    """The LiteRT flatbuffer of a Keras model, for batches of one window."""
+    return _export_bytes(model, "litert", 1, ".tflite")
+
+
+def _export_bytes(model: Any, fmt: str, batch: int | None, suffix: str) -> bytes:
+    import tensorflow as tf
+
+    shape = (batch, *(int(d) for d in model.inputs[0].shape[1:]))
+    signature = [tf.TensorSpec(shape, tf.float32, name="windows")]
+    with tempfile.TemporaryDirectory(prefix="hgr-export-") as tmp, warnings.catch_warnings():
+        # Keras' tf2onnx shim probes the removed ``np.object`` alias.
+        warnings.filterwarnings("ignore", message=".*np.object", category=FutureWarning)
+        target = Path(tmp) / f"model{suffix}"
+        model.export(str(target), format=fmt, input_signature=signature, verbose=False)
+        return target.read_bytes()
+
+
+class Classifier:
+    """The exported classifier (``model.tflite``) on LiteRT: class probabilities of windows.
+
+    Args:
+        source: The ``.tflite`` file, or its bytes.
+        name: What error messages call it (the file's path by default).
+
+    Raises:
+        InputError: If LiteRT is missing or the file is not a one-window classifier.
+    """
+
+    def __init__(self, source: str | os.PathLike | bytes, name: str | None = None) -> None:
+        self.runner = LiteRTRunner(source, name=name)
+        shape = self.runner.input_shapes[0]
+        if len(shape) != 3 or shape[0] != 1:
+            raise InputError(
+                f"{self.runner.name}: input shape {shape}, expected (1, frames, features)"
+            )
+        self.input_shape = (shape[1], shape[2])
+
+    def predict(self, windows: np.ndarray) -> np.ndarray:
+        """Class probabilities of ``(n, L, F)`` windows (or one ``(L, F)`` window).
+
+        Raises:
+            InputError: If the windows do not have the model's input shape.
+        """
+        x = np.asarray(windows, dtype=np.float32)
+        single = x.ndim == 2
+        if single:
+            x = x[None]
+        if x.ndim != 3 or x.shape[1:] != self.input_shape:
+            raise InputError(f"windows must have shape (n, {self.input_shape}), got {x.shape}")
+        probabilities = (
+            np.concatenate([self.runner(window[None]) for window in x])
+            if len(x)
+            else np.zeros((0, _classes(self.runner)), np.float32)
+        )
+        return probabilities[0] if single else probabilities
 
 
 class FastClassifier:
     """Runs a Keras classifier on windows without ``model.predict``'s per-call overhead.
 
     ``model.predict`` builds a data pipeline on every call (tens of milliseconds), and even a
-    compiled Keras call costs a few milliseconds per window. Single windows, the real-time
-    case, go through a TensorFlow Lite conversion of the model (weights frozen into
-    constants, fused LSTM kernels) run by the interpreter on one thread, which gives the
-    Keras model's outputs to float rounding in well under a millisecond. Batches go through
-    one traced TensorFlow function. Both are built on first use; if the conversion fails (an
-    unusual model), single windows use the traced function too.
+    compiled Keras call costs a few milliseconds per window. Single windows go through the
+    model's LiteRT export (:func:`to_litert`, the same as ``model.tflite``) on one thread;
+    batches go through one traced TensorFlow function. Both are built on first use; if the
+    export fails (an unusual model), single windows use the traced function too.
 
     Args:
         model: A Keras model with input ``(None, L, F)``.
-        use_tflite: Convert the model for single windows (False: traced function only).
+        use_tflite: Export the model for single windows (False: traced function only).
     """
 
     def __init__(self, model: Any, use_tflite: bool = True) -> None:
@@ -224,15 +505,15 @@ class FastClassifier:
         self.input_shape = (length, features)
         self._use_tflite = use_tflite
         self._function = None
-        self._interpreter = None
+        self._litert: Classifier | None = None
         self._tflite_error: str | None = None
 
     @property
     def backend(self) -> str:
-        """``tflite`` when single windows run on the converted model, else ``tf.function``."""
-        if self._use_tflite and self._interpreter is None and self._tflite_error is None:
-            self._build_interpreter()
-        return "tflite" if self._interpreter is not None else "tf.function"
+        """``tflite`` when single windows run on the LiteRT export, else ``tf.function``."""
+        if self._use_tflite and self._litert is None and self._tflite_error is None:
+            self._build_litert()
+        return "tflite" if self._litert is not None else "tf.function"
 
     def _traced(self):
         if self._function is None:
@@ -246,12 +527,12 @@ class FastClassifier:
             )
         return self._function
 
-    def _build_interpreter(self) -> None:
+    def _build_litert(self) -> None:
         try:
-            self._interpreter = _tflite_interpreter(self.model, self.input_shape)
+            self._litert = Classifier(to_litert(self.model), name="LiteRT export")
         except Exception as error:  # noqa: BLE001 - any failure falls back to TensorFlow.
             self._tflite_error = f"{type(error).__name__}: {error}"
-            self._interpreter = None
+            self._litert = None
 
     def predict(self, windows: np.ndarray) -> np.ndarray:
         """Class probabilities of ``(n, L, F)`` windows (or one ``(L, F)`` window).
@@ -266,45 +547,10 @@ class FastClassifier:
         if x.ndim != 3 or x.shape[1:] != self.input_shape:
             raise InputError(f"windows must have shape (n, {self.input_shape}), got {x.shape}")
         if len(x) == 1 and self._use_tflite:
-            if self._interpreter is None and self._tflite_error is None:
-                self._build_interpreter()
-            if self._interpreter is not None:
-                probabilities = self._interpreter(np.ascontiguousarray(x))
-                return probabilities[0].copy() if single else probabilities.copy()
+            if self._litert is None and self._tflite_error is None:
+                self._build_litert()
+            if self._litert is not None:
+                probabilities = self._litert.predict(x)
+                return probabilities[0] if single else probabilities
         probabilities = self._traced()(x).numpy()
         return probabilities[0] if single else probabilities
-
-
-def _tflite_interpreter(model: Any, input_shape: tuple[int, int]):
-    """Converts a Keras model for batches of one window; returns ``x -> probabilities``.
-
-    The variables are frozen into constants first: the converter cannot otherwise resolve
-    a Keras 3 model's resource variables, and ``from_keras_model`` cannot lower its LSTM loop.
-    """
-    import warnings
-
-    import tensorflow as tf
-    from tensorflow.python.framework.convert_to_constants import (
-        convert_variables_to_constants_v2,
-    )
-
-    function = tf.function(
-        lambda x: model(x, training=False),
-        input_signature=[tf.TensorSpec((1, *input_shape), tf.float32)],
-    )
-    frozen = convert_variables_to_constants_v2(function.get_concrete_function())
-    payload = tf.lite.TFLiteConverter.from_concrete_functions([frozen]).convert()
-    with warnings.catch_warnings():
-        # tf.lite.Interpreter warns that it moves to the ai_edge_litert package in TF 2.20.
-        warnings.simplefilter("ignore")
-        interpreter = tf.lite.Interpreter(model_content=payload, num_threads=1)
-    interpreter.allocate_tensors()
-    input_index = interpreter.get_input_details()[0]["index"]
-    output_index = interpreter.get_output_details()[0]["index"]
-
-    def run(x: np.ndarray) -> np.ndarray:
-        interpreter.set_tensor(input_index, x)
-        interpreter.invoke()
-        return interpreter.get_tensor(output_index)
-
-    return run

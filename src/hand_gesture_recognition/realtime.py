@@ -126,7 +126,7 @@ class RealTimeGestureRecognizer:
         extractor: LandmarkExtractor | None = None,
         max_gap: int = 5,
     ) -> None:
-        from .model import FastClassifier, load_model
+        from .model import load_classifier
 
         if not 0.0 <= threshold <= 1.0:
             raise InputError(f"threshold must be in [0, 1], got {threshold}")
@@ -134,10 +134,10 @@ class RealTimeGestureRecognizer:
             raise InputError(f"smoothing must be at least 1, got {smoothing}")
         if max_gap < 0:
             raise InputError(f"max_gap must be at least 0, got {max_gap}")
-        self.loaded = load_model(model_path, gesture_mapping)
+        self.loaded = load_classifier(model_path, gesture_mapping)
         self.gestures = list(self.loaded.gestures)
         self.preprocessing = self.loaded.preprocessing
-        self.classifier = FastClassifier(self.loaded.model)
+        self.classifier = self.loaded.model
         self.threshold = float(threshold)
         self.smoothing = int(smoothing)
         self.max_gap = int(max_gap)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import time
@@ -11,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from . import __version__
 from .config import CONFIG_FILE, MAPPING_FILE, MODEL_FILE, RunConfig
 from .errors import InputError
 from .landmarks import LandmarkTable
@@ -40,6 +42,32 @@ def library_versions() -> dict[str, str]:
         except PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+def data_fingerprint(table: LandmarkTable, path: str | os.PathLike | None = None) -> dict:
+    """The training data's fingerprint, recorded in ``model_config.json``.
+
+    Args:
+        table: The landmarks trained on.
+        path: The landmark file they were read from; without one (a table built in memory)
+            the hash covers the table's arrays instead of a file's bytes.
+
+    Returns:
+        ``landmarks_sha256``, what it hashes (``file`` or ``arrays``) and ``frames``.
+    """
+    digest = hashlib.sha256()
+    if path is not None:
+        with Path(path).open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    else:
+        for name in ("landmarks", "detected", "subject", "gesture", "sequence", "frame"):
+            digest.update(np.ascontiguousarray(getattr(table, name)).tobytes())
+    return {
+        "landmarks_sha256": digest.hexdigest(),
+        "hashed": "file" if path is not None else "arrays",
+        "frames": len(table),
+    }
 
 
 def check_output_dir(out_dir: str | os.PathLike, force: bool) -> Path:
@@ -191,6 +219,8 @@ def train_model(
         "protocol": data.protocol,
         "extraction": table.meta.get("extractor", {}),
         "versions": library_versions(),
+        "package_version": __version__,
+        "data": config.info.get("data") or data_fingerprint(table),
     }
     config = replace(config, info=info)
     if out_dir is not None:
@@ -318,6 +348,7 @@ def run_training(
         f"training on {len(table)} frames of {len(table.gestures)} gestures, "
         f"{len(table.subjects)} subject(s) ..."
     )
+    config = replace(config, info={**config.info, "data": data_fingerprint(table, landmarks)})
     result = train_model(table, config, out_dir, force=force, verbose=verbose)
     # The download is deleted only after success, so that a failed run can be repeated
     # without downloading again.
