@@ -22,7 +22,7 @@ MAPPING_FILE = "gesture_mapping.json"
 CONFIG_FILE = "model_config.json"
 METRICS_FILE = "metrics.json"
 
-FEATURE_MODES = ("raw", "normalized", "canonical")
+FEATURE_MODES = ("raw", "normalized", "canonical", "hand3d", "bones")
 MISSING_POLICIES = ("interpolate", "zero")
 SPLIT_KINDS = ("subject", "time", "random")
 EXTRACTORS = ("auto", "mediapipe", "infrared")
@@ -79,6 +79,15 @@ class AugmentationConfig:
         occlusion_max_frames: Longest run of occluded frames.
         scale_range: Range of the random uniform scale factor about the hand's centre.
         translation_range: Largest random shift of x and y (in feature units).
+        rotation_degrees: Largest 3-D rotation of the hand about its wrist (0: none).
+        mirror_probability: Chance that a copy is mirrored left-right (the other hand).
+        proportion_range: Range of the per-finger length factor.
+        depth_range: Range of the factor that stretches depth (``z``) about the wrist.
+
+    Scale and translation change nothing in the wrist-relative, scale-free feature modes
+    (all but ``raw``), and 3-D rotation and mirroring nothing in ``hand3d`` and ``bones``;
+    see :mod:`hand_gesture_recognition.augment`. A config saved before the last four
+    settings existed reads them as off, so an older model's settings mean what they meant.
     """
 
     copies: int = 2
@@ -87,11 +96,21 @@ class AugmentationConfig:
     occlusion_max_frames: int = 5
     scale_range: tuple[float, float] = (0.9, 1.1)
     translation_range: float = 0.05
+    rotation_degrees: float = 0.0
+    mirror_probability: float = 0.0
+    proportion_range: tuple[float, float] = (1.0, 1.0)
+    depth_range: tuple[float, float] = (1.0, 1.0)
 
     def __post_init__(self) -> None:
         if self.copies < 0:
             raise InputError(f"augmentation copies must be >= 0, got {self.copies}")
-        object.__setattr__(self, "scale_range", tuple(float(v) for v in self.scale_range))
+        if not 0.0 <= self.mirror_probability <= 1.0:
+            raise InputError(f"mirror_probability must be in [0, 1], got {self.mirror_probability}")
+        for name in ("scale_range", "proportion_range", "depth_range"):
+            values = tuple(float(v) for v in getattr(self, name))
+            if len(values) != 2 or values[0] > values[1] or values[0] <= 0:
+                raise InputError(f"{name} must be (low, high) with 0 < low <= high, got {values}")
+            object.__setattr__(self, name, values)
 
 
 @dataclass(frozen=True)

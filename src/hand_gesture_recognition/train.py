@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import platform
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .calibration import calibrate
 from .config import CONFIG_FILE, MAPPING_FILE, MODEL_FILE, RunConfig
 from .errors import InputError
 from .landmarks import LandmarkTable
@@ -116,19 +117,24 @@ def fit(
     return model, {k: [float(v) for v in values] for k, values in history.history.items()}
 
 
-def predict_classes(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Class indices predicted for ``(n, L, F)`` windows."""
+def predict_probabilities(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Class probabilities ``(n, C)`` for ``(n, L, F)`` windows."""
     from .model import FastClassifier
 
+    classes = int(model.outputs[0].shape[-1])
     if len(x) == 0:
-        return np.zeros(0, dtype=np.int64)
+        return np.zeros((0, classes), dtype=np.float32)
     classifier = FastClassifier(model)
     return np.concatenate(
-        [
-            classifier.predict(x[i : i + batch_size]).argmax(axis=1)
-            for i in range(0, len(x), batch_size)
-        ]
+        [classifier.predict(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
     )
+
+
+def predict_classes(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Class indices predicted for ``(n, L, F)`` windows."""
+    if len(x) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return predict_probabilities(model, x, batch_size).argmax(axis=1)
 
 
 def train_model(
@@ -139,7 +145,10 @@ def train_model(
     verbose: int | str = "auto",
     data: SplitData | None = None,
 ) -> TrainResult:
-    """Splits, augments, trains, evaluates on the test part and saves everything.
+    """Splits, augments, trains, calibrates, evaluates on the test part and saves everything.
+
+    The temperature of :mod:`~hand_gesture_recognition.calibration` is fitted on the
+    validation windows and saved beside the model as ``calibration.json``.
 
     Args:
         table: The landmarks.
@@ -169,8 +178,10 @@ def train_model(
     prepared = time.perf_counter()
     model, history = fit(data, config, verbose)
     trained = time.perf_counter()
+    calibration = calibrate(predict_probabilities(model, data.x_val), data.y_val)
     y_pred = predict_classes(model, data.x_test)
     metrics = compute_metrics(data.y_test, y_pred, data.gestures, data.protocol)
+    metrics["calibration"] = asdict(calibration)
     epochs = len(history.get("loss", []))
     metrics["training"] = {
         "epochs_run": epochs,
@@ -195,6 +206,7 @@ def train_model(
     config = replace(config, info=info)
     if out_dir is not None:
         save_model(out_dir, model, data.gestures, config)
+        calibration.save(out_dir)
         write_reports(out_dir, metrics, history)
     return TrainResult(
         model,
