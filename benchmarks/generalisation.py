@@ -52,9 +52,11 @@ from hand_gesture_recognition.augment import (
     vary_proportions,
 )
 from hand_gesture_recognition.calibration import (
+    ShiftConfig,
     apply_temperature,
     expected_calibration_error,
     fit_temperature,
+    shift_windows,
 )
 from hand_gesture_recognition.config import (
     AugmentationConfig,
@@ -70,7 +72,7 @@ from hand_gesture_recognition.landmarks import (
     make_extractor,
 )
 from hand_gesture_recognition.realtime import list_images, read_image
-from hand_gesture_recognition.sequences import fill_missing, prepare_data
+from hand_gesture_recognition.sequences import fill_missing, prepare_data, split_windows
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -88,15 +90,20 @@ WEBCAM_TARGETS = {"stop": "01_palm", "thumbs_up": "05_thumb"}
 WEBCAM_REJECT = ("peace",)
 LENGTH = 30
 
-OLD_AUG = AugmentationConfig()
-NEW_AUG = AugmentationConfig(
-    scale_range=(1.0, 1.0),
-    translation_range=0.0,
-    mirror_probability=0.5,
-    proportion_range=(0.8, 1.2),
-    depth_range=(0.5, 1.5),
+#: The augmentation before this benchmark (noise, occlusion, scale and translation).
+OLD_AUG = AugmentationConfig(
+    scale_range=(0.9, 1.1),
+    translation_range=0.05,
+    rotation_degrees=0.0,
+    proportion_range=(1.0, 1.0),
 )
-ROTATE_AUG = replace(NEW_AUG, rotation_degrees=60.0)
+#: Today's default: 3-D rotation (before the projection of ``canonical``), finger proportions.
+ROTATE_AUG = AugmentationConfig()
+#: For the viewpoint-invariant modes, where rotation does nothing: mirror, proportions, depth.
+INVARIANT_AUG = replace(
+    ROTATE_AUG, rotation_degrees=0.0, mirror_probability=0.5, depth_range=(0.5, 1.5)
+)
+SHIFT = ShiftConfig()
 
 
 @dataclass(frozen=True)
@@ -114,12 +121,13 @@ DESIGNS = {
     for d in (
         Design("canonical", "canonical", OLD_AUG),
         Design("canonical+rot3d", "canonical", ROTATE_AUG),
+        Design("canonical+rot3d/frame-mlp", "canonical", ROTATE_AUG, kind="frames"),
         Design("hand3d", "hand3d", OLD_AUG),
-        Design("hand3d+aug", "hand3d", NEW_AUG),
+        Design("hand3d+aug", "hand3d", INVARIANT_AUG),
+        Design("hand3d+aug/frame-mlp", "hand3d", INVARIANT_AUG, kind="frames"),
         Design("bones", "bones", OLD_AUG),
-        Design("bones+aug", "bones", NEW_AUG),
-        Design("bones+aug/frame-mlp", "bones", NEW_AUG, kind="frames"),
-        Design("hand3d+aug/frame-mlp", "hand3d", NEW_AUG, kind="frames"),
+        Design("bones+aug", "bones", INVARIANT_AUG),
+        Design("bones+aug/frame-mlp", "bones", INVARIANT_AUG, kind="frames"),
     )
 }
 
@@ -169,7 +177,7 @@ def found_rate(folder: Path, cache: Path) -> float:
 class Classifier:
     """A trained design: ``probabilities(x)`` for ``(n, L, 63)`` windows, and its temperature."""
 
-    def __init__(self, design: Design, data, epochs: int, seed: int):
+    def __init__(self, design: Design, data, x_shifted: np.ndarray, epochs: int, seed: int):
         self.design = design
         if design.kind == "lstm":
             from hand_gesture_recognition.train import fit
@@ -190,21 +198,28 @@ class Classifier:
                 (128, 64), max_iter=300, early_stopping=True, random_state=seed
             ).fit(frames, labels)
             self.epochs = self.model.n_iter_
-        self.temperature = fit_temperature(self.raw(data.x_val), data.y_val)
+        self.temperatures = {
+            "val": fit_temperature(self.raw(data.x_val), data.y_val),
+            "shifted": fit_temperature(self.raw(x_shifted), np.tile(data.y_val, SHIFT.copies)),
+        }
+        self.temperature = self.temperatures["shifted"]
 
     def raw(self, x: np.ndarray) -> np.ndarray:
         if len(x) == 0:
             return np.zeros((0, 10), np.float32)
         if self.design.kind == "lstm":
             return np.concatenate(
-                [np.asarray(self.model(x[i : i + 512], training=False)) for i in range(0, len(x), 512)]
+                [
+                    np.asarray(self.model(x[i : i + 512], training=False))
+                    for i in range(0, len(x), 512)
+                ]
             )
         n, length, width = x.shape
         per_frame = self.model.predict_proba(x.reshape(-1, width)).reshape(n, length, -1)
         return per_frame.mean(axis=1)
 
-    def calibrated(self, x: np.ndarray) -> np.ndarray:
-        return apply_temperature(self.raw(x), self.temperature)
+    def calibrated(self, x: np.ndarray, which: str = "shifted") -> np.ndarray:
+        return apply_temperature(self.raw(x), self.temperatures[which])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,10 +232,15 @@ def hagrid_check(model: Classifier, photos: dict, gestures: list[str], threshold
     features = frame_features(photos["landmarks"], photos["aspect"], mode)
     probabilities = np.zeros((len(detected), len(gestures)), np.float32)
     windows = np.repeat(features[detected][:, None], LENGTH, axis=1)
-    probabilities[detected] = model.calibrated(windows)
+    raw = model.raw(windows)
+    probabilities[detected] = apply_temperature(raw, model.temperatures["shifted"])
+    plain = np.zeros_like(probabilities)
+    plain[detected] = apply_temperature(raw, model.temperatures["val"])
     answer = np.where(detected, probabilities.argmax(1), -1)
     confident = detected & (probabilities.max(1) >= threshold)
     labels = photos["label"]
+    others = np.isin(labels, HAGRID_REJECT)
+    gesture_rows = np.isin(labels, list(HAGRID_TARGETS))
     accuracy, accepted, rejected = [], [], []
     for name, target in HAGRID_TARGETS.items():
         rows = labels == name
@@ -228,13 +248,22 @@ def hagrid_check(model: Classifier, photos: dict, gestures: list[str], threshold
         accuracy.append(right.mean())
         accepted.append((right & confident[rows]).mean())
         rejected.append((~confident[rows]).mean())
-    others = np.isin(labels, HAGRID_REJECT)
     return {
         "hagrid acc": float(np.mean(accuracy)),
         "hagrid acc@t": float(np.mean(accepted)),
         "hagrid gesture rejected": float(np.mean(rejected)),
         "hagrid reject none+peace": float((~confident[others]).mean()),
+        "hagrid reject (T val)": float((plain[others].max(1) < threshold).mean()),
+        "hagrid AUROC": auroc(probabilities.max(1)[gesture_rows], probabilities.max(1)[others]),
     }
+
+
+def auroc(accepted: np.ndarray, rejected: np.ndarray) -> float:
+    """How well confidence separates gestures (should be kept) from non-gestures (0.5: not)."""
+    from sklearn.metrics import roc_auc_score
+
+    y = np.r_[np.ones(len(accepted)), np.zeros(len(rejected))]
+    return float(roc_auc_score(y, np.r_[accepted, rejected]))
 
 
 def webcam_windows(frames: dict, name: str, stride: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -254,14 +283,19 @@ def webcam_check(
     model: Classifier, frames: dict, gestures: list[str], threshold: float, stride: int = 5
 ) -> dict:
     mode = model.design.feature_mode
-    accuracy, accepted, rejected_peace = [], [], []
+    accuracy, accepted, rejected_peace, plain_peace = [], [], [], []
+    scores: dict[bool, list] = {True: [], False: []}
     for name in (*WEBCAM_TARGETS, *WEBCAM_REJECT):
         windows, aspects, total = webcam_windows(frames, name, stride)
         if windows is None:
             answer, confident = np.zeros(0, int), np.zeros(0, bool)
+            plain_confident = confident
         else:
-            p = model.calibrated(frame_features(windows, aspects, mode))
+            x = frame_features(windows, aspects, mode)
+            p = model.calibrated(x)
             answer, confident = p.argmax(1), p.max(1) >= threshold
+            plain_confident = model.calibrated(x, "val").max(1) >= threshold
+            scores[name in WEBCAM_TARGETS].append(p.max(1))
         unusable = total - len(answer)  # too many frames without a hand: no answer
         if name in WEBCAM_TARGETS:
             right = answer == gestures.index(WEBCAM_TARGETS[name])
@@ -269,10 +303,15 @@ def webcam_check(
             accepted.append((right & confident).sum() / total)
         else:
             rejected_peace.append(((~confident).sum() + unusable) / total)
+            plain_peace.append(((~plain_confident).sum() + unusable) / total)
     return {
         "webcam acc": float(np.mean(accuracy)),
         "webcam acc@t": float(np.mean(accepted)),
         "webcam reject peace": float(np.mean(rejected_peace)),
+        "webcam reject (T val)": float(np.mean(plain_peace)),
+        "webcam AUROC": auroc(np.concatenate(scores[True]), np.concatenate(scores[False] or [[]]))
+        if scores[False]
+        else float("nan"),
     }
 
 
@@ -355,15 +394,30 @@ def main(argv: list[str] | None = None) -> int:
                 design.augmentation,
                 TrainingConfig(split="time", seed=seed),
             )
-            model = Classifier(design, data, args.epochs, seed)
-            val = model.raw(data.x_val)
+            prep = PreprocessingConfig(feature_mode=design.feature_mode, window_stride=args.stride)
+            _, val_windows, _, _ = split_windows(
+                table, prep, TrainingConfig(split="time", seed=seed)
+            )
+            shifted, shifted_aspect = shift_windows(
+                val_windows.windows, val_windows.aspect, SHIFT, np.random.default_rng(seed)
+            )
+            x_shifted = frame_features(shifted, shifted_aspect, design.feature_mode)
+            y_shifted = np.tile(data.y_val, SHIFT.copies)
+            model = Classifier(design, data, x_shifted, args.epochs, seed)
+            val, val_shifted = model.raw(data.x_val), model.raw(x_shifted)
+            t_val, t_shift = model.temperatures["val"], model.temperatures["shifted"]
             row = {
                 "ir test": float((model.raw(data.x_test).argmax(1) == data.y_test).mean()),
-                "val ECE before": expected_calibration_error(val, data.y_val),
-                "val ECE after": expected_calibration_error(
-                    apply_temperature(val, model.temperature), data.y_val
+                "val ECE raw": expected_calibration_error(val, data.y_val),
+                "val ECE T val": expected_calibration_error(
+                    apply_temperature(val, t_val), data.y_val
                 ),
-                "temperature": model.temperature,
+                "shifted-val ECE raw": expected_calibration_error(val_shifted, y_shifted),
+                "shifted-val ECE T shift": expected_calibration_error(
+                    apply_temperature(val_shifted, t_shift), y_shifted
+                ),
+                "T val": t_val,
+                "T shifted": t_shift,
                 **hagrid_check(model, photos, data.gestures, args.threshold),
                 **webcam_check(model, frames, data.gestures, args.threshold),
             }

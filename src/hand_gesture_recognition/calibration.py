@@ -7,6 +7,13 @@ log-likelihood), which keeps every answer's rank and makes the top probability m
 says on data like the validation data. The rejection rule then answers "no known gesture"
 when the calibrated top probability is under a threshold.
 
+Fitted on validation windows of the same person as the training windows, a model is right on
+nearly all of them and the fit only sharpens its answers (``T < 1``), which is the wrong way
+for other people and cameras. So the temperature is fitted on the validation windows after a
+*shift* (:func:`shift_windows`: the hand turned in 3-D, other finger proportions, another
+depth scale, more landmark noise), a stand-in for the new person and camera the model has not
+seen (post-hoc calibration under domain drift, Tomani et al., 2021).
+
 The fitted temperature and the threshold are saved beside the model as ``calibration.json``;
 a model without the file (older models, the original project's) keeps ``T = 1``.
 """
@@ -14,11 +21,12 @@ a model without the file (older models, the original project's) keeps ``T = 1``.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
+from .augment import add_noise, rotate_3d, scale_depth, vary_proportions
 from .config import read_json, write_json_atomic
 from .errors import InputError
 
@@ -36,6 +44,7 @@ class Calibration:
         ece_before: Expected calibration error on the validation windows before scaling.
         ece_after: The same after scaling.
         fitted_on: How many validation windows the temperature was fitted on.
+        fitted_temperature: The fit before the lower bound of :func:`calibrate`.
     """
 
     temperature: float = 1.0
@@ -43,6 +52,7 @@ class Calibration:
     ece_before: float | None = None
     ece_after: float | None = None
     fitted_on: int = 0
+    fitted_temperature: float | None = None
 
     def __post_init__(self) -> None:
         if not self.temperature > 0:
@@ -75,10 +85,55 @@ class Calibration:
         if not path.is_file():
             return cls()
         data = read_json(path)
-        known = {"temperature", "threshold", "ece_before", "ece_after", "fitted_on"}
+        known = {f.name for f in fields(cls)}
         if not isinstance(data, dict) or set(data) - known:
             raise InputError(f"{path}: expected a calibration with keys {', '.join(sorted(known))}")
         return cls(**data)
+
+
+@dataclass(frozen=True)
+class ShiftConfig:
+    """The perturbation of validation windows the temperature is fitted on.
+
+    Attributes:
+        rotation_degrees: Largest 3-D rotation of the hand.
+        proportion_range: Range of the per-finger length factor.
+        depth_range: Range of the depth stretch.
+        noise_std: Landmark noise (image-width units).
+        copies: Shifted copies of each validation window.
+    """
+
+    rotation_degrees: float = 45.0
+    proportion_range: tuple[float, float] = (0.75, 1.25)
+    depth_range: tuple[float, float] = (0.5, 1.5)
+    noise_std: float = 0.02
+    copies: int = 3
+
+
+def shift_windows(
+    windows: np.ndarray,
+    aspect: np.ndarray,
+    config: ShiftConfig,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shifted copies of landmark windows (see :class:`ShiftConfig`).
+
+    Args:
+        windows: ``(n, L, 21, 3)`` validation landmark windows.
+        aspect: ``(n, L)`` their image height / width.
+        config: The shift.
+        rng: Random generator.
+
+    Returns:
+        ``(n * copies, L, 21, 3)`` windows and their ``(n * copies, L)`` aspects.
+    """
+    parts = []
+    for _ in range(config.copies):
+        copy = rotate_3d(windows, config.rotation_degrees, rng, aspect)
+        copy = vary_proportions(copy, *config.proportion_range, rng, aspect)
+        copy = scale_depth(copy, *config.depth_range, rng)
+        parts.append(add_noise(copy, config.noise_std, rng))
+    return np.concatenate(parts), np.concatenate([aspect] * config.copies)
 
 
 def apply_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarray:
@@ -170,23 +225,32 @@ def expected_calibration_error(
 
 
 def calibrate(
-    probabilities: np.ndarray, labels: np.ndarray, threshold: float = 0.6
+    probabilities: np.ndarray,
+    labels: np.ndarray,
+    threshold: float = 0.6,
+    min_temperature: float | None = 1.0,
 ) -> Calibration:
     """Fits the temperature on validation outputs and records the ECE before and after.
 
     Args:
-        probabilities: ``(n, C)`` softmax outputs on the validation windows.
+        probabilities: ``(n, C)`` softmax outputs on the (shifted) validation windows.
         labels: ``(n,)`` their true classes.
         threshold: The rejection threshold to store with it.
+        min_temperature: Lower bound on the temperature used (None: the fit as it is). The
+            default 1 never sharpens: windows of the training person, even shifted, are
+            easier than new people, and on LeapGestRecog's sample the fit on them always
+            ran to the search's lower bound, which would make every answer look certain.
 
     Returns:
-        The calibration.
+        The calibration; ``ece_after`` is for the temperature used.
     """
-    temperature = fit_temperature(probabilities, labels)
+    fitted = fit_temperature(probabilities, labels)
+    temperature = fitted if min_temperature is None else max(fitted, float(min_temperature))
     return Calibration(
         temperature=temperature,
         threshold=float(threshold),
         ece_before=expected_calibration_error(probabilities, labels),
         ece_after=expected_calibration_error(apply_temperature(probabilities, temperature), labels),
         fitted_on=int(len(labels)),
+        fitted_temperature=fitted,
     )

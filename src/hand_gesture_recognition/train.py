@@ -11,11 +11,12 @@ from typing import Any
 
 import numpy as np
 
-from .calibration import calibrate
+from .calibration import Calibration, ShiftConfig, calibrate, shift_windows
 from .config import CONFIG_FILE, MAPPING_FILE, MODEL_FILE, RunConfig
 from .errors import InputError
+from .features import frame_features
 from .landmarks import LandmarkTable
-from .sequences import SplitData, prepare_data
+from .sequences import SplitData, prepare_data, split_windows
 
 
 @dataclass
@@ -137,6 +138,30 @@ def predict_classes(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndar
     return predict_probabilities(model, x, batch_size).argmax(axis=1)
 
 
+def fit_calibration(
+    model: Any, table: LandmarkTable, config: RunConfig, gestures: list[str]
+) -> Calibration:
+    """Fits the temperature on shifted copies of the validation windows.
+
+    See :mod:`hand_gesture_recognition.calibration` for why the windows are shifted.
+
+    Args:
+        model: The trained classifier.
+        table: The landmarks it was trained on.
+        config: Its settings (the split gives the validation windows).
+        gestures: Class order.
+
+    Returns:
+        The calibration.
+    """
+    _, val, _, _ = split_windows(table, config.preprocessing, config.training, gestures)
+    rng = np.random.default_rng(config.training.seed)
+    windows, aspect = shift_windows(val.windows, val.aspect, ShiftConfig(), rng)
+    x = frame_features(windows, aspect, config.preprocessing.feature_mode)
+    labels = np.tile(val.labels, len(windows) // max(len(val), 1))
+    return calibrate(predict_probabilities(model, x), labels)
+
+
 def train_model(
     table: LandmarkTable,
     config: RunConfig,
@@ -178,7 +203,7 @@ def train_model(
     prepared = time.perf_counter()
     model, history = fit(data, config, verbose)
     trained = time.perf_counter()
-    calibration = calibrate(predict_probabilities(model, data.x_val), data.y_val)
+    calibration = fit_calibration(model, table, config, data.gestures)
     y_pred = predict_classes(model, data.x_test)
     metrics = compute_metrics(data.y_test, y_pred, data.gestures, data.protocol)
     metrics["calibration"] = asdict(calibration)
