@@ -90,15 +90,16 @@ WEBCAM_TARGETS = {"stop": "01_palm", "thumbs_up": "05_thumb"}
 WEBCAM_REJECT = ("peace",)
 LENGTH = 30
 
-#: The augmentation before this benchmark (noise, occlusion, scale and translation).
-OLD_AUG = AugmentationConfig(
-    scale_range=(0.9, 1.1),
-    translation_range=0.05,
-    rotation_degrees=0.0,
-    proportion_range=(1.0, 1.0),
+#: The default augmentation (noise, occlusion, scale and translation; the last two are
+#: skipped where they cannot change the features).
+OLD_AUG = AugmentationConfig()
+#: 3-D rotation (before the 2-D projection of ``canonical``) and finger proportions.
+ROTATE_AUG = AugmentationConfig(
+    scale_range=(1.0, 1.0),
+    translation_range=0.0,
+    rotation_degrees=60.0,
+    proportion_range=(0.8, 1.2),
 )
-#: Today's default: 3-D rotation (before the projection of ``canonical``), finger proportions.
-ROTATE_AUG = AugmentationConfig()
 #: For the viewpoint-invariant modes, where rotation does nothing: mirror, proportions, depth.
 INVARIANT_AUG = replace(
     ROTATE_AUG, rotation_degrees=0.0, mirror_probability=0.5, depth_range=(0.5, 1.5)

@@ -131,8 +131,31 @@ def test_identity_settings_are_skipped_and_cost_no_randomness():
         occlusion_probability=0.0,
         scale_range=(1.0, 1.0),
         translation_range=0.0,
+        rotation_degrees=0.0,
+        proportion_range=(1.0, 1.0),
     )
     out, _ = augment.augment_windows(
         windows, np.arange(4), off, "interpolate", np.random.default_rng(0)
     )
     np.testing.assert_allclose(out[4:], windows, atol=0)
+
+
+@pytest.mark.parametrize("mode", sorted(augment.NO_EFFECT))
+def test_transforms_listed_as_idle_really_change_nothing_in_that_mode(mode):
+    windows = _windows(n=6)
+    aspect = np.full(windows.shape[:2], 0.75, np.float32)
+    rng = np.random.default_rng(0)
+    transforms = {
+        "translate": lambda w: augment.translate(w, 0.1, rng),
+        "scale": lambda w: augment.scale(w, 0.8, 1.2, rng),
+        "rotate_3d": lambda w: augment.rotate_3d(w, 60.0, rng, aspect),
+        "mirror": lambda w: augment.mirror(w, 1.0, rng),
+        "depth": lambda w: augment.scale_depth(w, 0.5, 1.5, rng),
+    }
+    before = frame_features(windows, aspect, mode)
+    for name, transform in transforms.items():
+        change = np.abs(frame_features(transform(windows), aspect, mode) - before).max()
+        if name in augment.NO_EFFECT[mode]:
+            assert change < 1e-3, name
+        else:
+            assert change > 1e-3, name

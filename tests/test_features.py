@@ -14,7 +14,7 @@ def real_hand(webcam_sample):
     hands = []
     with make_extractor("auto") as extractor:
         for gesture in ("stop", "thumbs_up", "peace"):
-            result = extractor.process(read_image(webcam_sample / gesture / "10.jpg"))
+            result = extractor.process(read_image(webcam_sample / gesture / "40.jpg"))
             assert result.detected
             hands.append((result.landmarks, result.aspect))
     return hands
