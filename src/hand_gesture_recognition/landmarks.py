@@ -154,6 +154,14 @@ class LandmarkExtractor(ABC):
             The landmarks, or a result with ``landmarks=None`` when no hand was found.
         """
 
+    def process_photo(self, image: np.ndarray) -> HandResult:
+        """Finds the hand in one photo on its own, with any fallbacks for photos.
+
+        The same as :meth:`process` unless the extractor has fallbacks that live video
+        skips (see :class:`AutoExtractor`). Call :meth:`reset` before and after.
+        """
+        return self.process(image)
+
     def reset(self) -> None:
         """Forgets the previous frame (start of a new sequence)."""
 
@@ -308,6 +316,16 @@ class AutoExtractor(LandmarkExtractor):
         result = self._standard.process(image)
         if result.detected or self.tracking:
             return result
+        return self._photo_fallbacks(image)
+
+    def process_photo(self, image: np.ndarray) -> HandResult:
+        """See :meth:`LandmarkExtractor.process_photo`: the fallbacks even in tracking mode."""
+        if is_grayscale(image):
+            return self._infrared.process(image)
+        result = self._standard.process(image)
+        return result if result.detected else self._photo_fallbacks(image)
+
+    def _photo_fallbacks(self, image: np.ndarray) -> HandResult:
         padded, top, left = pad_photo(image)
         result = self._standard.process(padded)
         if result.detected:

@@ -276,7 +276,7 @@ class RealTimeGestureRecognizer:
         started = time.perf_counter()
         self.reset()
         try:
-            result = self.extractor.process(image)
+            result = self.extractor.process_photo(image)
         finally:
             self.reset()
         if not result.detected:
