@@ -87,7 +87,7 @@ class AugmentationConfig:
     The new transforms are off by default: with the default ``canonical`` features and the
     LSTM, 3-D rotation (60 degrees) and finger proportions (0.8-1.2) measured worse across
     people and cameras than without (``benchmarks/generalisation.py``; TECHNICAL_REPORT
-    section 13). Scale and translation change nothing in the wrist-relative, scale-free
+    section 14). Scale and translation change nothing in the wrist-relative, scale-free
     feature modes (all but ``raw``), mirroring and depth stretching nothing in ``canonical``
     (it mirrors to one hand itself and drops depth), 3-D rotation and mirroring nothing in
     ``hand3d`` and ``bones``: :func:`~hand_gesture_recognition.augment.augment_windows`
