@@ -27,6 +27,12 @@ git). The development sets are for measuring, not for tuning single frames.
 
     uv run python benchmarks/generalisation.py [--seeds 5] [--epochs 30] [--stride 2]
         [--designs canonical hand3d ...] [--threshold 0.6]
+
+The figures in TECHNICAL_REPORT section 14 come from (52 min on 2 shared cores; one LSTM seed
+2-9 min, one single-frame seed 3-20 s; the first run also extracts the landmarks, ~3 min):
+
+    uv run python benchmarks/generalisation.py --seeds 5 --epochs 20 --stride 2 \
+        --designs canonical+rot3d/frame-mlp hand3d+aug/frame-mlp canonical+rot3d canonical
 """
 
 from __future__ import annotations
