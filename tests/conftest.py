@@ -51,6 +51,12 @@ def webcam_sample() -> Path:
 
 
 @pytest.fixture(scope="session")
+def hagrid_sample() -> Path:
+    """``../shared/data/hagrid-sample``: close-up photos of many people's hands, 40 per class."""
+    return _require(SHARED_DATA / "hagrid-sample")
+
+
+@pytest.fixture(scope="session")
 def sample_landmarks(leap_sample: Path, tmp_path_factory) -> Path:
     """Landmarks of the whole infrared sample, extracted once per test session (auto)."""
     from hand_gesture_recognition.landmarks import extract_landmarks

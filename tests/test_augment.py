@@ -1,7 +1,9 @@
 import numpy as np
+import pytest
 
 from hand_gesture_recognition import augment
 from hand_gesture_recognition.config import AugmentationConfig
+from hand_gesture_recognition.features import frame_features
 
 
 def _windows(n=4, length=12, seed=0):
@@ -62,3 +64,98 @@ def test_augment_windows_keeps_originals_first_and_labels_aligned():
     np.testing.assert_array_equal(out[:4], windows)
     np.testing.assert_array_equal(out_labels, np.tile(labels, 3))
     assert not np.allclose(out[4:8], windows)
+
+
+def _isotropic_distances(windows, aspect):
+    points = windows.astype(np.float64).copy()
+    points[..., 1] *= aspect[..., None]
+    return np.linalg.norm(points[..., :, None, :] - points[..., None, :, :], axis=-1)
+
+
+def test_3d_rotation_is_rigid_in_isotropic_coordinates_and_turns_the_hand():
+    windows = _windows()
+    aspect = np.full(windows.shape[:2], 0.75, np.float32)
+    turned = augment.rotate_3d(windows, 60.0, np.random.default_rng(0), aspect)
+    np.testing.assert_allclose(
+        _isotropic_distances(turned, aspect), _isotropic_distances(windows, aspect), atol=1e-4
+    )
+    assert np.abs(turned - windows).mean() > 0.01
+
+
+def test_mirror_flips_x_of_the_chosen_windows_only():
+    windows = _windows(n=200)
+    mirrored = augment.mirror(windows, 0.5, np.random.default_rng(0))
+    flipped = np.isclose(mirrored[..., 0], 1.0 - windows[..., 0]).all(axis=(1, 2))
+    kept = (mirrored == windows).all(axis=(1, 2, 3))
+    assert (flipped | kept).all() and 60 < flipped.sum() < 140
+    np.testing.assert_array_equal(mirrored[..., 1:], windows[..., 1:])
+
+
+def test_proportions_keep_bone_directions_and_scale_each_finger():
+    windows = _windows(n=3)
+    varied = augment.vary_proportions(windows, 1.2, 1.2, np.random.default_rng(0))
+    np.testing.assert_array_equal(
+        varied[:, :, [0, 1, 5, 9, 13, 17]], windows[:, :, [0, 1, 5, 9, 13, 17]]
+    )
+    for parent, child in ((5, 6), (6, 7), (7, 8), (2, 3)):
+        bone, new = (
+            windows[:, :, child] - windows[:, :, parent],
+            varied[:, :, child] - varied[:, :, parent],
+        )
+        np.testing.assert_allclose(new, 1.2 * bone, atol=1e-5)
+
+
+def test_depth_scaling_stretches_z_about_the_wrist():
+    windows = _windows()
+    deeper = augment.scale_depth(windows, 2.0, 2.0, np.random.default_rng(0))
+    np.testing.assert_allclose(
+        deeper[..., 2] - deeper[..., :1, 2], 2 * (windows[..., 2] - windows[..., :1, 2]), atol=1e-5
+    )
+    np.testing.assert_array_equal(deeper[..., :2], windows[..., :2])
+
+
+@pytest.mark.parametrize("mode", ["normalized", "canonical", "hand3d", "bones"])
+def test_translation_changes_nothing_after_the_scale_free_features(mode):
+    windows = _windows()
+    moved = augment.translate(windows, 0.2, np.random.default_rng(0))
+    np.testing.assert_allclose(
+        frame_features(moved, 1.0, mode), frame_features(windows, 1.0, mode), atol=1e-4
+    )
+
+
+def test_identity_settings_are_skipped_and_cost_no_randomness():
+    windows = _windows()
+    off = AugmentationConfig(
+        copies=1,
+        noise_std=0.0,
+        occlusion_probability=0.0,
+        scale_range=(1.0, 1.0),
+        translation_range=0.0,
+        rotation_degrees=0.0,
+        proportion_range=(1.0, 1.0),
+    )
+    out, _ = augment.augment_windows(
+        windows, np.arange(4), off, "interpolate", np.random.default_rng(0)
+    )
+    np.testing.assert_allclose(out[4:], windows, atol=0)
+
+
+@pytest.mark.parametrize("mode", sorted(augment.NO_EFFECT))
+def test_transforms_listed_as_idle_really_change_nothing_in_that_mode(mode):
+    windows = _windows(n=6)
+    aspect = np.full(windows.shape[:2], 0.75, np.float32)
+    rng = np.random.default_rng(0)
+    transforms = {
+        "translate": lambda w: augment.translate(w, 0.1, rng),
+        "scale": lambda w: augment.scale(w, 0.8, 1.2, rng),
+        "rotate_3d": lambda w: augment.rotate_3d(w, 60.0, rng, aspect),
+        "mirror": lambda w: augment.mirror(w, 1.0, rng),
+        "depth": lambda w: augment.scale_depth(w, 0.5, 1.5, rng),
+    }
+    before = frame_features(windows, aspect, mode)
+    for name, transform in transforms.items():
+        change = np.abs(frame_features(transform(windows), aspect, mode) - before).max()
+        if name in augment.NO_EFFECT[mode]:
+            assert change < 1e-3, name
+        else:
+            assert change > 1e-3, name

@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from hand_gesture_recognition import hub
+from hand_gesture_recognition.calibration import Calibration
 from hand_gesture_recognition.cli import main
 from hand_gesture_recognition.config import ModelConfig, RunConfig
 from hand_gesture_recognition.errors import DownloadError, InputError
@@ -37,6 +38,7 @@ EXPECTED = {
     "gesture_mapping.json",
     "model_config.json",
     "metrics.json",
+    "calibration.json",
     "confusion_matrix.png",
     "training_curves.png",
     "classification_report.txt",
@@ -55,6 +57,7 @@ def model_dir(tmp_path_factory):
     model.fit(x, np.arange(12) % 3, epochs=1, batch_size=6, verbose=0)
     config = RunConfig(model=ModelConfig(lstm_units=(8, 8, 4), dense_units=(8,)))
     save_model(directory, model, gestures, RunConfig.from_dict(config.to_dict()))
+    Calibration(temperature=1.5, fitted_on=2).save(directory)
     protocol = {
         "split": "subject",
         "subjects": ["00", "01", "02"],

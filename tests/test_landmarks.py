@@ -155,3 +155,43 @@ def test_missing_and_corrupt_landmark_files(tmp_path):
     (tmp_path / "junk.npz").write_bytes(b"junk")
     with pytest.raises(InputError, match="not a readable"):
         lm.LandmarkTable.load(tmp_path / "junk.npz")
+
+
+def _photos(folder, count):
+    from hand_gesture_recognition.realtime import list_images, read_image
+
+    return [read_image(p) for p in list_images(folder)[:count]]
+
+
+def test_close_up_photos_the_palm_detector_misses_are_found(hagrid_sample):
+    from hand_gesture_recognition.landmarks import MediaPipeHandsExtractor, make_extractor
+
+    fists = _photos(hagrid_sample / "fist", 10)
+    with MediaPipeHandsExtractor() as standard:
+        alone = sum(standard.process(photo).detected for photo in fists)
+    with make_extractor("auto") as auto:
+        results = [auto.process(photo) for photo in fists]
+    found = [r for r in results if r.detected]
+    assert alone <= 3 and len(found) >= 8
+    for result, photo in zip(results, fists, strict=True):
+        if result.detected:
+            # The hand fills the photo: its landmarks span a good part of it, inside it.
+            assert result.aspect == pytest.approx(photo.shape[0] / photo.shape[1])
+            xy = result.landmarks[:, :2]
+            assert (xy > -0.1).all() and (xy < 1.1).all() and np.ptp(xy, axis=0).max() > 0.4
+
+
+def test_padded_photo_landmarks_map_back_onto_the_photo(hagrid_sample):
+    from hand_gesture_recognition.landmarks import MediaPipeHandsExtractor, pad_photo, unpad_result
+
+    with MediaPipeHandsExtractor() as standard:
+        for photo in _photos(hagrid_sample / "palm", 5):
+            direct = standard.process(photo)
+            padded, top, left = pad_photo(photo)
+            mapped = unpad_result(standard.process(padded), photo.shape, top, left, padded.shape)
+            if direct.detected and mapped.detected:
+                np.testing.assert_allclose(
+                    mapped.landmarks[:, :2], direct.landmarks[:, :2], atol=0.05
+                )
+                return
+    pytest.fail("no palm photo found both directly and padded")

@@ -1,8 +1,16 @@
-"""Augmentation of training windows: noise, occlusion, scaling and translation.
+"""Augmentation of training windows: noise, occlusion, 3-D pose, mirror, hand shape.
 
 Augmentation works on landmark windows ``(n, L, 21, 3)`` before features are computed, so each
-transform has its physical meaning (a shifted or larger hand, a jittery or briefly lost
-detection) whatever the feature mode. Only training windows are augmented.
+transform has its physical meaning (a hand turned in 3-D, the other hand, longer or shorter
+fingers, a camera that estimates depth differently, a jittery or briefly lost detection)
+whatever the feature mode. Only training windows are augmented.
+
+Some transforms cannot change some features: every feature mode but ``raw`` is
+wrist-relative and scale-free, so :func:`translate` and :func:`scale` change nothing there
+(``benchmarks/generalisation.py`` measures which transforms change which features), and
+:func:`rotate_3d` and :func:`mirror` change nothing in the viewpoint-invariant ``hand3d`` and
+``bones`` modes, where only noise, occlusion, :func:`vary_proportions` (``hand3d``) and
+:func:`scale_depth` still act. Transforms whose settings make them the identity are skipped.
 """
 
 from __future__ import annotations
@@ -11,6 +19,15 @@ import numpy as np
 
 from .config import AugmentationConfig
 from .sequences import fill_missing
+
+#: The landmark chains from the wrist to each fingertip (MediaPipe's indices).
+FINGERS = (
+    (0, 1, 2, 3, 4),
+    (0, 5, 6, 7, 8),
+    (0, 9, 10, 11, 12),
+    (0, 13, 14, 15, 16),
+    (0, 17, 18, 19, 20),
+)
 
 
 def add_noise(windows: np.ndarray, std: float, rng: np.random.Generator) -> np.ndarray:
@@ -32,6 +49,102 @@ def translate(windows: np.ndarray, limit: float, rng: np.random.Generator) -> np
     offsets = rng.uniform(-limit, limit, size=(len(windows), 1, 1, 2)).astype(np.float32)
     out = windows.copy()
     out[..., :2] += offsets
+    return out
+
+
+def _as_isotropic(windows: np.ndarray, aspect: np.ndarray | None) -> np.ndarray:
+    points = windows.astype(np.float32, copy=True)
+    if aspect is not None:
+        points[..., 1] *= aspect[..., None]
+    return points
+
+
+def _from_isotropic(points: np.ndarray, aspect: np.ndarray | None) -> np.ndarray:
+    if aspect is not None:
+        points[..., 1] /= aspect[..., None]
+    return points
+
+
+def random_rotations(n: int, max_degrees: float, rng: np.random.Generator) -> np.ndarray:
+    """``(n, 3, 3)`` rotations about uniformly random axes by angles uniform in ±max_degrees."""
+    axis = rng.normal(size=(n, 3))
+    axis /= np.linalg.norm(axis, axis=1, keepdims=True)
+    angle = np.radians(rng.uniform(-max_degrees, max_degrees, size=n))
+    k = np.zeros((n, 3, 3))
+    k[:, 0, 1], k[:, 0, 2], k[:, 1, 2] = -axis[:, 2], axis[:, 1], -axis[:, 0]
+    k = k - k.transpose(0, 2, 1)
+    sin, cos = np.sin(angle)[:, None, None], np.cos(angle)[:, None, None]
+    return np.eye(3) + sin * k + (1 - cos) * k @ k
+
+
+def rotate_3d(
+    windows: np.ndarray,
+    max_degrees: float,
+    rng: np.random.Generator,
+    aspect: np.ndarray | None = None,
+) -> np.ndarray:
+    """Turns each window's hand in 3-D about its mean wrist position (Rodrigues' formula).
+
+    Args:
+        windows: ``(n, L, 21, 3)`` landmark windows.
+        max_degrees: Largest rotation angle; each window gets a random axis.
+        rng: Random generator.
+        aspect: ``(n, L)`` image height / width, so that the rotation is rigid in isotropic
+            coordinates (None: square images).
+
+    Returns:
+        The rotated windows.
+    """
+    points = _as_isotropic(windows, aspect)
+    centre = np.nanmean(points[:, :, :1, :], axis=1, keepdims=True)
+    rotations = random_rotations(len(windows), max_degrees, rng).astype(np.float32)
+    turned = np.einsum("nij,nlkj->nlki", rotations, points - centre) + centre
+    return _from_isotropic(turned.astype(np.float32), aspect)
+
+
+def mirror(windows: np.ndarray, probability: float, rng: np.random.Generator) -> np.ndarray:
+    """Mirrors some windows left-right (``x -> 1 - x``): the other hand doing the gesture."""
+    out = windows.copy()
+    chosen = rng.random(len(windows)) < probability
+    out[chosen, ..., 0] = 1.0 - out[chosen, ..., 0]
+    return out
+
+
+def vary_proportions(
+    windows: np.ndarray,
+    low: float,
+    high: float,
+    rng: np.random.Generator,
+    aspect: np.ndarray | None = None,
+) -> np.ndarray:
+    """Lengthens or shortens each finger (and the thumb) of each window by its own factor.
+
+    The bones of a finger keep their directions; each finger's factor is uniform in
+    ``[low, high]``, as people's hands differ in finger length relative to the palm.
+    """
+    points = _as_isotropic(windows, aspect)
+    out = points.copy()
+    factors = rng.uniform(low, high, size=(len(windows), len(FINGERS))).astype(np.float32)
+    for f, chain in enumerate(FINGERS):
+        factor = factors[:, f][:, None, None]
+        for parent, child in zip(chain[1:-1], chain[2:], strict=True):
+            bone = points[:, :, child] - points[:, :, parent]
+            out[:, :, child] = out[:, :, parent] + bone * factor
+    return _from_isotropic(out, aspect)
+
+
+def scale_depth(
+    windows: np.ndarray, low: float, high: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Stretches each window's depth (``z`` about the wrist) by a factor in ``[low, high]``.
+
+    MediaPipe estimates depth from one image; how much depth it sees differs between cameras
+    (a Leap Motion's infrared blob, a webcam's colour photo).
+    """
+    factors = rng.uniform(low, high, size=(len(windows), 1, 1)).astype(np.float32)
+    out = windows.copy()
+    wrist = windows[:, :, :1, 2]
+    out[..., 2] = wrist + (windows[..., 2] - wrist) * factors
     return out
 
 
@@ -64,16 +177,32 @@ def occlude(
     return out
 
 
+#: Transforms that cannot change a feature mode's features (measured by
+#: ``benchmarks/generalisation.py``: mean absolute change 0 to float rounding).
+NO_EFFECT: dict[str, frozenset[str]] = {
+    "raw": frozenset(),
+    "normalized": frozenset({"translate"}),
+    "canonical": frozenset({"translate", "scale", "mirror", "depth"}),
+    "hand3d": frozenset({"translate", "rotate_3d", "mirror"}),
+    "bones": frozenset({"translate", "rotate_3d", "mirror"}),
+}
+
+
 def augment_windows(
     windows: np.ndarray,
     labels: np.ndarray,
     config: AugmentationConfig,
     missing: str,
     rng: np.random.Generator,
+    aspect: np.ndarray | None = None,
+    feature_mode: str = "raw",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Returns the originals followed by ``config.copies`` augmented copies of each window.
 
-    Each copy gets noise, then possibly an occlusion, then a random scale and translation.
+    Each copy gets a 3-D rotation, a mirror, other finger proportions and another depth
+    scale, then noise, possibly an occlusion, a scale and a translation; transforms whose
+    settings make them the identity, or that cannot change ``feature_mode``'s features
+    (:data:`NO_EFFECT`), are skipped.
 
     Args:
         windows: ``(n, L, 21, 3)`` landmark windows (NaN where no hand was found).
@@ -81,18 +210,32 @@ def augment_windows(
         config: Augmentation settings.
         missing: The missing-frame policy (refills occluded frames).
         rng: Random generator (seeded by the caller).
+        aspect: ``(n, L)`` image height / width of the windows (None: square images).
+        feature_mode: The features the windows become (``raw``: every transform acts).
 
     Returns:
         ``(n * (1 + copies), L, 21, 3)`` windows and their labels.
     """
+    idle = NO_EFFECT.get(feature_mode, frozenset())
     parts, part_labels = [windows], [labels]
     for _ in range(config.copies):
-        copy = add_noise(windows, config.noise_std, rng)
+        copy = windows
+        if config.rotation_degrees > 0 and "rotate_3d" not in idle:
+            copy = rotate_3d(copy, config.rotation_degrees, rng, aspect)
+        if config.mirror_probability > 0 and "mirror" not in idle:
+            copy = mirror(copy, config.mirror_probability, rng)
+        if config.proportion_range != (1.0, 1.0):
+            copy = vary_proportions(copy, *config.proportion_range, rng, aspect)
+        if config.depth_range != (1.0, 1.0) and "depth" not in idle:
+            copy = scale_depth(copy, *config.depth_range, rng)
+        copy = add_noise(copy, config.noise_std, rng)
         copy = occlude(
             copy, config.occlusion_probability, config.occlusion_max_frames, missing, rng
         )
-        copy = scale(copy, *config.scale_range, rng)
-        copy = translate(copy, config.translation_range, rng)
+        if config.scale_range != (1.0, 1.0) and "scale" not in idle:
+            copy = scale(copy, *config.scale_range, rng)
+        if config.translation_range > 0 and "translate" not in idle:
+            copy = translate(copy, config.translation_range, rng)
         parts.append(copy.astype(np.float32))
         part_labels.append(labels)
     return np.concatenate(parts), np.concatenate(part_labels)

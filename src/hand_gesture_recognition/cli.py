@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .config import FEATURE_MODES
 from .errors import InputError
 
 DEFAULT_DATASETS = "datasets"
@@ -225,9 +226,10 @@ def _add_train_parser(commands) -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
         "--features",
-        choices=("raw", "normalized", "canonical"),
+        choices=FEATURE_MODES,
         default="canonical",
-        help="per-frame features (default: canonical)",
+        help="per-frame features (default: canonical; hand3d and bones are viewpoint-invariant, "
+        "measured worse across cameras: see benchmarks/generalisation.py)",
     )
     parser.add_argument(
         "--missing",

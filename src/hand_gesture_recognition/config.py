@@ -27,7 +27,7 @@ ONNX_FILE = "model.onnx"
 #: Version of the ``model_config.json`` layout; files without one are version 1.
 SCHEMA_VERSION = 2
 
-FEATURE_MODES = ("raw", "normalized", "canonical")
+FEATURE_MODES = ("raw", "normalized", "canonical", "hand3d", "bones")
 MISSING_POLICIES = ("interpolate", "zero")
 SPLIT_KINDS = ("subject", "time", "random")
 EXTRACTORS = ("auto", "mediapipe", "infrared")
@@ -84,6 +84,19 @@ class AugmentationConfig:
         occlusion_max_frames: Longest run of occluded frames.
         scale_range: Range of the random uniform scale factor about the hand's centre.
         translation_range: Largest random shift of x and y (in feature units).
+        rotation_degrees: Largest 3-D rotation of the hand about its wrist (0: none).
+        mirror_probability: Chance that a copy is mirrored left-right (the other hand).
+        proportion_range: Range of the per-finger length factor.
+        depth_range: Range of the factor that stretches depth (``z``) about the wrist.
+
+    The new transforms are off by default: with the default ``canonical`` features and the
+    LSTM, 3-D rotation (60 degrees) and finger proportions (0.8-1.2) measured worse across
+    people and cameras than without (``benchmarks/generalisation.py``; TECHNICAL_REPORT
+    section 14). Scale and translation change nothing in the wrist-relative, scale-free
+    feature modes (all but ``raw``), mirroring and depth stretching nothing in ``canonical``
+    (it mirrors to one hand itself and drops depth), 3-D rotation and mirroring nothing in
+    ``hand3d`` and ``bones``: :func:`~hand_gesture_recognition.augment.augment_windows`
+    skips a transform where it cannot change the features.
     """
 
     copies: int = 2
@@ -92,11 +105,21 @@ class AugmentationConfig:
     occlusion_max_frames: int = 5
     scale_range: tuple[float, float] = (0.9, 1.1)
     translation_range: float = 0.05
+    rotation_degrees: float = 0.0
+    mirror_probability: float = 0.0
+    proportion_range: tuple[float, float] = (1.0, 1.0)
+    depth_range: tuple[float, float] = (1.0, 1.0)
 
     def __post_init__(self) -> None:
         if self.copies < 0:
             raise InputError(f"augmentation copies must be >= 0, got {self.copies}")
-        object.__setattr__(self, "scale_range", tuple(float(v) for v in self.scale_range))
+        if not 0.0 <= self.mirror_probability <= 1.0:
+            raise InputError(f"mirror_probability must be in [0, 1], got {self.mirror_probability}")
+        for name in ("scale_range", "proportion_range", "depth_range"):
+            values = tuple(float(v) for v in getattr(self, name))
+            if len(values) != 2 or values[0] > values[1] or values[0] <= 0:
+                raise InputError(f"{name} must be (low, high) with 0 < low <= high, got {values}")
+            object.__setattr__(self, name, values)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Per-frame features: the 21 landmarks of a frame become the 63 numbers the model reads.
 
-Three representations, chosen by :attr:`PreprocessingConfig.feature_mode` and recorded in
+Five representations, chosen by :attr:`PreprocessingConfig.feature_mode` and recorded in
 ``model_config.json`` so that inference computes exactly what training did:
 
 * ``raw``: the extractor's ``(x, y, z)`` as they are (the original project's features);
@@ -16,6 +16,18 @@ Three representations, chosen by :attr:`PreprocessingConfig.feature_mode` and re
   the gesture. Measured on webcam frames with a model trained on LeapGestRecog
   (``benchmarks/webcam_transfer.py``): with depth, thumbs-up was always taken for ``down``;
   without it, stop and thumbs-up were all right.
+* ``hand3d``: the landmarks in a frame fixed to the hand itself, in 3-D: the origin at the
+  wrist, ``y`` along the wrist-to-middle-knuckle line, ``x`` across the knuckles from the
+  little finger to the index (made orthogonal to ``y``), ``z`` the palm's normal, all divided
+  by the palm's 3-D length. Rotating the hand in 3-D (a Leap Motion below it, a webcam in
+  front), moving it or changing its distance changes nothing. A mirror image (the other hand)
+  only flips the sign of ``z``; the sign is fixed so that the fingers bend towards ``+z``
+  (the sum of ``z`` over all landmarks is positive), which makes left and right hands alike.
+* ``bones``: viewpoint-invariant like ``hand3d``, but each of the 20 bones as a unit vector
+  (its direction in the hand's frame), so finger lengths, which differ from person to
+  person, no longer matter; the last three numbers are the thumb tip's distance to the index
+  tip, to the middle-finger tip and to the middle knuckle, over the palm's length (what
+  tells an OK sign or a closed C from an open hand).
 
 Frames without a hand (NaN landmarks) become zeros in every mode.
 """
@@ -24,9 +36,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from .config import FEATURE_MODES
 from .errors import InputError
 
 WRIST, INDEX_MCP, MIDDLE_MCP, PINKY_MCP = 0, 5, 9, 17
+THUMB_TIP, INDEX_TIP, MIDDLE_TIP = 4, 8, 12
+#: Each bone as (parent, child) landmark indices: the five chains from the wrist to the tips.
+BONES = tuple(
+    (0 if joint == 0 else base + joint - 1, base + joint)
+    for base in (1, 5, 9, 13, 17)
+    for joint in range(4)
+)
 NUM_FEATURES = 63
 _EPS = 1e-6
 
@@ -90,6 +110,59 @@ def canonicalize(points: np.ndarray) -> np.ndarray:
     return rotated.astype(np.float32)
 
 
+def hand_frame(points: np.ndarray) -> np.ndarray:
+    """Expresses isotropic landmarks in the hand's own 3-D frame (see ``hand3d`` above).
+
+    Args:
+        points: ``(..., 21, 3)`` isotropic landmarks (:func:`isotropic`).
+
+    Returns:
+        ``(..., 21, 3)`` float32 array: the wrist at the origin, the middle knuckle at
+        ``(0, 1, 0)``, the index knuckle on the ``+x`` side, the fingers bent towards ``+z``.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    centred = points - points[..., WRIST : WRIST + 1, :]
+    up = centred[..., MIDDLE_MCP, :]
+    length = np.linalg.norm(up, axis=-1, keepdims=True)
+    y_axis = up / np.maximum(length, _EPS)
+    across = centred[..., INDEX_MCP, :] - centred[..., PINKY_MCP, :]
+    across = across - np.sum(across * y_axis, axis=-1, keepdims=True) * y_axis
+    x_axis = across / np.maximum(np.linalg.norm(across, axis=-1, keepdims=True), _EPS)
+    z_axis = np.cross(x_axis, y_axis)
+    basis = np.stack([x_axis, y_axis, z_axis], axis=-1)  # (..., 3, 3), axes as columns
+    local = np.einsum("...ij,...jk->...ik", centred, basis) / np.maximum(length, _EPS)[..., None]
+    # A mirror image flips only z; fixing its sign makes both hands alike.
+    side = np.where(local[..., 2].sum(axis=-1) < 0, -1.0, 1.0)
+    local[..., 2] *= side[..., None]
+    return local.astype(np.float32)
+
+
+def bone_features(local: np.ndarray) -> np.ndarray:
+    """The ``bones`` features of landmarks in the hand's frame (:func:`hand_frame`).
+
+    Args:
+        local: ``(..., 21, 3)`` output of :func:`hand_frame`.
+
+    Returns:
+        ``(..., 21, 3)`` float32: rows 0-19 the bones' unit directions, row 20 the thumb
+        tip's distances to the index tip, the middle tip and the middle knuckle.
+    """
+    parents = [a for a, _ in BONES]
+    children = [b for _, b in BONES]
+    vectors = local[..., children, :] - local[..., parents, :]
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    directions = vectors / np.maximum(norms, _EPS)
+    thumb = local[..., THUMB_TIP, :]
+    distances = np.stack(
+        [
+            np.linalg.norm(thumb - local[..., other, :], axis=-1)
+            for other in (INDEX_TIP, MIDDLE_TIP, MIDDLE_MCP)
+        ],
+        axis=-1,
+    )
+    return np.concatenate([directions, distances[..., None, :]], axis=-2).astype(np.float32)
+
+
 def frame_features(
     landmarks: np.ndarray, aspect: np.ndarray | float = 1.0, mode: str = "normalized"
 ) -> np.ndarray:
@@ -98,7 +171,7 @@ def frame_features(
     Args:
         landmarks: ``(..., 21, 3)`` landmarks (NaN rows for frames without a hand).
         aspect: Height / width of the images, broadcastable to the leading dimensions.
-        mode: ``raw``, ``normalized`` or ``canonical``.
+        mode: ``raw``, ``normalized``, ``canonical``, ``hand3d`` or ``bones``.
 
     Returns:
         ``(..., 63)`` float32 features, zeros where the frame had no hand.
@@ -115,7 +188,11 @@ def frame_features(
         points = normalize(isotropic(landmarks, aspect))
     elif mode == "canonical":
         points = canonicalize(normalize(isotropic(landmarks, aspect)))
+    elif mode == "hand3d":
+        points = hand_frame(isotropic(landmarks, aspect))
+    elif mode == "bones":
+        points = bone_features(hand_frame(isotropic(landmarks, aspect)))
     else:
-        raise InputError(f"feature mode must be raw, normalized or canonical; got {mode!r}")
+        raise InputError(f"feature mode must be one of {', '.join(FEATURE_MODES)}; got {mode!r}")
     features = points.reshape(*points.shape[:-2], NUM_FEATURES)
     return np.nan_to_num(features, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)

@@ -15,6 +15,7 @@ includes server-side failures, which the user can only retry.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import re
@@ -25,6 +26,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from .calibration import CALIBRATION_FILE
 from .config import (
     CONFIG_FILE,
     MAPPING_FILE,
@@ -41,7 +43,12 @@ from .errors import DownloadError, InputError
 PUBLISH_REQUIRED = (MODEL_FILE, MAPPING_FILE, CONFIG_FILE, METRICS_FILE)
 #: The exports: published always, made from the Keras model when the directory lacks them.
 PUBLISH_EXPORTS = (TFLITE_FILE, ONNX_FILE)
-PUBLISH_OPTIONAL = ("confusion_matrix.png", "training_curves.png", "classification_report.txt")
+PUBLISH_OPTIONAL = (
+    CALIBRATION_FILE,
+    "confusion_matrix.png",
+    "training_curves.png",
+    "classification_report.txt",
+)
 CARD_FILE = "README.md"
 DATASET_URL = "https://www.kaggle.com/datasets/gti-upm/leapgestrecog"
 DEFAULT_COMMIT_MESSAGE = "Upload hand gesture recognition model"
@@ -198,6 +205,9 @@ def download_model(
         if failure is None:
             raise
         raise failure from None
+    # Optional: a model without it keeps its probabilities as they are (T = 1).
+    with contextlib.suppress(EntryNotFoundError, LocalEntryNotFoundError):
+        fetch(CALIBRATION_FILE, commit)
     return model_path.parent
 
 

@@ -45,6 +45,7 @@ from .landmarks import (
     correct_aspect,
     is_grayscale,
     pixel_aspect_for,
+    to_rgb,
 )
 from .litert import LiteRTRunner
 
@@ -536,6 +537,45 @@ class InfraredHandExtractor(LandmarkExtractor):
                 self.last_try = len(self.tries)
                 return landmarks, presence, mirror, gains
         return None
+
+    def process_whole(self, image: np.ndarray, sides: tuple[float, ...] = (1.0, 1.3)) -> HandResult:
+        """Runs the full landmark model on the whole image, for photos the hand fills.
+
+        A close-up photo of a hand is already the crop the landmark model wants, but the palm
+        detector, which expects a hand with room around it, often misses it. The image's
+        centre is cropped at each of ``sides`` times its longer side; the most hand-like
+        crop, if the model accepts it, is re-cropped from its landmarks (MediaPipe's tracking
+        step) and read once more. No tracking state is kept.
+
+        Args:
+            image: A BGR or grayscale uint8 image with square pixels.
+            sides: Crop sides relative to the image's longer side.
+
+        Returns:
+            The landmarks, or a result without a hand.
+
+        Raises:
+            InputError: For a frame that is not a non-empty uint8 image.
+        """
+        check_image(image)
+        if image.ndim == 3 and image.shape[2] == 1:
+            image = image[:, :, 0]
+        rgb = to_rgb(image)
+        height, width = rgb.shape[:2]
+        best: tuple[float, np.ndarray | None] = (0.0, None)
+        for side in sides:
+            rect = Rect((width - 1) / 2, (height - 1) / 2, max(height, width) * side, 0.0)
+            landmarks, presence = self._full(rgb, rect, False, None)
+            if presence > best[0]:
+                best = (presence, landmarks)
+        presence, landmarks = best
+        if landmarks is None or presence < self.min_confidence:
+            return HandResult(None, 0.0, height / width)
+        refined, refined_presence = self._full(rgb, landmarks_rect(landmarks), False, None)
+        if refined_presence >= presence:
+            landmarks, presence = refined, refined_presence
+        scaled = landmarks / np.array([width, height, width])
+        return HandResult(scaled.astype(np.float32), float(presence), height / width)
 
     def reset(self) -> None:
         """Forgets the previous frame's hand."""

@@ -154,6 +154,14 @@ class LandmarkExtractor(ABC):
             The landmarks, or a result with ``landmarks=None`` when no hand was found.
         """
 
+    def process_photo(self, image: np.ndarray) -> HandResult:
+        """Finds the hand in one photo on its own, with any fallbacks for photos.
+
+        The same as :meth:`process` unless the extractor has fallbacks that live video
+        skips (see :class:`AutoExtractor`). Call :meth:`reset` before and after.
+        """
+        return self.process(image)
+
     def reset(self) -> None:
         """Forgets the previous frame (start of a new sequence)."""
 
@@ -233,13 +241,63 @@ class MediaPipeHandsExtractor(LandmarkExtractor):
         return {**super().settings(), "model_complexity": self.model_complexity}
 
 
+def pad_photo(image: np.ndarray, factor: float = 2.0) -> tuple[np.ndarray, int, int]:
+    """Puts a photo in the middle of a square ``factor`` times its longer side.
+
+    The border repeats the photo's edge pixels (a neutral grey border found fewer hands on
+    HaGRID close-ups: 81 % against 94 %).
+
+    Returns:
+        The padded image and the offsets ``(top, left)`` of the photo in it.
+    """
+    import cv2
+
+    height, width = image.shape[:2]
+    side = int(round(max(height, width) * factor))
+    top, left = (side - height) // 2, (side - width) // 2
+    padded = cv2.copyMakeBorder(
+        image, top, side - height - top, left, side - width - left, cv2.BORDER_REPLICATE
+    )
+    return padded, top, left
+
+
+def unpad_result(
+    result: HandResult, shape: tuple[int, ...], top: int, left: int, padded: tuple[int, ...]
+) -> HandResult:
+    """Maps a result found on :func:`pad_photo`'s output back onto the photo.
+
+    Args:
+        result: What the extractor found on the padded image.
+        shape: The photo's shape.
+        top: Rows of border above the photo.
+        left: Columns of border left of the photo.
+        padded: The padded image's shape.
+
+    Returns:
+        The result in the photo's normalised coordinates (``z`` in units of its width).
+    """
+    height, width = shape[:2]
+    if not result.detected:
+        return HandResult(None, 0.0, height / width)
+    points = np.array(result.landmarks, dtype=np.float64)
+    points[:, 0] = (points[:, 0] * padded[1] - left) / width
+    points[:, 1] = (points[:, 1] * padded[0] - top) / height
+    points[:, 2] = points[:, 2] * padded[1] / width
+    return HandResult(points.astype(np.float32), result.score, height / width)
+
+
 class AutoExtractor(LandmarkExtractor):
     """Infrared extraction for grayscale frames, MediaPipe Hands for colour frames.
 
-    Colour frames where MediaPipe Hands finds no hand are tried again with the infrared
-    extractor, which does not depend on the palm detector. In tracking mode (live video) that
-    fallback is skipped: on webcam frames it found no hand MediaPipe had missed, and it cost
-    about 50 ms on every frame without a hand, which a live stream cannot afford.
+    Colour frames where MediaPipe Hands finds no hand are tried again, in static mode (photos
+    and datasets), in three ways until one finds it: MediaPipe Hands on the photo inside a
+    border (:func:`pad_photo`; the palm detector wants room around the hand), the full
+    landmark model on the whole photo (a close-up is already the crop it wants), and the
+    infrared extractor. On 320 HaGRID close-ups the hand is found in 58 % of photos by
+    MediaPipe Hands alone and in 97 % with the first two fallbacks. In tracking mode (live
+    video) the fallbacks are skipped: on webcam frames the infrared one found no hand
+    MediaPipe had missed, and it cost about 50 ms on every frame without a hand, which a live
+    stream cannot afford.
     """
 
     name = "auto"
@@ -257,6 +315,23 @@ class AutoExtractor(LandmarkExtractor):
             return self._infrared.process(image)
         result = self._standard.process(image)
         if result.detected or self.tracking:
+            return result
+        return self._photo_fallbacks(image)
+
+    def process_photo(self, image: np.ndarray) -> HandResult:
+        """See :meth:`LandmarkExtractor.process_photo`: the fallbacks even in tracking mode."""
+        if is_grayscale(image):
+            return self._infrared.process(image)
+        result = self._standard.process(image)
+        return result if result.detected else self._photo_fallbacks(image)
+
+    def _photo_fallbacks(self, image: np.ndarray) -> HandResult:
+        padded, top, left = pad_photo(image)
+        result = self._standard.process(padded)
+        if result.detected:
+            return unpad_result(result, image.shape, top, left, padded.shape)
+        result = self._infrared.process_whole(image)
+        if result.detected:
             return result
         return self._infrared.process(image)
 
@@ -276,6 +351,7 @@ class AutoExtractor(LandmarkExtractor):
             **super().settings(),
             "standard": self._standard.settings(),
             "infrared": self._infrared.settings(),
+            "photo_fallbacks": ["pad_photo", "whole_image"],
         }
 
 

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from .calibration import Calibration
 from .config import atomic_output
 from .errors import InputError
 from .features import frame_features
@@ -138,6 +139,8 @@ class RealTimeGestureRecognizer:
         self.gestures = list(self.loaded.gestures)
         self.preprocessing = self.loaded.preprocessing
         self.classifier = self.loaded.model
+        # The temperature fitted at training time (1 for models without calibration.json).
+        self.calibration = Calibration.load(self.loaded.directory)
         self.threshold = float(threshold)
         self.smoothing = int(smoothing)
         self.max_gap = int(max_gap)
@@ -243,6 +246,7 @@ class RealTimeGestureRecognizer:
     def _decide(
         self, probabilities: np.ndarray, detected: bool, landmarks: np.ndarray | None
     ) -> Prediction:
+        probabilities = self.calibration.apply(probabilities)
         top = int(np.argmax(probabilities))
         confidence = float(probabilities[top])
         candidate = self.gestures[top]
@@ -272,7 +276,7 @@ class RealTimeGestureRecognizer:
         started = time.perf_counter()
         self.reset()
         try:
-            result = self.extractor.process(image)
+            result = self.extractor.process_photo(image)
         finally:
             self.reset()
         if not result.detected:

@@ -385,7 +385,13 @@ def prepare_data(
     if protocol["split"] == "random":
         every = WindowSet.concatenate([train, val, test], preprocessing.sequence_length)
         windows, labels = augment_windows(
-            every.windows, every.labels, augmentation, preprocessing.missing, rng
+            every.windows,
+            every.labels,
+            augmentation,
+            preprocessing.missing,
+            rng,
+            every.aspect,
+            mode,
         )
         aspect = np.concatenate([every.aspect] * (1 + augmentation.copies))
         x = frame_features(windows, aspect, mode)
@@ -397,7 +403,7 @@ def prepare_data(
             x[tr], labels[tr], x[va], labels[va], x[te], labels[te], gestures, protocol
         )
     windows, labels = augment_windows(
-        train.windows, train.labels, augmentation, preprocessing.missing, rng
+        train.windows, train.labels, augmentation, preprocessing.missing, rng, train.aspect, mode
     )
     aspect = np.concatenate([train.aspect] * (1 + augmentation.copies))
     x_train = frame_features(windows, aspect, mode)

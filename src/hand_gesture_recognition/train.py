@@ -6,17 +6,19 @@ import hashlib
 import os
 import platform
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from . import __version__
+from .calibration import Calibration, ShiftConfig, calibrate, shift_windows
 from .config import CONFIG_FILE, MAPPING_FILE, MODEL_FILE, RunConfig
 from .errors import InputError
+from .features import frame_features
 from .landmarks import LandmarkTable
-from .sequences import SplitData, prepare_data
+from .sequences import SplitData, prepare_data, split_windows
 
 
 @dataclass
@@ -144,19 +146,48 @@ def fit(
     return model, {k: [float(v) for v in values] for k, values in history.history.items()}
 
 
-def predict_classes(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Class indices predicted for ``(n, L, F)`` windows."""
+def predict_probabilities(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Class probabilities ``(n, C)`` for ``(n, L, F)`` windows."""
     from .model import FastClassifier
 
+    classes = int(model.outputs[0].shape[-1])
     if len(x) == 0:
-        return np.zeros(0, dtype=np.int64)
+        return np.zeros((0, classes), dtype=np.float32)
     classifier = FastClassifier(model)
     return np.concatenate(
-        [
-            classifier.predict(x[i : i + batch_size]).argmax(axis=1)
-            for i in range(0, len(x), batch_size)
-        ]
+        [classifier.predict(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
     )
+
+
+def predict_classes(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Class indices predicted for ``(n, L, F)`` windows."""
+    if len(x) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return predict_probabilities(model, x, batch_size).argmax(axis=1)
+
+
+def fit_calibration(
+    model: Any, table: LandmarkTable, config: RunConfig, gestures: list[str]
+) -> Calibration:
+    """Fits the temperature on shifted copies of the validation windows.
+
+    See :mod:`hand_gesture_recognition.calibration` for why the windows are shifted.
+
+    Args:
+        model: The trained classifier.
+        table: The landmarks it was trained on.
+        config: Its settings (the split gives the validation windows).
+        gestures: Class order.
+
+    Returns:
+        The calibration.
+    """
+    _, val, _, _ = split_windows(table, config.preprocessing, config.training, gestures)
+    rng = np.random.default_rng(config.training.seed)
+    windows, aspect = shift_windows(val.windows, val.aspect, ShiftConfig(), rng)
+    x = frame_features(windows, aspect, config.preprocessing.feature_mode)
+    labels = np.tile(val.labels, len(windows) // max(len(val), 1))
+    return calibrate(predict_probabilities(model, x), labels)
 
 
 def train_model(
@@ -167,7 +198,10 @@ def train_model(
     verbose: int | str = "auto",
     data: SplitData | None = None,
 ) -> TrainResult:
-    """Splits, augments, trains, evaluates on the test part and saves everything.
+    """Splits, augments, trains, calibrates, evaluates on the test part and saves everything.
+
+    The temperature of :mod:`~hand_gesture_recognition.calibration` is fitted on the
+    validation windows and saved beside the model as ``calibration.json``.
 
     Args:
         table: The landmarks.
@@ -197,8 +231,10 @@ def train_model(
     prepared = time.perf_counter()
     model, history = fit(data, config, verbose)
     trained = time.perf_counter()
+    calibration = fit_calibration(model, table, config, data.gestures)
     y_pred = predict_classes(model, data.x_test)
     metrics = compute_metrics(data.y_test, y_pred, data.gestures, data.protocol)
+    metrics["calibration"] = asdict(calibration)
     epochs = len(history.get("loss", []))
     metrics["training"] = {
         "epochs_run": epochs,
@@ -225,6 +261,7 @@ def train_model(
     config = replace(config, info=info)
     if out_dir is not None:
         save_model(out_dir, model, data.gestures, config)
+        calibration.save(out_dir)
         write_reports(out_dir, metrics, history)
     return TrainResult(
         model,

@@ -429,11 +429,12 @@ def plot_feature_modes(landmarks: np.ndarray, aspect: float = 1.0):
         A figure with three axes, one per feature mode, each with the hand's skeleton in that
         mode's ``x``/``y`` coordinates.
     """
-    from .config import FEATURE_MODES
     from .features import frame_features
 
-    figure, axes = _figure(1, len(FEATURE_MODES), 4.2 * len(FEATURE_MODES), 4.2)
-    for axis, mode in zip(axes[0], FEATURE_MODES, strict=True):
+    # The landmark-position modes (``bones`` holds directions, not positions).
+    modes = ("raw", "normalized", "canonical")
+    figure, axes = _figure(1, len(modes), 4.2 * len(modes), 4.2)
+    for axis, mode in zip(axes[0], modes, strict=True):
         points = frame_features(landmarks, aspect, mode).reshape(21, 3)
         _draw_skeleton(axis, points[:, :2])
         axis.plot(*points[0, :2], "s", color="black", ms=6)

@@ -1,0 +1,452 @@
+"""Does a model trained on one person's infrared frames recognise other people on other cameras?
+
+Trains on the landmarks of the infrared sample (``../shared/data/leapgestrecog-sample``, one
+subject, time split, as ``hand-gesture train --split time`` does) once per design and seed,
+fits a temperature on the validation windows (:mod:`hand_gesture_recognition.calibration`),
+and reports, as mean ± sd over the seeds:
+
+* ``ir test``: accuracy on the last frames of each infrared recording (same person).
+* ``val ECE``: expected calibration error on the validation windows, before -> after scaling.
+* ``hagrid acc``: close-up photos of many people (``../shared/data/hagrid-sample``), fist ->
+  03_fist, like -> 05_thumb, ok -> 07_ok, one -> 06_index, palm and stop -> 01_palm; each
+  photo is one frame held for a window; class-balanced accuracy of the top answer (a photo
+  without a hand counts as wrong), then the share answered right *and* confidently
+  (calibrated confidence >= the threshold), then the share of these photos rejected.
+* ``hagrid reject``: share of ``none`` and ``peace`` photos rejected (no hand, or calibrated
+  confidence under the threshold).
+* ``webcam acc``: another person's webcam frames (``../shared/data/webcam-sample``), windows
+  of 30 consecutive frames: stop -> 01_palm, thumbs_up -> 05_thumb (class-balanced), the
+  same with the threshold, and ``webcam reject``: share of ``peace`` windows rejected.
+
+Also printed once: the hand-found rate on the HaGRID photos with MediaPipe Hands alone and
+with the photo fallbacks of the ``auto`` extractor, and how much each augmentation changes
+the features of each mode (a transform that changes nothing is wasted work).
+
+Landmarks of the three sets are extracted once and cached in ``benchmarks/out/`` (ignored by
+git). The development sets are for measuring, not for tuning single frames.
+
+    uv run python benchmarks/generalisation.py [--seeds 5] [--epochs 30] [--stride 2]
+        [--designs canonical hand3d ...] [--threshold 0.6]
+
+The figures in TECHNICAL_REPORT section 14 come from (52 min on 2 shared cores; one LSTM seed
+2-9 min, one single-frame seed 3-20 s; the first run also extracts the landmarks, ~3 min):
+
+    uv run python benchmarks/generalisation.py --seeds 5 --epochs 20 --stride 2 \
+        --designs canonical+rot3d/frame-mlp hand3d+aug/frame-mlp canonical+rot3d canonical
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+import numpy as np
+
+from hand_gesture_recognition.augment import (
+    mirror,
+    rotate_3d,
+    scale,
+    scale_depth,
+    translate,
+    vary_proportions,
+)
+from hand_gesture_recognition.calibration import (
+    ShiftConfig,
+    apply_temperature,
+    expected_calibration_error,
+    fit_temperature,
+    shift_windows,
+)
+from hand_gesture_recognition.config import (
+    AugmentationConfig,
+    PreprocessingConfig,
+    RunConfig,
+    TrainingConfig,
+)
+from hand_gesture_recognition.features import frame_features
+from hand_gesture_recognition.landmarks import (
+    LandmarkTable,
+    MediaPipeHandsExtractor,
+    extract_landmarks,
+    make_extractor,
+)
+from hand_gesture_recognition.realtime import list_images, read_image
+from hand_gesture_recognition.sequences import fill_missing, prepare_data, split_windows
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
+OUT = REPO / "benchmarks" / "out"
+HAGRID_TARGETS = {
+    "fist": "03_fist",
+    "like": "05_thumb",
+    "ok": "07_ok",
+    "one": "06_index",
+    "palm": "01_palm",
+    "stop": "01_palm",
+}
+HAGRID_REJECT = ("none", "peace")
+WEBCAM_TARGETS = {"stop": "01_palm", "thumbs_up": "05_thumb"}
+WEBCAM_REJECT = ("peace",)
+LENGTH = 30
+
+#: The default augmentation (noise, occlusion, scale and translation; the last two are
+#: skipped where they cannot change the features).
+OLD_AUG = AugmentationConfig()
+#: 3-D rotation (before the 2-D projection of ``canonical``) and finger proportions.
+ROTATE_AUG = AugmentationConfig(
+    scale_range=(1.0, 1.0),
+    translation_range=0.0,
+    rotation_degrees=60.0,
+    proportion_range=(0.8, 1.2),
+)
+#: For the viewpoint-invariant modes, where rotation does nothing: mirror, proportions, depth.
+INVARIANT_AUG = replace(
+    ROTATE_AUG, rotation_degrees=0.0, mirror_probability=0.5, depth_range=(0.5, 1.5)
+)
+SHIFT = ShiftConfig()
+
+
+@dataclass(frozen=True)
+class Design:
+    """One way of building the model: features, augmentation, LSTM or single frames."""
+
+    name: str
+    feature_mode: str
+    augmentation: AugmentationConfig = field(default_factory=AugmentationConfig)
+    kind: str = "lstm"
+
+
+DESIGNS = {
+    d.name: d
+    for d in (
+        Design("canonical", "canonical", OLD_AUG),
+        Design("canonical+rot3d", "canonical", ROTATE_AUG),
+        Design("canonical+rot3d/frame-mlp", "canonical", ROTATE_AUG, kind="frames"),
+        Design("hand3d", "hand3d", OLD_AUG),
+        Design("hand3d+aug", "hand3d", INVARIANT_AUG),
+        Design("hand3d+aug/frame-mlp", "hand3d", INVARIANT_AUG, kind="frames"),
+        Design("bones", "bones", OLD_AUG),
+        Design("bones+aug", "bones", INVARIANT_AUG),
+        Design("bones+aug/frame-mlp", "bones", INVARIANT_AUG, kind="frames"),
+    )
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Landmarks, extracted once.
+
+
+def photo_landmarks(folder: Path, cache: Path, extractor: str) -> dict[str, np.ndarray]:
+    """Landmarks of every image of ``folder/<class>/``, static mode; cached in ``cache``."""
+    if cache.exists():
+        return dict(np.load(cache))
+    rows: dict[str, list] = {"landmarks": [], "detected": [], "aspect": [], "label": []}
+    with make_extractor(extractor, tracking=False) as hands:
+        for class_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
+            for path in list_images(class_dir):
+                image = read_image(path)
+                result = hands.process(image)
+                points = result.landmarks if result.detected else np.full((21, 3), np.nan)
+                rows["landmarks"].append(np.asarray(points, np.float32))
+                rows["detected"].append(result.detected)
+                rows["aspect"].append(result.aspect)
+                rows["label"].append(class_dir.name)
+    arrays = {k: np.array(v) for k, v in rows.items()}
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, **arrays)
+    return arrays
+
+
+def found_rate(folder: Path, cache: Path) -> float:
+    """Share of images where MediaPipe Hands alone (no fallback) finds a hand; cached."""
+    if cache.exists():
+        return float(np.load(cache)["rate"])
+    found = []
+    with MediaPipeHandsExtractor(tracking=False) as hands:
+        for class_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
+            found += [hands.process(read_image(p)).detected for p in list_images(class_dir)]
+    rate = float(np.mean(found))
+    np.savez(cache, rate=rate)
+    return rate
+
+
+# ---------------------------------------------------------------------------------------------
+# Models.
+
+
+class Classifier:
+    """A trained design: ``probabilities(x)`` for ``(n, L, 63)`` windows, and its temperature."""
+
+    def __init__(self, design: Design, data, x_shifted: np.ndarray, epochs: int, seed: int):
+        self.design = design
+        if design.kind == "lstm":
+            from hand_gesture_recognition.train import fit
+
+            config = RunConfig(
+                preprocessing=PreprocessingConfig(feature_mode=design.feature_mode),
+                augmentation=design.augmentation,
+                training=TrainingConfig(epochs=epochs, split="time", seed=seed),
+            )
+            self.model, history = fit(data, config, verbose=0)
+            self.epochs = len(history["loss"])
+        else:
+            from sklearn.neural_network import MLPClassifier
+
+            frames = data.x_train[:, ::3].reshape(-1, data.x_train.shape[-1])
+            labels = np.repeat(data.y_train, len(range(0, data.x_train.shape[1], 3)))
+            self.model = MLPClassifier(
+                (128, 64), max_iter=300, early_stopping=True, random_state=seed
+            ).fit(frames, labels)
+            self.epochs = self.model.n_iter_
+        self.temperatures = {
+            "val": fit_temperature(self.raw(data.x_val), data.y_val),
+            "shifted": fit_temperature(self.raw(x_shifted), np.tile(data.y_val, SHIFT.copies)),
+        }
+        self.temperature = self.temperatures["shifted"]
+
+    def raw(self, x: np.ndarray) -> np.ndarray:
+        if len(x) == 0:
+            return np.zeros((0, 10), np.float32)
+        if self.design.kind == "lstm":
+            return np.concatenate(
+                [
+                    np.asarray(self.model(x[i : i + 512], training=False))
+                    for i in range(0, len(x), 512)
+                ]
+            )
+        n, length, width = x.shape
+        per_frame = self.model.predict_proba(x.reshape(-1, width)).reshape(n, length, -1)
+        return per_frame.mean(axis=1)
+
+    def calibrated(self, x: np.ndarray, which: str = "shifted") -> np.ndarray:
+        return apply_temperature(self.raw(x), self.temperatures[which])
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks.
+
+
+def hagrid_check(model: Classifier, photos: dict, gestures: list[str], threshold: float) -> dict:
+    mode = model.design.feature_mode
+    detected = photos["detected"]
+    features = frame_features(photos["landmarks"], photos["aspect"], mode)
+    probabilities = np.zeros((len(detected), len(gestures)), np.float32)
+    windows = np.repeat(features[detected][:, None], LENGTH, axis=1)
+    raw = model.raw(windows)
+    probabilities[detected] = apply_temperature(raw, model.temperatures["shifted"])
+    plain = np.zeros_like(probabilities)
+    plain[detected] = apply_temperature(raw, model.temperatures["val"])
+    answer = np.where(detected, probabilities.argmax(1), -1)
+    confident = detected & (probabilities.max(1) >= threshold)
+    labels = photos["label"]
+    others = np.isin(labels, HAGRID_REJECT)
+    gesture_rows = np.isin(labels, list(HAGRID_TARGETS))
+    accuracy, accepted, rejected = [], [], []
+    for name, target in HAGRID_TARGETS.items():
+        rows = labels == name
+        right = answer[rows] == gestures.index(target)
+        accuracy.append(right.mean())
+        accepted.append((right & confident[rows]).mean())
+        rejected.append((~confident[rows]).mean())
+    return {
+        "hagrid acc": float(np.mean(accuracy)),
+        "hagrid acc@t": float(np.mean(accepted)),
+        "hagrid gesture rejected": float(np.mean(rejected)),
+        "hagrid reject none+peace": float((~confident[others]).mean()),
+        "hagrid reject (T val)": float((plain[others].max(1) < threshold).mean()),
+        "hagrid AUROC": auroc(probabilities.max(1)[gesture_rows], probabilities.max(1)[others]),
+    }
+
+
+def auroc(accepted: np.ndarray, rejected: np.ndarray) -> float:
+    """How well confidence separates gestures (should be kept) from non-gestures (0.5: not)."""
+    from sklearn.metrics import roc_auc_score
+
+    y = np.r_[np.ones(len(accepted)), np.zeros(len(rejected))]
+    return float(roc_auc_score(y, np.r_[accepted, rejected]))
+
+
+def webcam_windows(frames: dict, name: str, stride: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Windows of 30 consecutive frames of one class (missing frames interpolated)."""
+    rows = frames["label"] == name
+    points = fill_missing(frames["landmarks"][rows], "interpolate")
+    missing = ~frames["detected"][rows]
+    aspect = frames["aspect"][rows]
+    starts = range(0, len(points) - LENGTH + 1, stride)
+    usable = [s for s in starts if missing[s : s + LENGTH].mean() <= 0.5]
+    windows = np.stack([points[s : s + LENGTH] for s in usable]) if usable else None
+    aspects = np.stack([aspect[s : s + LENGTH] for s in usable]) if usable else None
+    return windows, aspects, len(starts)
+
+
+def webcam_check(
+    model: Classifier, frames: dict, gestures: list[str], threshold: float, stride: int = 5
+) -> dict:
+    mode = model.design.feature_mode
+    accuracy, accepted, rejected_peace, plain_peace = [], [], [], []
+    scores: dict[bool, list] = {True: [], False: []}
+    for name in (*WEBCAM_TARGETS, *WEBCAM_REJECT):
+        windows, aspects, total = webcam_windows(frames, name, stride)
+        if windows is None:
+            answer, confident = np.zeros(0, int), np.zeros(0, bool)
+            plain_confident = confident
+        else:
+            x = frame_features(windows, aspects, mode)
+            p = model.calibrated(x)
+            answer, confident = p.argmax(1), p.max(1) >= threshold
+            plain_confident = model.calibrated(x, "val").max(1) >= threshold
+            scores[name in WEBCAM_TARGETS].append(p.max(1))
+        unusable = total - len(answer)  # too many frames without a hand: no answer
+        if name in WEBCAM_TARGETS:
+            right = answer == gestures.index(WEBCAM_TARGETS[name])
+            accuracy.append(right.sum() / total)
+            accepted.append((right & confident).sum() / total)
+        else:
+            rejected_peace.append(((~confident).sum() + unusable) / total)
+            plain_peace.append(((~plain_confident).sum() + unusable) / total)
+    return {
+        "webcam acc": float(np.mean(accuracy)),
+        "webcam acc@t": float(np.mean(accepted)),
+        "webcam reject peace": float(np.mean(rejected_peace)),
+        "webcam reject (T val)": float(np.mean(plain_peace)),
+        "webcam AUROC": auroc(np.concatenate(scores[True]), np.concatenate(scores[False] or [[]]))
+        if scores[False]
+        else float("nan"),
+    }
+
+
+def augmentation_effects(table: LandmarkTable, modes: list[str]) -> dict[str, dict[str, float]]:
+    """Mean absolute feature change each transform makes, per feature mode."""
+    rng = np.random.default_rng(0)
+    rows = np.flatnonzero(table.detected)[::7][:300]
+    windows = table.landmarks[rows][:, None]  # (n, 1, 21, 3)
+    aspect = table.aspect[rows][:, None]
+    transforms = {
+        "translate": lambda w: translate(w, 0.05, rng),
+        "scale": lambda w: scale(w, 0.9, 1.1, rng),
+        "rotate_3d": lambda w: rotate_3d(w, 60.0, rng, aspect),
+        "mirror": lambda w: mirror(w, 1.0, rng),
+        "proportions": lambda w: vary_proportions(w, 0.8, 1.2, rng, aspect),
+        "depth": lambda w: scale_depth(w, 0.5, 1.5, rng),
+    }
+    effects = {}
+    for name, transform in transforms.items():
+        changed = transform(windows)
+        effects[name] = {
+            mode: float(
+                np.abs(
+                    frame_features(changed, aspect, mode) - frame_features(windows, aspect, mode)
+                ).mean()
+            )
+            for mode in modes
+        }
+    return effects
+
+
+def spread(values: list[float]) -> str:
+    return f"{np.mean(values):.3f} ± {np.std(values, ddof=1) if len(values) > 1 else 0.0:.3f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--designs", nargs="+", default=list(DESIGNS), choices=list(DESIGNS))
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--stride", type=int, default=2, help="step between training windows")
+    parser.add_argument("--threshold", type=float, default=0.6, help="calibrated confidence")
+    args = parser.parse_args(argv)
+    leap, hagrid, webcam = (
+        DATA / "leapgestrecog-sample",
+        DATA / "hagrid-sample",
+        DATA / "webcam-sample",
+    )
+    for folder in (leap, hagrid, webcam):
+        if not folder.is_dir():
+            print(f"generalisation.py: error: {folder} not found", file=sys.stderr)
+            return 2
+    started = time.perf_counter()
+    summary = extract_landmarks(
+        leap, OUT / "leapgestrecog-sample-auto.npz", extractor="auto", workers=2, progress=False
+    )
+    table = LandmarkTable.load(summary.path)
+    photos = photo_landmarks(hagrid, OUT / "hagrid-sample-auto.npz", "auto")
+    frames = photo_landmarks(webcam, OUT / "webcam-sample-auto.npz", "auto")
+    standard = found_rate(hagrid, OUT / "hagrid-sample-mediapipe-rate.npz")
+    print(
+        f"landmarks ready in {time.perf_counter() - started:.0f} s: infrared hand in "
+        f"{summary.coverage:.1%} of {summary.frames} frames; HaGRID photos: hand found in "
+        f"{standard:.1%} by MediaPipe Hands alone, {photos['detected'].mean():.1%} with the "
+        f"photo fallbacks (auto); webcam frames: {frames['detected'].mean():.1%}"
+    )
+    modes = sorted({DESIGNS[d].feature_mode for d in args.designs} | {"normalized"})
+    print("\nmean |feature change| per augmentation (0 = the transform does nothing there):")
+    for name, per_mode in augmentation_effects(table, modes).items():
+        print(f"  {name:12s} " + "  ".join(f"{m} {v:.4f}" for m, v in per_mode.items()))
+
+    results: dict[str, dict[str, list[float]]] = {}
+    for name in args.designs:
+        design = DESIGNS[name]
+        for seed in range(args.seeds):
+            t0 = time.perf_counter()
+            data = prepare_data(
+                table,
+                PreprocessingConfig(feature_mode=design.feature_mode, window_stride=args.stride),
+                design.augmentation,
+                TrainingConfig(split="time", seed=seed),
+            )
+            prep = PreprocessingConfig(feature_mode=design.feature_mode, window_stride=args.stride)
+            _, val_windows, _, _ = split_windows(
+                table, prep, TrainingConfig(split="time", seed=seed)
+            )
+            shifted, shifted_aspect = shift_windows(
+                val_windows.windows, val_windows.aspect, SHIFT, np.random.default_rng(seed)
+            )
+            x_shifted = frame_features(shifted, shifted_aspect, design.feature_mode)
+            y_shifted = np.tile(data.y_val, SHIFT.copies)
+            model = Classifier(design, data, x_shifted, args.epochs, seed)
+            val, val_shifted = model.raw(data.x_val), model.raw(x_shifted)
+            t_val, t_shift = model.temperatures["val"], model.temperatures["shifted"]
+            row = {
+                "ir test": float((model.raw(data.x_test).argmax(1) == data.y_test).mean()),
+                "val ECE raw": expected_calibration_error(val, data.y_val),
+                "val ECE T val": expected_calibration_error(
+                    apply_temperature(val, t_val), data.y_val
+                ),
+                "shifted-val ECE raw": expected_calibration_error(val_shifted, y_shifted),
+                "shifted-val ECE T shift": expected_calibration_error(
+                    apply_temperature(val_shifted, t_shift), y_shifted
+                ),
+                "T val": t_val,
+                "T shifted": t_shift,
+                **hagrid_check(model, photos, data.gestures, args.threshold),
+                **webcam_check(model, frames, data.gestures, args.threshold),
+            }
+            for key, value in row.items():
+                results.setdefault(name, {}).setdefault(key, []).append(value)
+            print(
+                f"[{name} seed {seed}] {time.perf_counter() - t0:.0f} s, {model.epochs} epochs: "
+                + ", ".join(f"{k} {v:.3f}" for k, v in row.items()),
+                flush=True,
+            )
+    print(
+        f"\nmean ± sd over {args.seeds} seeds (epochs <= {args.epochs}, stride {args.stride}, "
+        f"threshold {args.threshold} on calibrated confidence):"
+    )
+    keys = list(next(iter(results.values())))
+    for name, metrics in results.items():
+        print(f"\n{name}")
+        for key in keys:
+            print(f"  {key:26s} {spread(metrics[key])}")
+    print(f"\ntotal {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

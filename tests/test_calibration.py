@@ -1,0 +1,99 @@
+import json
+
+import numpy as np
+import pytest
+
+from hand_gesture_recognition.calibration import (
+    CALIBRATION_FILE,
+    Calibration,
+    ShiftConfig,
+    apply_temperature,
+    calibrate,
+    expected_calibration_error,
+    fit_temperature,
+    reliability,
+    shift_windows,
+)
+from hand_gesture_recognition.errors import InputError
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def test_fit_recovers_the_temperature_of_an_overconfident_model():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 2.0, size=(4000, 5))
+    labels = np.array([rng.choice(5, p=p) for p in _softmax(logits)])
+    overconfident = _softmax(3.0 * logits)
+    temperature = fit_temperature(overconfident, labels)
+    assert temperature == pytest.approx(3.0, rel=0.1)
+    before = expected_calibration_error(overconfident, labels)
+    after = expected_calibration_error(apply_temperature(overconfident, temperature), labels)
+    assert before > 0.1 and after < 0.03
+
+
+def test_temperature_keeps_every_answer_and_reliability_bins_add_up():
+    rng = np.random.default_rng(1)
+    p = _softmax(rng.normal(0, 3, size=(300, 4)))
+    labels = rng.integers(0, 4, 300)
+    np.testing.assert_array_equal(apply_temperature(p, 2.5).argmax(1), p.argmax(1))
+    assert apply_temperature(p, 2.5).max(1).mean() < p.max(1).mean()
+    bins = reliability(p, labels)
+    assert sum(b["count"] for b in bins) == 300
+    assert all(b["low"] <= b["confidence"] <= b["high"] for b in bins)
+
+
+def test_the_default_bound_never_sharpens_and_the_file_round_trips(tmp_path):
+    p = np.eye(3)[[0, 1, 2, 0]] * 0.9 + 0.1 / 3
+    calibration = calibrate(p, np.array([0, 1, 2, 0]))
+    assert calibration.fitted_temperature < 1.0 and calibration.temperature == 1.0
+    calibration.save(tmp_path)
+    assert Calibration.load(tmp_path) == calibration
+    assert Calibration.load(tmp_path / "elsewhere").temperature == 1.0
+    (tmp_path / CALIBRATION_FILE).write_text(json.dumps({"temperature": 2, "colour": 1}))
+    with pytest.raises(InputError, match="calibration"):
+        Calibration.load(tmp_path)
+
+
+def test_rejection_rule_uses_the_threshold():
+    rule = Calibration(temperature=1.0, threshold=0.7)
+    assert rule.accepts(np.array([[0.8, 0.2], [0.6, 0.4]])).tolist() == [True, False]
+    with pytest.raises(InputError):
+        Calibration(temperature=0.0)
+
+
+def test_shift_makes_copies_of_each_window_that_differ():
+    rng = np.random.default_rng(0)
+    windows = rng.uniform(0.3, 0.7, size=(4, 6, 21, 3)).astype(np.float32)
+    aspect = np.ones((4, 6), np.float32)
+    shifted, shifted_aspect = shift_windows(windows, aspect, ShiftConfig(copies=2), rng)
+    assert shifted.shape == (8, 6, 21, 3) and shifted_aspect.shape == (8, 6)
+    assert np.abs(shifted[:4] - windows).mean() > 0.01
+
+
+@pytest.mark.slow
+def test_training_saves_a_calibration_that_lowers_ece_on_real_validation_windows(
+    trained_model_dir, sample_landmarks
+):
+    from hand_gesture_recognition.landmarks import LandmarkTable
+    from hand_gesture_recognition.model import load_model
+    from hand_gesture_recognition.sequences import split_windows, window_features
+    from hand_gesture_recognition.train import predict_probabilities
+
+    saved = Calibration.load(trained_model_dir)
+    assert saved.fitted_on > 0 and saved.temperature >= 1.0
+    loaded = load_model(trained_model_dir)
+    _, val, _, _ = split_windows(
+        LandmarkTable.load(sample_landmarks),
+        loaded.preprocessing,
+        loaded.config.training,
+        loaded.gestures,
+    )
+    p = predict_probabilities(loaded.model, window_features(val, loaded.preprocessing.feature_mode))
+    fitted = calibrate(p, val.labels, min_temperature=None)
+    assert fitted.ece_after < fitted.ece_before
+    assert fitted.ece_after == pytest.approx(
+        expected_calibration_error(apply_temperature(p, fitted.temperature), val.labels)
+    )
