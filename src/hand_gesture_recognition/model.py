@@ -18,16 +18,30 @@ import numpy as np
 from .config import (
     CONFIG_FILE,
     MAPPING_FILE,
+    METRICS_FILE,
     MODEL_FILE,
     ModelConfig,
     PreprocessingConfig,
     RunConfig,
-    atomic_output,
     read_json,
     write_json_atomic,
 )
 from .errors import InputError
 from .features import NUM_FEATURES
+from .storage import MANIFEST_FILE, OutputLock, verify_file_set, write_file_set
+
+#: Every file a model directory's set may hold; a new set replaces all of them.
+MODEL_SET_FILES = (
+    MODEL_FILE,
+    MAPPING_FILE,
+    CONFIG_FILE,
+    METRICS_FILE,
+    "classification_report.txt",
+    "confusion_matrix.png",
+    "training_curves.png",
+)
+#: The original project's model input: 30 frames of 63 raw coordinates.
+LEGACY_INPUT_SHAPE = (30, NUM_FEATURES)
 
 
 def build_model(
@@ -121,10 +135,12 @@ def read_mapping(source: str | os.PathLike | dict[str, int]) -> list[str]:
     where = source if not isinstance(source, dict) else "gesture mapping"
     if not isinstance(mapping, dict) or not mapping:
         raise InputError(f'{where}: expected a JSON object like {{"01_palm": 0, ...}}')
-    try:
-        indices = {str(k): int(v) for k, v in mapping.items()}
-    except (TypeError, ValueError):
-        raise InputError(f"{where}: class indices must be integers") from None
+    bad = [k for k, v in mapping.items() if isinstance(v, bool) or not isinstance(v, int)]
+    if bad:
+        raise InputError(
+            f"{where}: class indices must be whole numbers; {bad[0]!r} has {mapping[bad[0]]!r}"
+        )
+    indices = {str(k): v for k, v in mapping.items()}
     if sorted(indices.values()) != list(range(len(indices))):
         raise InputError(f"{where}: class indices must be 0..{len(indices) - 1}, each once")
     return sorted(indices, key=indices.get)
@@ -161,7 +177,13 @@ def load_model(
             raise InputError(f"{directory}: no {MAPPING_FILE} beside the model")
     gestures = read_mapping(gesture_mapping)
     config_path = directory / CONFIG_FILE
-    config = RunConfig.load(config_path) if config_path.is_file() else legacy_config()
+    legacy = not config_path.is_file()
+    if legacy and any((directory / name).is_file() for name in (METRICS_FILE, MANIFEST_FILE)):
+        raise InputError(
+            f"{config_path}: missing beside a model trained by this project (it has "
+            f"{METRICS_FILE}); its preprocessing is unknown, so it cannot be used"
+        )
+    config = legacy_config() if legacy else RunConfig.load(config_path)
 
     import keras
 
@@ -176,10 +198,18 @@ def load_model(
             f"outputs {outputs} classes"
         )
     expected = (config.preprocessing.sequence_length, NUM_FEATURES)
+    if legacy and tuple(model.inputs[0].shape[1:]) != LEGACY_INPUT_SHAPE:
+        raise InputError(
+            f"{config_path}: missing, and the model's input shape "
+            f"{tuple(model.inputs[0].shape[1:])} is not the original project's "
+            f"{LEGACY_INPUT_SHAPE}; its preprocessing is unknown"
+        )
     if tuple(model.inputs[0].shape[1:]) != expected:
         raise InputError(
             f"{h5}: model input shape {tuple(model.inputs[0].shape[1:])}, expected {expected}"
         )
+    # Last, so that a specific complaint (a mapping that does not fit) comes first.
+    verify_file_set(directory)
     return LoadedModel(model, gestures, config, directory)
 
 
@@ -188,16 +218,31 @@ def save_model(
     model: Any,
     gestures: list[str],
     config: RunConfig,
+    lock: OutputLock | None = None,
 ) -> None:
-    """Writes the model, its mapping and its settings into ``directory``, each atomically."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    tmp = atomic_output(directory / MODEL_FILE)
-    try:
-        model.save(tmp)
-        os.replace(tmp, directory / MODEL_FILE)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Writes the model, its mapping and its settings into ``directory`` as one file set.
+
+    The old model files (see :data:`MODEL_SET_FILES`) are replaced together or not at all
+    (see :func:`~hand_gesture_recognition.storage.write_file_set`).
+
+    Args:
+        directory: The model directory.
+        model: The Keras model.
+        gestures: Gesture names in class-index order.
+        config: The settings saved beside the model.
+        lock: The directory's lock when the caller holds it already.
+    """
+    write_file_set(
+        directory,
+        lambda staging: write_model_files(staging, model, gestures, config),
+        replaces=MODEL_SET_FILES,
+        lock=lock,
+    )
+
+
+def write_model_files(directory: Path, model: Any, gestures: list[str], config: RunConfig) -> None:
+    """Writes the model, mapping and settings files into a (staging) folder."""
+    model.save(directory / MODEL_FILE)
     write_json_atomic(directory / MAPPING_FILE, {g: i for i, g in enumerate(gestures)})
     config.save(directory / CONFIG_FILE)
 
