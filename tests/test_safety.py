@@ -653,7 +653,7 @@ def test_a_tiny_image_is_skipped_and_named(tiny_tree, tmp_path, capsys):
     out = tmp_path / "lm.npz"
     assert main(["extract", str(tiny_tree), "--out", str(out), "--workers", "1"]) == 0
     err = capsys.readouterr().err
-    assert f"skipped 1 unreadable or too small image(s): {tiny}" in err
+    assert f"skipped 1 unreadable image(s): {tiny}" in err
     table = lm.LandmarkTable.load(out)
     assert len(table) == 12 and table.meta["unreadable"] == [str(tiny)]
 

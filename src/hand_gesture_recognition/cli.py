@@ -205,7 +205,7 @@ def _report_extraction(summary) -> None:
     if summary.unreadable:
         shown = ", ".join(summary.unreadable[:3])
         more = f" and {len(summary.unreadable) - 3} more" if len(summary.unreadable) > 3 else ""
-        _log(f"skipped {len(summary.unreadable)} unreadable or too small image(s): {shown}{more}")
+        _log(f"skipped {len(summary.unreadable)} unreadable image(s): {shown}{more}")
 
 
 # ---------------------------------------------------------------------------------------------
