@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -111,9 +112,10 @@ def _env_number(name: str, default: float, cast: type = float) -> Any:
     try:
         value = cast(text)
     except ValueError:
-        raise gr.Error(f"{name}={text!r} is not a number") from None
-    if value <= 0:
-        raise gr.Error(f"{name} must be positive, got {text}")
+        kind = "a whole number" if cast is int else "a number"
+        raise InputError(f"{name}={text!r}: expected {kind} above 0") from None
+    if not value > 0 or value == float("inf"):
+        raise InputError(f"{name}={text!r}: expected a finite number above 0")
     return value
 
 
@@ -533,7 +535,27 @@ def preload() -> None:
     threading.Thread(target=load, name="preload-model", daemon=True).start()
 
 
+def main(argv: list[str] | None = None) -> int:
+    """Checks the settings from the environment, then serves the app until interrupted.
+
+    Args:
+        argv: Unused (the app takes its settings from the environment).
+
+    Returns:
+        The exit status: 0, or 2 (one line on standard error) for a bad setting.
+    """
+    try:
+        max_upload_mb()
+        max_frames()
+        demo = build_demo()
+        options = launch_options()
+        preload()
+    except InputError as error:
+        print(f"app.py: error: {error}", file=sys.stderr)
+        return 2
+    demo.launch(**options)
+    return 0
+
+
 if __name__ == "__main__":
-    demo = build_demo()
-    preload()
-    demo.launch(**launch_options())
+    sys.exit(main())

@@ -22,6 +22,12 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ["HGR_CACHE_DIR"] = tempfile.mkdtemp(prefix="hgr-test-cache-")
 
 
+@pytest.fixture(autouse=True)
+def _own_cache_dir(tmp_path_factory, monkeypatch):
+    """Landmark caches go to a temporary folder, never the user's cache folder."""
+    monkeypatch.setenv("HGR_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "hgr-cache"))
+
+
 def _require(path: Path) -> Path:
     if not path.exists():
         message = f"sample data not found at {path}"

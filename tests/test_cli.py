@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -65,10 +66,11 @@ def test_train_bad_inputs(capsys, tmp_path):
 
 
 def test_too_few_frames_for_a_window(capsys, tmp_path, leap_gesture_dirs):
-    folder = tmp_path / "data" / "00" / "01_palm"
-    folder.mkdir(parents=True)
-    for frame in sorted(leap_gesture_dirs["01_palm"].iterdir())[:5]:
-        (folder / frame.name).symlink_to(frame)
+    for gesture in ("01_palm", "02_l"):
+        folder = tmp_path / "data" / "00" / gesture
+        folder.mkdir(parents=True)
+        for frame in sorted(leap_gesture_dirs[gesture].iterdir())[:5]:
+            (folder / frame.name).symlink_to(frame)
     _one_line_error(
         capsys,
         [
@@ -132,17 +134,29 @@ def test_entry_point_prints_no_traceback(tmp_path):
 
 @pytest.mark.slow
 def test_main_job_downloads_trains_and_cleans_up(tmp_path, monkeypatch, leap_gesture_dirs, capsys):
-    # A folder shaped like the Kaggle download; `download` reuses it instead of the network.
+    import kagglehub
+
+    # Kaggle is out of reach: the download places a folder shaped like Kaggle's (links to the
+    # sample's frames) where kagglehub is asked to put it.
+    def download(handle, output_dir=None, **kwargs):
+        assert handle == "gti-upm/leapgestrecog"
+        root = Path(output_dir) / "leapGestRecog"
+        for gesture in ("01_palm", "07_ok", "10_down"):
+            folder = root / "00" / gesture
+            folder.mkdir(parents=True)
+            for frame in sorted(leap_gesture_dirs[gesture].iterdir())[:100]:
+                (folder / frame.name).symlink_to(frame)
+        return output_dir
+
+    monkeypatch.setattr(kagglehub, "dataset_download", download)
     monkeypatch.chdir(tmp_path)
-    root = tmp_path / "datasets" / "leapgestrecog" / "leapGestRecog"
-    for gesture in ("01_palm", "07_ok", "10_down"):
-        folder = root / "00" / gesture
-        folder.mkdir(parents=True)
-        for frame in sorted(leap_gesture_dirs[gesture].iterdir())[:100]:
-            (folder / frame.name).symlink_to(frame)
     assert main(["train", "--epochs", "2", "--workers", "2"]) == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     assert "test accuracy" in out
+    # What this run downloaded is deleted (a dataset that was there before is kept:
+    # tests/test_safety.py).
+    assert "deleted the dataset this run downloaded" in captured.err
     assert not (tmp_path / "datasets" / "leapgestrecog").exists()
     for gesture in ("01_palm", "07_ok"):
         assert leap_gesture_dirs[gesture].exists()

@@ -15,6 +15,7 @@ from pathlib import Path
 from . import __version__
 from .config import FEATURE_MODES
 from .errors import InputError
+from .storage import check_output_dir, same_file
 
 DEFAULT_DATASETS = "datasets"
 
@@ -36,6 +37,16 @@ def _probability(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 2**32), got {value}")
     return value
 
 
@@ -78,7 +89,8 @@ def _add_extraction_options(parser: argparse.ArgumentParser) -> None:
         "--workers",
         type=_positive_int,
         default=os.cpu_count() or 1,
-        help="worker processes (default: one per core)",
+        help="worker processes (default: one per core; never more than the cores and the "
+        "memory allow, ~350 MB each)",
     )
     parser.add_argument(
         "--extractor",
@@ -109,6 +121,11 @@ def _add_extract_parser(commands) -> None:
     )
     parser.add_argument("data_dir", type=Path, help="the dataset tree")
     parser.add_argument("--out", type=Path, required=True, help="the .npz file to write")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an --out that is not this extraction's result",
+    )
     _add_extraction_options(parser)
     cluster = parser.add_argument_group("on Ray (the 'cluster' extra)")
     cluster.add_argument(
@@ -173,6 +190,8 @@ def _cmd_extract(args: argparse.Namespace) -> int:
             tracking=args.tracking,
             min_confidence=args.min_confidence,
             engine=engine,
+            force=args.force,
+            log=_log,
         )
     _report_extraction(summary)
     return 0
@@ -199,8 +218,10 @@ def _add_train_parser(commands) -> None:
         "train",
         help="train the LSTM classifier (the full pipeline by default)",
         description="With no data argument: download LeapGestRecog, extract landmarks, augment, "
-        "train, evaluate, save, and delete the downloaded dataset. With --data or --landmarks: "
-        "the same on your data (which is never deleted).",
+        "train, evaluate, save, and delete the dataset this run downloaded (a copy that was "
+        "already in --dest is reused and kept). With --data or --landmarks: the same on your "
+        "data (which is never deleted). Landmarks of --data are cached in the user's cache "
+        "folder (HGR_CACHE_DIR, else XDG_CACHE_HOME or ~/.cache).",
     )
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--data", type=Path, help="a LeapGestRecog-shaped tree of frames")
@@ -223,7 +244,7 @@ def _add_train_parser(commands) -> None:
         "subject with 3+ subjects, else time; random is the original's leaky "
         "split, for comparison only)",
     )
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--seed", type=_seed, default=42, help="seed in [0, 2**32) (default: 42)")
     parser.add_argument(
         "--features",
         choices=FEATURE_MODES,
@@ -331,6 +352,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .model import load_model
 
     out = args.out or Path("evaluations") / f"{args.landmarks.stem}-{args.protocol}"
+    check_output_dir(out, "--out")
+    if out.exists() and same_file(out, args.model):
+        raise InputError(f"--out {out}: is the model directory; choose another folder")
     if (out / "metrics.json").exists() and not args.force:
         raise InputError(f"--out {out}: already holds results; pass --force to replace them")
     loaded = load_model(args.model)
@@ -372,6 +396,9 @@ def _add_predict_parser(commands) -> None:
     )
     parser.add_argument("--output", type=Path, default=None, help="write an annotated video")
     parser.add_argument("--jsonl", type=Path, default=None, help="write one JSON line per frame")
+    parser.add_argument(
+        "--force", action="store_true", help="replace an existing --output or --jsonl"
+    )
     parser.add_argument("--no-display", action="store_true", help="do not open a window")
     parser.add_argument(
         "--static-images", action="store_true", help="classify each image of the folder on its own"

@@ -7,14 +7,27 @@ model can be reproduced and so that inference preprocesses frames exactly as tra
 from __future__ import annotations
 
 import dataclasses
-import json
+import math
 import os
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from .errors import InputError
+
+# The atomic helpers live in .storage; importing them from here keeps working.
+from .storage import atomic_output, read_json, write_bytes_atomic, write_json_atomic
+
+__all__ = [
+    "AugmentationConfig",
+    "ModelConfig",
+    "PreprocessingConfig",
+    "RunConfig",
+    "TrainingConfig",
+    "atomic_output",
+    "read_json",
+    "write_bytes_atomic",
+    "write_json_atomic",
+]
 
 #: The artifact file names; the first two are the original project's.
 MODEL_FILE = "hand_gesture_lstm_model.h5"
@@ -176,6 +189,8 @@ class TrainingConfig:
             raise InputError(f"epochs must be at least 1, got {self.epochs}")
         if self.batch_size < 1:
             raise InputError(f"batch size must be at least 1, got {self.batch_size}")
+        if not 0 <= self.seed < 2**32:
+            raise InputError(f"seed must be in [0, 2**32), got {self.seed}")
 
 
 @dataclass(frozen=True)
@@ -214,9 +229,12 @@ class RunConfig:
             The settings.
 
         Raises:
-            InputError: If a section holds a key that no setting has, or the file comes from a
-                newer schema than this version of the package reads.
+            InputError: If the data is not an object of sections, a section holds a key that no
+                setting has, a value has the wrong type (the field is named), or the file
+                comes from a newer schema than this version of the package reads.
         """
+        if not isinstance(data, dict):
+            raise InputError(f"expected a JSON object of settings, got {type(data).__name__}")
         version = data.get("schema_version", 1)
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
             raise InputError(
@@ -233,15 +251,27 @@ class RunConfig:
             "model": ModelConfig,
             "training": TrainingConfig,
         }
+        unknown_sections = sorted(set(data) - {*sections, "info", "schema_version"})
+        if unknown_sections:
+            raise InputError(f"unknown sections in model config: {', '.join(unknown_sections)}")
         kwargs: dict[str, Any] = {}
         for name, klass in sections.items():
-            values = dict(data.get(name, {}))
-            known = {f.name for f in dataclasses.fields(klass)}
-            unknown = sorted(set(values) - known)
+            values = data.get(name, {})
+            if not isinstance(values, dict):
+                raise InputError(f"{name}: expected a JSON object, got {type(values).__name__}")
+            known = {f.name: f for f in dataclasses.fields(klass)}
+            unknown = sorted(set(values) - set(known))
             if unknown:
                 raise InputError(f"unknown {name} settings in model config: {', '.join(unknown)}")
-            kwargs[name] = klass(**values)
-        return cls(**kwargs, info=dict(data.get("info", {})))
+            typed = {
+                key: _typed_value(f"{name}.{key}", value, _field_default(known[key]))
+                for key, value in values.items()
+            }
+            kwargs[name] = klass(**typed)
+        info = data.get("info", {})
+        if not isinstance(info, dict):
+            raise InputError(f"info: expected a JSON object, got {type(info).__name__}")
+        return cls(**kwargs, info=dict(info))
 
     def save(self, path: str | os.PathLike) -> None:
         """Writes the settings as JSON, atomically."""
@@ -252,9 +282,13 @@ class RunConfig:
         """Reads settings written by :meth:`save`.
 
         Raises:
-            InputError: If the file is not valid JSON settings.
+            InputError: If the file is not valid JSON settings (the file and field are named).
         """
-        return cls.from_dict(read_json(path))
+        data = read_json(path)
+        try:
+            return cls.from_dict(data)
+        except InputError as error:
+            raise InputError(f"{path}: {error}") from None
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
@@ -262,47 +296,38 @@ def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
         raise InputError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
 
 
-def read_json(path: str | os.PathLike) -> Any:
-    """Reads a JSON file, turning a missing or malformed file into an :class:`InputError`."""
-    path = Path(path)
-    try:
-        with path.open(encoding="utf-8") as handle:
-            return json.load(handle)
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise InputError(f"{path}: not valid JSON ({error})") from None
+def _field_default(spec: dataclasses.Field) -> Any:
+    if spec.default is not dataclasses.MISSING:
+        return spec.default
+    return spec.default_factory()  # type: ignore[misc]
 
 
-def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
-    """Writes ``data`` as indented JSON through a temporary file and a rename."""
-    path = Path(path)
-    text = json.dumps(data, indent=2, sort_keys=False) + "\n"
-    write_bytes_atomic(path, text.encode("utf-8"))
+def _typed_value(name: str, value: Any, default: Any) -> Any:
+    """Checks a value read from a file against the type of the setting's default."""
 
+    def number(item: Any, whole: bool) -> Any:
+        if isinstance(item, bool) or not isinstance(item, int if whole else (int, float)):
+            kind = "a whole number" if whole else "a number"
+            raise InputError(f"{name}: expected {kind}, got {item!r}")
+        if not whole and not math.isfinite(item):
+            raise InputError(f"{name}: expected a finite number, got {item!r}")
+        return item if whole else float(item)
 
-def write_bytes_atomic(path: str | os.PathLike, payload: bytes) -> None:
-    """Writes bytes to ``path`` so that readers never see a partial file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_output(path: str | os.PathLike) -> Path:
-    """Returns a temporary sibling path to write to before :func:`os.replace` onto ``path``.
-
-    The temporary name keeps the suffix of ``path`` so that writers that choose a format by
-    suffix (``.h5``, ``.png``, ``.npz``) still do.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    return Path(tmp)
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise InputError(f"{name}: expected true or false, got {value!r}")
+        return value
+    if isinstance(default, int):
+        return number(value, whole=True)
+    if isinstance(default, float):
+        return number(value, whole=False)
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise InputError(f"{name}: expected a string, got {value!r}")
+        return value
+    if isinstance(default, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise InputError(f"{name}: expected a list, got {value!r}")
+        whole = all(isinstance(item, int) for item in default) and bool(default)
+        return tuple(number(item, whole) for item in value)
+    return value

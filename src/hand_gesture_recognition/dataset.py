@@ -51,9 +51,60 @@ def _natural_key(path: Path) -> list:
 
 
 def list_images(folder: Path) -> list[Path]:
-    """Returns the image files directly in ``folder``, in natural name order."""
-    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+    """Returns the image files directly in ``folder``, in natural name order.
+
+    Raises:
+        InputError: If the folder cannot be read.
+    """
+    try:
+        entries = list(folder.iterdir())
+    except OSError as error:
+        raise InputError(f"{folder}: cannot read the folder ({error.strerror})") from None
+    files = [p for p in entries if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
     return sorted(files, key=_natural_key)
+
+
+def _folders(root: Path) -> list[Path]:
+    """Every folder below ``root``, following links but never into a folder twice.
+
+    A link back up the tree (a loop) or to a folder already seen is skipped, so it cannot
+    become an extra recording.
+
+    Raises:
+        InputError: If a folder cannot be read.
+    """
+
+    def unreadable(error: OSError) -> None:
+        raise InputError(f"{error.filename}: cannot read the folder ({error.strerror})")
+
+    def key(path: str) -> tuple[int, int]:
+        stat = os.stat(path)
+        return stat.st_dev, stat.st_ino
+
+    # The folders reached without links win over a link to one of them.
+    real = {key(current) for current, _, _ in os.walk(root, onerror=unreadable)}
+    seen: set[tuple[int, int]] = set()
+    found: list[Path] = []
+    for current, subdirs, _ in os.walk(root, onerror=unreadable, followlinks=True):
+        if key(current) in seen:
+            subdirs[:] = []
+            continue
+        seen.add(key(current))
+        if Path(current) != root:
+            found.append(Path(current))
+        kept = []
+        for name in subdirs:
+            path = os.path.join(current, name)
+            if os.path.islink(path):
+                try:
+                    target = key(path)
+                except OSError:
+                    continue
+                if target in real or target in seen:
+                    continue
+            kept.append(name)
+        subdirs[:] = kept
+    return sorted(found)
 
 
 def find_recordings(data_dir: str | os.PathLike) -> list[Recording]:
@@ -74,13 +125,17 @@ def find_recordings(data_dir: str | os.PathLike) -> list[Recording]:
         raise InputError(f"{root}: data directory not found")
     if not root.is_dir():
         raise InputError(f"{root}: expected a directory of <subject>/<gesture>/ frames")
-    if not any(root.iterdir()):
+    try:
+        empty = not any(root.iterdir())
+    except OSError as error:
+        raise InputError(f"{root}: cannot read the data directory ({error.strerror})") from None
+    if empty:
         raise InputError(f"{root}: data directory is empty")
     # The Kaggle download holds the tree twice (leapGestRecog/ and leapgestrecog/leapGestRecog/).
     root = _data_root(root) or root
     recordings: list[Recording] = []
     # A recording is a folder of images whose parent (the subject) is two levels below a root.
-    for gesture_dir in sorted(p for p in root.rglob("*") if p.is_dir()):
+    for gesture_dir in _folders(root):
         if gesture_dir.name.startswith(".") or len(gesture_dir.relative_to(root).parts) < 2:
             continue
         frames = list_images(gesture_dir)

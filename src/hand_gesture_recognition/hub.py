@@ -38,6 +38,7 @@ from .config import (
     read_json,
 )
 from .errors import DownloadError, InputError
+from .storage import apply_umask, check_output_dir
 
 #: Files a published model must have, and files published when present.
 PUBLISH_REQUIRED = (MODEL_FILE, MAPPING_FILE, CONFIG_FILE, METRICS_FILE)
@@ -609,6 +610,7 @@ def stage(model_dir: str | os.PathLike, repo_id: str, dest: str | os.PathLike) -
     from .model import export_model, load_model
 
     model_dir, dest = Path(model_dir), Path(dest)
+    check_output_dir(dest, "--dry-run")
     files = publishable_files(model_dir)
     if dest.exists() or dest.is_symlink():
         if dest.is_symlink() or not dest.is_dir():
@@ -626,6 +628,7 @@ def stage(model_dir: str | os.PathLike, repo_id: str, dest: str | os.PathLike) -
     dest.parent.mkdir(parents=True, exist_ok=True)
     building = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.staging-"))
     try:
+        apply_umask(building, directory=True)
         for path in files:
             shutil.copyfile(path, building / path.name)
         if any(not (building / name).is_file() for name in PUBLISH_EXPORTS):
@@ -708,6 +711,7 @@ def publish_model(
         return Path(dry_run)
     # Missing files are reported before a missing token.
     publishable_files(model_dir)
+    _refuse_offline(repo_id)
     if api is None:
         api = HfApi(token=resolve_token(token))
     stale = [n for n in PUBLISH_OPTIONAL if not (Path(model_dir) / n).is_file()]
@@ -731,11 +735,24 @@ def publish_model(
     return str(url)
 
 
+def _refuse_offline(repo_id: str) -> None:
+    """Publishing needs the Hub: refuses at once when offline mode is on."""
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        raise DownloadError(
+            f"--repo {repo_id}: HF_HUB_OFFLINE is set, and publishing needs the Hub; unset it, "
+            "or stage the files with --dry-run DIR"
+        )
+
+
 def _publish_failure(error: BaseException, repo_id: str) -> InputError | None:
     """The one-line error for a failed upload, or None for an unexpected exception."""
-    from huggingface_hub.errors import HfHubHTTPError
+    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
     where = f"--repo {repo_id}"
+    if isinstance(error, OfflineModeIsEnabled):
+        return DownloadError(f"{where}: HF_HUB_OFFLINE is set, and publishing needs the Hub")
     if isinstance(error, HfHubHTTPError):
         status = _status(error)
         if status == 401:

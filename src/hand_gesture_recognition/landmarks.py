@@ -11,23 +11,27 @@ and writes one ``.npz`` file (see :class:`LandmarkTable` for its arrays).
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
 import json
 import multiprocessing
 import os
 import shutil
+import signal
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-from .config import EXTRACTORS, atomic_output
+from .config import EXTRACTORS
 from .dataset import Recording, find_recordings
 from .errors import InputError
+from .storage import atomic_output, check_writable_location, file_fingerprint
 
 NUM_LANDMARKS = 21
 
@@ -529,8 +533,26 @@ class LandmarkTable:
             )
         if rows == 0:
             raise InputError(f"{path}: the landmark file holds no frames")
-        meta = json.loads(str(arrays["meta"])) if "meta" in arrays else {}
+        meta = _read_meta(path, arrays.get("meta"))
         aspect = arrays.get("aspect")
+        if aspect is not None:
+            if aspect.shape != (rows,) or not np.issubdtype(aspect.dtype, np.number):
+                raise InputError(
+                    f"{path}: array 'aspect' has shape {aspect.shape} and dtype {aspect.dtype}, "
+                    f"expected numbers of shape ({rows},)"
+                )
+            if not (np.isfinite(aspect).all() and (aspect > 0).all()):
+                raise InputError(f"{path}: array 'aspect' holds values that are not finite and > 0")
+        detected = arrays["detected"].astype(bool)
+        bad = ~np.isfinite(arrays["landmarks"][detected]).all(axis=(1, 2))
+        if bad.any():
+            first = int(np.flatnonzero(detected)[np.flatnonzero(bad)[0]])
+            raise InputError(
+                f"{path}: {int(bad.sum())} frame(s) marked detected have non-finite landmarks "
+                f"(NaN or inf; first: row {first}, {arrays['sequence'][first]!s})"
+            )
+        if not np.isfinite(arrays["score"]).all():
+            raise InputError(f"{path}: array 'score' holds values that are not finite")
         return cls(
             landmarks=arrays["landmarks"].astype(np.float32),
             detected=arrays["detected"].astype(bool),
@@ -552,6 +574,24 @@ class LandmarkTable:
             return np.concatenate([getattr(p, name) for p in parts])
 
         return cls(**{name: cat(name) for name in (*REQUIRED_ARRAYS, "aspect")}, meta=meta)
+
+
+def _read_meta(path: Path, array: np.ndarray | None) -> dict[str, Any]:
+    """The ``meta`` JSON object of a landmark file ({} when it has none)."""
+    if array is None:
+        return {}
+    if array.shape != () or not np.issubdtype(array.dtype, np.str_):
+        raise InputError(f"{path}: array 'meta' must be one JSON string, got shape {array.shape}")
+    try:
+        meta = json.loads(str(array))
+    except json.JSONDecodeError as error:
+        raise InputError(f"{path}: array 'meta' is not valid JSON ({error})") from None
+    if not isinstance(meta, dict):
+        raise InputError(f"{path}: array 'meta' must be a JSON object, got {type(meta).__name__}")
+    for name, kind, word in (("extractor", dict, "object"), ("unreadable", list, "list")):
+        if name in meta and not isinstance(meta[name], kind):
+            raise InputError(f"{path}: meta field {name!r} must be a JSON {word}")
+    return meta
 
 
 # ---------------------------------------------------------------------------------------------
@@ -585,8 +625,87 @@ Engine = Callable[[list[Recording], str, dict[str, Any], Callable[..., None], An
 _worker_state: dict[str, Any] = {}
 
 
+#: Images smaller than this on either side hold no hand; they are skipped like corrupt ones.
+MIN_IMAGE_SIDE = 8
+#: Resident memory of one extraction worker (MediaPipe graphs and TensorFlow Lite), measured.
+WORKER_MEMORY_BYTES = 350 * 2**20
+_PR_SET_PDEATHSIG = 1
+
+
 def _init_worker(name: str, options: dict[str, Any]) -> None:
     _worker_state["extractor"] = make_extractor(name, **options)
+
+
+def _init_pool_worker(name: str, options: dict[str, Any], parent: int) -> None:
+    # Ctrl-C is the parent's to handle: it ends the pool. A worker that took it too would die
+    # with a traceback and leave the pool waiting for its results.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(parent)
+    _init_worker(name, options)
+
+
+def die_with_parent(parent: int) -> None:
+    """Makes the kernel kill this process when its parent dies, however it dies (Linux).
+
+    Args:
+        parent: The parent's process id, to catch a parent that died before the call.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available for new processes (``MemAvailable``), None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def usable_cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def bounded_workers(requested: int, tasks: int) -> tuple[int, str | None]:
+    """How many extraction workers to start: at most the cores, the memory and the tasks allow.
+
+    Args:
+        requested: ``--workers``.
+        tasks: Recordings to extract.
+
+    Returns:
+        The number of workers, and why it is fewer than requested (None when it is not, or
+        only because there are fewer recordings).
+    """
+    cores = usable_cores()
+    memory = available_memory()
+    by_memory = max(1, memory // WORKER_MEMORY_BYTES) if memory else requested
+    limit = min(requested, cores, by_memory)
+    reason = None
+    if limit < requested and limit < tasks:
+        reason = (
+            f"--workers {requested}: using {limit} ({cores} core(s), "
+            f"{(memory or 0) / 2**30:.1f} GiB available at ~{WORKER_MEMORY_BYTES // 2**20} MB "
+            "per worker)"
+        )
+    return max(1, min(limit, tasks)), reason
 
 
 def read_frame(path: str | os.PathLike) -> np.ndarray | None:
@@ -594,7 +713,8 @@ def read_frame(path: str | os.PathLike) -> np.ndarray | None:
     import cv2
 
     image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if image is None or image.size == 0:
+    # An image smaller than MIN_IMAGE_SIDE holds no hand; it counts like a corrupt frame.
+    if image is None or image.size == 0 or min(image.shape[:2]) < MIN_IMAGE_SIDE:
         return None
     if image.dtype != np.uint8:
         image = cv2.convertScaleAbs(image, alpha=255.0 / max(1, int(image.max())))
@@ -654,13 +774,101 @@ def _extract_recording(recording: Recording) -> tuple[LandmarkTable, list[str]]:
     return recording_table(recording, rows), unreadable
 
 
-def _settings_key(settings: dict[str, Any], recordings: list[Recording]) -> str:
+def _extract_here(todo: list[Recording], extractor: str, options: dict[str, Any], keep) -> None:
+    """Extracts recordings in this process, handing each result to ``keep``."""
+    _init_worker(extractor, options)
+    try:
+        for recording in todo:
+            keep(recording, *_extract_recording(recording))
+    finally:
+        _worker_state.pop("extractor").close()
+
+
+def _extract_in_pool(
+    todo: list[Recording], count: int, extractor: str, options: dict[str, Any], keep
+) -> None:
+    """Extracts recordings in ``count`` worker processes, handing each result to ``keep``.
+
+    The workers ignore Ctrl-C and die with this process; Ctrl-C here (or any failure)
+    terminates them at once instead of waiting for their work.
+    """
+    # Forked workers start without importing MediaPipe again (seconds saved per worker);
+    # each builds its own graph.
+    can_fork = os.name == "posix" and not _process_state["runtime_started"]
+    context = multiprocessing.get_context("fork" if can_fork else "spawn")
+    by_id = {r.sequence_id: r for r in todo}
+    # Workers start with Ctrl-C ignored (forked or spawned, they inherit it; their
+    # initializer keeps it so).
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        pool = context.Pool(count, _init_pool_worker, (extractor, options, os.getpid()))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    try:
+        for sequence_id, table, skipped in pool.imap_unordered(_extract_by_id, todo):
+            keep(by_id[sequence_id], table, skipped)
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+
+
+def _extract_by_id(recording: Recording) -> tuple[str, LandmarkTable, list[str]]:
+    return (recording.sequence_id, *_extract_recording(recording))
+
+
+def _recording_key(recording: Recording) -> str:
+    """Changes when any frame of the recording is added, removed, replaced or edited."""
+    digest = hashlib.sha256(recording.sequence_id.encode())
+    for frame in recording.frames:
+        try:
+            name, size, mtime = file_fingerprint(frame)
+        except OSError:
+            name, size, mtime = frame.name, -1, -1
+        digest.update(f"{name}\0{size}\0{mtime}\0".encode())
+    return digest.hexdigest()[:16]
+
+
+def _settings_key(settings: dict[str, Any], recordings: list[Recording] = ()) -> str:
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
     for recording in recordings:
-        digest.update(recording.sequence_id.encode())
-        for frame in recording.frames:
-            digest.update(frame.name.encode())
+        digest.update(_recording_key(recording).encode())
     return digest.hexdigest()[:16]
+
+
+#: Marks a ``<out>.parts/`` folder as made by :func:`extract_landmarks`.
+PARTS_MARKER = ".hand-gesture-parts"
+
+
+def _check_landmark_output(out: Path, key: str, force: bool) -> LandmarkTable | None:
+    """Checks ``--out`` and ``<out>.parts/`` before extraction; returns a reusable result.
+
+    Raises:
+        InputError: If either holds something else and ``force`` is false.
+    """
+    if out.exists():
+        try:
+            existing = LandmarkTable.load(out)
+        except InputError:
+            existing = None
+        if existing is not None and existing.meta.get("key") == key:
+            return existing
+        if not force:
+            what = (
+                "holds landmarks of other frames or settings"
+                if existing is not None
+                else "exists and is not a landmark file"
+            )
+            raise InputError(f"--out {out}: {what}; pass --force to replace it")
+    parts = out.with_name(out.name + ".parts")
+    if parts.exists() and not (parts / PARTS_MARKER).is_file() and not force:
+        raise InputError(
+            f"--out {out}: {parts} exists and was not made by hand-gesture extract; "
+            "move it away or pass --force to write beside what it holds"
+        )
+    return None
 
 
 def extract_landmarks(
@@ -674,12 +882,17 @@ def extract_landmarks(
     pixel_aspect: float | None = None,
     progress: bool = True,
     engine: Engine | None = None,
+    force: bool = False,
+    log: Callable[[str], None] | None = None,
 ) -> ExtractionSummary:
     """Extracts landmarks from every frame of a LeapGestRecog-shaped tree into one ``.npz``.
 
     Recordings are processed in parallel worker processes. Each finished recording is kept in
     a ``<out>.parts/`` folder so that an interrupted run resumes where it stopped; a finished
-    file made with the same settings from the same frames is reused as it is.
+    file made with the same settings from the same frames (names, sizes and modification
+    times) is reused as it is. Anything else at ``out`` is replaced only with ``force``. The
+    number of workers is bounded by the cores and the memory. Ctrl-C ends the workers at once
+    (and they end when this process is killed).
 
     Args:
         data_dir: The tree (see :func:`hand_gesture_recognition.dataset.find_recordings`).
@@ -692,12 +905,15 @@ def extract_landmarks(
         progress: Show a progress bar.
         engine: Runs the extraction elsewhere (e.g. on Ray) instead of ``workers`` local
             processes; resuming, the file and its contract stay the same.
+        force: Replace an ``out`` that is not this extraction's result.
+        log: Receives notes (fewer workers than asked for).
 
     Returns:
         A summary with the coverage and the unreadable frames that were skipped.
 
     Raises:
-        InputError: For a missing or unrecognisable tree, or bad options.
+        InputError: For a missing or unrecognisable tree, bad options, or an ``out`` that
+            exists without ``force``.
     """
     from tqdm.auto import tqdm
 
@@ -706,6 +922,9 @@ def extract_landmarks(
     out = Path(out)
     if out.suffix != ".npz":
         raise InputError(f"{out}: the landmark file must end in .npz")
+    if out.is_dir():
+        raise InputError(f"--out {out}: is a directory, expected a .npz file")
+    check_writable_location(out, "--out")
     recordings = find_recordings(data_dir)
     options = {"tracking": tracking, "min_confidence": min_confidence, "pixel_aspect": pixel_aspect}
     probe = make_extractor(extractor, **options)
@@ -713,27 +932,32 @@ def extract_landmarks(
     probe.close()
     key = _settings_key(settings, recordings)
 
-    if out.exists():
-        try:
-            existing = LandmarkTable.load(out)
-        except InputError:
-            existing = None
-        if existing is not None and existing.meta.get("key") == key:
-            return ExtractionSummary(
-                out,
-                len(existing),
-                int(existing.detected.sum()),
-                list(existing.meta.get("unreadable", [])),
-                reused=True,
-            )
+    existing = _check_landmark_output(out, key, force)
+    if existing is not None:
+        return ExtractionSummary(
+            out,
+            len(existing),
+            int(existing.detected.sum()),
+            list(existing.meta.get("unreadable", [])),
+            reused=True,
+        )
 
-    parts_dir = out.with_name(out.name + ".parts") / key
+    parts_root = out.with_name(out.name + ".parts")
+    made_root = not parts_root.exists()
+    parts_dir = parts_root / _settings_key(settings)
     parts_dir.mkdir(parents=True, exist_ok=True)
+    if made_root:
+        (parts_root / PARTS_MARKER).touch()
     tables: dict[str, LandmarkTable] = {}
     unreadable: list[str] = []
     todo: list[Recording] = []
+
+    def part_path(recording: Recording) -> Path:
+        name = recording.sequence_id.replace("/", "__")
+        return parts_dir / f"{name}-{_recording_key(recording)}.npz"
+
     for recording in recordings:
-        part = parts_dir / (recording.sequence_id.replace("/", "__") + ".npz")
+        part = part_path(recording)
         if part.exists():
             try:
                 cached = LandmarkTable.load(part)
@@ -753,36 +977,25 @@ def extract_landmarks(
     ) -> None:
         table.meta = {"unreadable": skipped}
         if len(table):
-            table.save(parts_dir / (recording.sequence_id.replace("/", "__") + ".npz"))
+            table.save(part_path(recording))
         tables[recording.sequence_id] = table
         unreadable.extend(skipped)
         if advance:
             bar.update(len(recording.frames))
 
-    if todo and engine is not None:
-        engine(todo, extractor, options, keep, bar)
-    elif todo and workers == 1:
-        _init_worker(extractor, options)
-        try:
-            for recording in todo:
-                keep(recording, *_extract_recording(recording))
-        finally:
-            _worker_state.pop("extractor").close()
-    elif todo:
-        # Forked workers start without importing MediaPipe again (seconds saved per worker);
-        # each builds its own graph.
-        can_fork = os.name == "posix" and not _process_state["runtime_started"]
-        context = multiprocessing.get_context("fork" if can_fork else "spawn")
-        with ProcessPoolExecutor(
-            max_workers=min(workers, len(todo)),
-            mp_context=context,
-            initializer=_init_worker,
-            initargs=(extractor, options),
-        ) as pool:
-            futures = {pool.submit(_extract_recording, r): r for r in todo}
-            for future in as_completed(futures):
-                keep(futures[future], *future.result())
-    bar.close()
+    count, reason = bounded_workers(workers, len(todo))
+    if reason and log is not None and engine is None:
+        log(reason)
+    try:
+        if todo and engine is not None:
+            engine(todo, extractor, options, keep, bar)
+        elif todo and count == 1:
+            _extract_here(todo, extractor, options, keep)
+        elif todo:
+            _extract_in_pool(todo, count, extractor, options, keep)
+    finally:
+        # Ends the bar's line, so that a message after an interruption starts a new one.
+        bar.close()
 
     ordered = [tables[r.sequence_id] for r in recordings if len(tables[r.sequence_id])]
     if not ordered:
@@ -795,7 +1008,13 @@ def extract_landmarks(
     }
     table = LandmarkTable.concatenate(ordered, meta)
     table.save(out)
-    shutil.rmtree(out.with_name(out.name + ".parts"), ignore_errors=True)
+    # Only what this extraction made: its parts, and the parts folder if it made it and it is
+    # now empty.
+    shutil.rmtree(parts_dir, ignore_errors=True)
+    leftover = {p.name for p in parts_root.iterdir()} if parts_root.is_dir() else set()
+    if leftover <= {PARTS_MARKER} and (made_root or PARTS_MARKER in leftover):
+        (parts_root / PARTS_MARKER).unlink(missing_ok=True)
+        parts_root.rmdir()
     return ExtractionSummary(
         out, len(table), int(table.detected.sum()), sorted(unreadable), reused=False
     )

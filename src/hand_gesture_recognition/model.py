@@ -26,16 +26,17 @@ from typing import Any
 
 import numpy as np
 
+from .calibration import CALIBRATION_FILE
 from .config import (
     CONFIG_FILE,
     MAPPING_FILE,
+    METRICS_FILE,
     MODEL_FILE,
     ONNX_FILE,
     TFLITE_FILE,
     ModelConfig,
     PreprocessingConfig,
     RunConfig,
-    atomic_output,
     read_json,
     write_bytes_atomic,
     write_json_atomic,
@@ -43,12 +44,28 @@ from .config import (
 from .errors import InputError
 from .features import NUM_FEATURES
 from .litert import LiteRTRunner
+from .storage import MANIFEST_FILE, OutputLock, verify_file_set, write_file_set
 
 #: How a user gets Keras and TensorFlow, in error messages.
 TRAIN_INSTALL_HINT = (
     "the training install: 'uv sync' in the project, "
     "or pip install 'hand-gesture-recognition[train]'"
 )
+#: Every file a model directory's set may hold; a new set replaces all of them.
+MODEL_SET_FILES = (
+    MODEL_FILE,
+    TFLITE_FILE,
+    ONNX_FILE,
+    MAPPING_FILE,
+    CONFIG_FILE,
+    CALIBRATION_FILE,
+    METRICS_FILE,
+    "classification_report.txt",
+    "confusion_matrix.png",
+    "training_curves.png",
+)
+#: The original project's model input: 30 frames of 63 raw coordinates.
+LEGACY_INPUT_SHAPE = (30, NUM_FEATURES)
 
 
 def build_model(
@@ -146,10 +163,12 @@ def read_mapping(source: str | os.PathLike | dict[str, int]) -> list[str]:
     where = source if not isinstance(source, dict) else "gesture mapping"
     if not isinstance(mapping, dict) or not mapping:
         raise InputError(f'{where}: expected a JSON object like {{"01_palm": 0, ...}}')
-    try:
-        indices = {str(k): int(v) for k, v in mapping.items()}
-    except (TypeError, ValueError):
-        raise InputError(f"{where}: class indices must be integers") from None
+    bad = [k for k, v in mapping.items() if isinstance(v, bool) or not isinstance(v, int)]
+    if bad:
+        raise InputError(
+            f"{where}: class indices must be whole numbers; {bad[0]!r} has {mapping[bad[0]]!r}"
+        )
+    indices = {str(k): v for k, v in mapping.items()}
     if sorted(indices.values()) != list(range(len(indices))):
         raise InputError(f"{where}: class indices must be 0..{len(indices) - 1}, each once")
     return sorted(indices, key=indices.get)
@@ -181,7 +200,13 @@ def _model_files(
             raise InputError(f"{directory}: no {MAPPING_FILE} beside the model")
     gestures = read_mapping(gesture_mapping)
     config_path = directory / CONFIG_FILE
-    config = RunConfig.load(config_path) if config_path.is_file() else legacy_config()
+    legacy = not config_path.is_file()
+    if legacy and any((directory / name).is_file() for name in (METRICS_FILE, MANIFEST_FILE)):
+        raise InputError(
+            f"{config_path}: missing beside a model trained by this project (it has "
+            f"{METRICS_FILE}); its preprocessing is unknown, so it cannot be used"
+        )
+    config = legacy_config() if legacy else RunConfig.load(config_path)
     return directory, gestures, gesture_mapping, config
 
 
@@ -195,6 +220,12 @@ def _check_shapes(
 ) -> None:
     """Raises :class:`InputError` unless a model file's shapes match the config and mapping."""
     expected = (config.preprocessing.sequence_length, NUM_FEATURES)
+    if config.info.get("legacy") and tuple(input_shape[1:]) != LEGACY_INPUT_SHAPE:
+        raise InputError(
+            f"{where.parent / CONFIG_FILE}: missing, and the model's input shape "
+            f"{tuple(input_shape[1:])} is not the original project's {LEGACY_INPUT_SHAPE}; "
+            "its preprocessing is unknown"
+        )
     if tuple(input_shape[1:]) != expected or len(input_shape) != 3:
         raise InputError(
             f"{where}: model input shape {tuple(input_shape)}, expected (batch, {expected[0]}, "
@@ -243,6 +274,8 @@ def load_model(
         gesture_mapping,
     )
     check_exports(directory, gestures, config, gesture_mapping)
+    # Last, so that a specific complaint (a mapping that does not fit) comes first.
+    verify_file_set(directory)
     return LoadedModel(model, gestures, config, directory)
 
 
@@ -349,6 +382,7 @@ def load_classifier(
         config,
         gesture_mapping,
     )
+    verify_file_set(directory)
     return LoadedModel(classifier, gestures, config, directory)
 
 
@@ -397,16 +431,31 @@ def save_model(
     model: Any,
     gestures: list[str],
     config: RunConfig,
+    lock: OutputLock | None = None,
 ) -> None:
-    """Writes the model, its exports, its mapping and its settings into ``directory``."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    tmp = atomic_output(directory / MODEL_FILE)
-    try:
-        model.save(tmp)
-        os.replace(tmp, directory / MODEL_FILE)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Writes the model, its exports, mapping and settings into ``directory`` as one file set.
+
+    The old model files (see :data:`MODEL_SET_FILES`) are replaced together or not at all
+    (see :func:`~hand_gesture_recognition.storage.write_file_set`).
+
+    Args:
+        directory: The model directory.
+        model: The Keras model.
+        gestures: Gesture names in class-index order.
+        config: The settings saved beside the model.
+        lock: The directory's lock when the caller holds it already.
+    """
+    write_file_set(
+        directory,
+        lambda staging: write_model_files(staging, model, gestures, config),
+        replaces=MODEL_SET_FILES,
+        lock=lock,
+    )
+
+
+def write_model_files(directory: Path, model: Any, gestures: list[str], config: RunConfig) -> None:
+    """Writes the model, its exports, mapping and settings files into a (staging) folder."""
+    model.save(directory / MODEL_FILE)
     export_model(model, directory)
     write_json_atomic(directory / MAPPING_FILE, {g: i for i, g in enumerate(gestures)})
     config.save(directory / CONFIG_FILE)

@@ -31,11 +31,11 @@ from typing import Any
 import numpy as np
 
 from .calibration import Calibration
-from .config import atomic_output
 from .errors import InputError
 from .features import frame_features
 from .landmarks import NUM_LANDMARKS, HandResult, LandmarkExtractor, make_extractor
 from .sequences import fill_missing
+from .storage import atomic_output, check_output_file, same_file
 
 #: States of a :class:`Prediction`.
 NO_HAND, WARMING_UP, UNCERTAIN, GESTURE = "no_hand", "warming_up", "uncertain", "gesture"
@@ -813,6 +813,26 @@ def resolve_model(args: Any) -> Path:
     return Path(download_model(args.repo, revision=getattr(args, "revision", None), token=token))
 
 
+def check_predict_outputs(args: Any) -> None:
+    """Checks ``--output`` and ``--jsonl`` before anything runs.
+
+    Neither may be the source (even with ``--force``) or the other output, nor an existing
+    file without ``--force``; each must be writable.
+
+    Raises:
+        InputError: Naming the option and the file.
+    """
+    force = bool(getattr(args, "force", False))
+    source = str(args.source)
+    inputs = [] if source.isdigit() or not Path(source).exists() else [("--source", source)]
+    named = (("--output", args.output), ("--jsonl", args.jsonl))
+    outputs = [(name, path) for name, path in named if path is not None]
+    for name, path in outputs:
+        check_output_file(path, name, force=force, inputs=inputs)
+    if len(outputs) == 2 and same_file(outputs[0][1], outputs[1][1]):
+        raise InputError(f"--jsonl {args.jsonl}: is also --output; choose two files")
+
+
 def predict_command(args: Any) -> int:
     """Runs ``hand-gesture predict`` (see :func:`hand_gesture_recognition.cli.main`).
 
@@ -831,6 +851,7 @@ def predict_command(args: Any) -> int:
         raise InputError(
             f"--output {args.output}: expected a video file ({', '.join(VIDEO_SUFFIXES)})"
         )
+    check_predict_outputs(args)
     # The source is checked before the model is loaded: opening it is cheap, loading is not.
     if args.static_images:
         list_images(args.source)

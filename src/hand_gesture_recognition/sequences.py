@@ -324,6 +324,11 @@ def split_windows(
         every = WindowSet.concatenate(
             [segment_windows(s, index[s.gesture], preprocessing) for s in segments], length
         )
+        if len(every) < 3:
+            raise InputError(
+                f"the random split needs at least 3 windows of {length} frames, found "
+                f"{len(every)} (recordings too short, or too few frames with a detected hand?)"
+            )
         order = np.random.default_rng(training.seed).permutation(len(every))
         n_test = round(training.split_fractions[2] * len(every))
         n_val = round(training.split_fractions[1] * len(every))

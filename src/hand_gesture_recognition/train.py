@@ -19,6 +19,8 @@ from .errors import InputError
 from .features import frame_features
 from .landmarks import LandmarkTable
 from .sequences import SplitData, prepare_data, split_windows
+from .storage import OutputLock, user_cache_dir, write_file_set
+from .storage import check_output_dir as check_writable_dir
 
 
 @dataclass
@@ -76,11 +78,10 @@ def check_output_dir(out_dir: str | os.PathLike, force: bool) -> Path:
     """Refuses to overwrite a directory that already holds a model unless ``force``.
 
     Raises:
-        InputError: If ``out_dir`` holds a model and ``force`` is false.
+        InputError: If ``out_dir`` holds a model and ``force`` is false, is a file, or cannot
+            be written.
     """
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InputError(f"--out {out_dir}: exists and is not a directory")
+    out_dir = check_writable_dir(out_dir, "--out")
     existing = [f for f in (MODEL_FILE, MAPPING_FILE, CONFIG_FILE) if (out_dir / f).exists()]
     if existing and not force:
         raise InputError(
@@ -197,6 +198,7 @@ def train_model(
     force: bool = False,
     verbose: int | str = "auto",
     data: SplitData | None = None,
+    lock: OutputLock | None = None,
 ) -> TrainResult:
     """Splits, augments, trains, calibrates, evaluates on the test part and saves everything.
 
@@ -212,19 +214,41 @@ def train_model(
         verbose: Keras verbosity.
         data: The output of :func:`~hand_gesture_recognition.sequences.prepare_data` for this
             table and config, when the caller has it already (it is prepared otherwise).
+        lock: The lock on ``out_dir`` when the caller holds it; taken here otherwise, so
+            that no other run writes there meanwhile.
 
     Returns:
         The model and its metrics.
 
     Raises:
-        InputError: If ``out_dir`` holds a model and ``force`` is false, or the data is too
-            small for the split.
+        InputError: If ``out_dir`` holds a model and ``force`` is false, another run writes
+            there, the data holds fewer than two gestures, or it is too small for the split.
     """
+    if out_dir is None or (lock is not None and lock.held):
+        return _train_model(table, config, out_dir, force, verbose, data, lock)
+    check_output_dir(out_dir, force)
+    with OutputLock(out_dir) as own:
+        return _train_model(table, config, out_dir, force, verbose, data, own)
+
+
+def check_gestures(gestures: list[str], where: object) -> None:
+    """Refuses data with fewer than two gestures (a one-class model is always "right").
+
+    Raises:
+        InputError: Naming ``where`` and the gesture found.
+    """
+    if len(gestures) < 2:
+        found = f"only {gestures[0]!r}" if gestures else "none"
+        raise InputError(f"{where}: a classifier needs at least two gestures, found {found}")
+
+
+def _train_model(table, config, out_dir, force, verbose, data, lock) -> TrainResult:
     from .evaluate import compute_metrics, write_reports
-    from .model import save_model
+    from .model import MODEL_SET_FILES, write_model_files
 
     if out_dir is not None:
-        check_output_dir(out_dir, force)
+        check_output_dir(out_dir, force)  # Again, now that this run holds the lock.
+    check_gestures(table.gestures, "the landmarks")
     started = time.perf_counter()
     if data is None:
         data = prepare_data(table, config.preprocessing, config.augmentation, config.training)
@@ -260,9 +284,14 @@ def train_model(
     }
     config = replace(config, info=info)
     if out_dir is not None:
-        save_model(out_dir, model, data.gestures, config)
-        calibration.save(out_dir)
-        write_reports(out_dir, metrics, history)
+
+        def write(staging: Path) -> None:
+            write_model_files(staging, model, data.gestures, config)
+            calibration.save(staging)
+            write_reports(staging, metrics, history)
+
+        # The model, its settings and its metrics replace the old ones together or not at all.
+        write_file_set(out_dir, write, replaces=MODEL_SET_FILES, lock=lock)
     return TrainResult(
         model,
         data.gestures,
@@ -274,12 +303,16 @@ def train_model(
 
 
 def landmark_cache_path(data_dir: str | os.PathLike, extractor: str) -> Path:
-    """Where the landmarks of a dataset tree are cached (``.cache/landmarks/``)."""
+    """Where the landmarks of a dataset tree are cached (the user's cache folder).
+
+    The folder is ``$HGR_CACHE_DIR`` or ``$XDG_CACHE_HOME/hand-gesture-recognition`` (by
+    default ``~/.cache/hand-gesture-recognition``), then ``landmarks/``.
+    """
     import hashlib
 
     resolved = str(Path(data_dir).resolve())
     digest = hashlib.sha256(resolved.encode()).hexdigest()[:10]
-    return Path(".cache") / "landmarks" / f"{Path(data_dir).name}-{extractor}-{digest}.npz"
+    return user_cache_dir() / "landmarks" / f"{Path(data_dir).name}-{extractor}-{digest}.npz"
 
 
 def run_training(
@@ -335,18 +368,12 @@ def run_training(
         The trained model and its metrics.
     """
     from .config import AugmentationConfig, ModelConfig, PreprocessingConfig, TrainingConfig
+    from .dataset import find_recordings
     from .landmarks import extract_landmarks
 
-    # Check everything the user chose before any long work starts.
+    # Check everything the user chose before any long work starts, and keep other runs out
+    # of --out until this one is done.
     check_output_dir(out_dir, force)
-    downloaded = None
-    if landmarks is None and data_dir is None:
-        from .dataset import download
-
-        log(f"downloading LeapGestRecog into {dest}/ ...")
-        data_dir = downloaded = download(dest)
-        log(f"dataset at {data_dir}")
-        stride = 3 if stride is None else stride
     config = RunConfig(
         preprocessing=PreprocessingConfig(
             window_stride=stride or 1,
@@ -359,39 +386,74 @@ def run_training(
         model=ModelConfig(),
         training=TrainingConfig(epochs=epochs, batch_size=batch_size, split=split, seed=seed),
     )
-    if landmarks is None:
-        cache = landmark_cache_path(data_dir, extractor)
-        log(f"extracting landmarks from {data_dir} ({extractor}, {workers} worker(s)) ...")
-        summary = extract_landmarks(
-            data_dir,
-            cache,
-            extractor=extractor,
-            workers=workers,
-            tracking=tracking,
-            min_confidence=min_confidence,
-        )
-        log(
-            f"hand found in {summary.detected} of {summary.frames} frames "
-            f"({summary.coverage:.1%}); landmarks cached in {cache}"
-        )
-        if summary.unreadable:
-            log(
-                f"skipped {len(summary.unreadable)} unreadable image(s), e.g. "
-                f"{summary.unreadable[0]}"
+    with OutputLock(out_dir) as lock:
+        downloaded: Path | None = None
+        if landmarks is None and data_dir is None:
+            data_dir, downloaded = _download(Path(dest), log)
+            if stride is None:
+                preprocessing = replace(config.preprocessing, window_stride=3)
+                config = replace(config, preprocessing=preprocessing)
+        if landmarks is None:
+            recordings = find_recordings(data_dir)
+            check_gestures(sorted({r.gesture for r in recordings}), f"--data {data_dir}")
+            cache = landmark_cache_path(data_dir, extractor)
+            log(f"extracting landmarks from {data_dir} ({extractor}, {workers} worker(s)) ...")
+            summary = extract_landmarks(
+                data_dir,
+                cache,
+                extractor=extractor,
+                workers=workers,
+                tracking=tracking,
+                min_confidence=min_confidence,
+                force=True,
+                log=log,
             )
-        landmarks = cache
-    table = LandmarkTable.load(landmarks)
-    log(
-        f"training on {len(table)} frames of {len(table.gestures)} gestures, "
-        f"{len(table.subjects)} subject(s) ..."
-    )
-    config = replace(config, info={**config.info, "data": data_fingerprint(table, landmarks)})
-    result = train_model(table, config, out_dir, force=force, verbose=verbose)
-    # The download is deleted only after success, so that a failed run can be repeated
-    # without downloading again.
+            log(
+                f"hand found in {summary.detected} of {summary.frames} frames "
+                f"({summary.coverage:.1%}); landmarks cached in {cache}"
+            )
+            if summary.unreadable:
+                log(
+                    f"skipped {len(summary.unreadable)} unreadable image(s), e.g. "
+                    f"{summary.unreadable[0]}"
+                )
+            landmarks = cache
+        else:
+            landmarks = Path(landmarks)
+        table = LandmarkTable.load(landmarks)
+        check_gestures(table.gestures, landmarks)
+        log(
+            f"training on {len(table)} frames of {len(table.gestures)} gestures, "
+            f"{len(table.subjects)} subject(s) ..."
+        )
+        config = replace(config, info={**config.info, "data": data_fingerprint(table, landmarks)})
+        result = train_model(table, config, out_dir, force=force, verbose=verbose, lock=lock)
+    # Only what this run downloaded is deleted, and only after success, so that a failed run
+    # can be repeated without downloading again.
     if downloaded is not None and not keep_dataset:
         from .dataset import remove_download
 
         remove_download(downloaded, dest)
-        log(f"deleted the downloaded dataset under {dest}/ (keep it with --keep-dataset)")
+        log(f"deleted the dataset this run downloaded, {downloaded} (keep it with --keep-dataset)")
     return result
+
+
+def _download(dest: Path, log) -> tuple[Path, Path | None]:
+    """Downloads LeapGestRecog into ``dest``; returns its root and the folder this run created.
+
+    A copy that was there before (``hand-gesture download``'s, or the user's) is reused and
+    never deleted, so the second value is None for it.
+    """
+    from .dataset import download
+
+    target = dest / "leapgestrecog"
+    existed = target.exists() or target.is_symlink()
+    if existed:
+        log(f"reusing the dataset in {target} (it was there before; it will be kept)")
+    else:
+        log(f"downloading LeapGestRecog into {dest}/ ...")
+    root = download(dest)
+    inside = target.resolve() in (root.resolve(), *root.resolve().parents)
+    created = target if not existed and target.is_dir() and inside else None
+    log(f"dataset at {root}")
+    return root, created
