@@ -150,6 +150,7 @@ def test_main_job_downloads_trains_and_cleans_up(tmp_path, monkeypatch, leap_ges
 
     monkeypatch.setattr(kagglehub, "dataset_download", download)
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HGR_CACHE_DIR", str(tmp_path / "cache"))
     assert main(["train", "--epochs", "2", "--workers", "2"]) == 0
     captured = capsys.readouterr()
     out = captured.out
@@ -167,7 +168,7 @@ def test_main_job_downloads_trains_and_cleans_up(tmp_path, monkeypatch, leap_ges
 
     from hand_gesture_recognition import __version__
 
-    (landmarks,) = (tmp_path / ".cache" / "landmarks").glob("*.npz")
+    (landmarks,) = (tmp_path / "cache" / "landmarks").glob("*.npz")
     assert config["schema_version"] == 2
     assert config["info"]["data"] == {
         "landmarks_sha256": hashlib.sha256(landmarks.read_bytes()).hexdigest(),
