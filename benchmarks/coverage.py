@@ -28,12 +28,12 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from hand_gesture_recognition.dataset import find_recordings
-from hand_gesture_recognition.infrared import InfraredHandExtractor
-from hand_gesture_recognition.landmarks import (
+from hand_gesture_recognition.extractor import (
     LandmarkExtractor,
     MediaPipeHandsExtractor,
     correct_aspect,
 )
+from hand_gesture_recognition.infrared import InfraredHandExtractor
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "leapgestrecog-sample"

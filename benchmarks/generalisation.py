@@ -70,13 +70,10 @@ from hand_gesture_recognition.config import (
     RunConfig,
     TrainingConfig,
 )
+from hand_gesture_recognition.extractor import MediaPipeHandsExtractor
 from hand_gesture_recognition.features import frame_features
-from hand_gesture_recognition.landmarks import (
-    LandmarkTable,
-    MediaPipeHandsExtractor,
-    extract_landmarks,
-    make_extractor,
-)
+from hand_gesture_recognition.landmark_file import LandmarkTable
+from hand_gesture_recognition.landmarks import extract_landmarks, make_extractor
 from hand_gesture_recognition.realtime import list_images, read_image
 from hand_gesture_recognition.sequences import fill_missing, prepare_data, split_windows
 

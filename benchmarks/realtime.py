@@ -101,7 +101,7 @@ def time_original(model, frames: list, length: int = 30) -> tuple[list[float], f
     import mediapipe as mp
     import numpy as np
 
-    from hand_gesture_recognition.landmarks import correct_aspect
+    from hand_gesture_recognition.extractor import correct_aspect
 
     window: deque = deque(maxlen=length)
     latencies, hands = [], 0

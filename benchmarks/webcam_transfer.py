@@ -42,7 +42,7 @@ def sample_landmarks(data: Path, cache: Path) -> Path:
 
 def train(landmarks: Path, mode: str, epochs: int, out: Path, seed: int) -> dict:
     from hand_gesture_recognition.config import PreprocessingConfig, RunConfig, TrainingConfig
-    from hand_gesture_recognition.landmarks import LandmarkTable
+    from hand_gesture_recognition.landmark_file import LandmarkTable
     from hand_gesture_recognition.train import train_model
 
     config = RunConfig(

@@ -76,7 +76,7 @@ def sample_landmarks(leap_sample: Path, tmp_path_factory) -> Path:
 def trained_model_dir(sample_landmarks: Path, tmp_path_factory) -> Path:
     """A small model trained on the sample's landmarks (time split, a few epochs)."""
     from hand_gesture_recognition.config import PreprocessingConfig, RunConfig, TrainingConfig
-    from hand_gesture_recognition.landmarks import LandmarkTable
+    from hand_gesture_recognition.landmark_file import LandmarkTable
     from hand_gesture_recognition.train import train_model
 
     out = tmp_path_factory.mktemp("model") / "model"

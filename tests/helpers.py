@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hand_gesture_recognition.landmarks import LandmarkTable
+from hand_gesture_recognition.landmark_file import LandmarkTable
 
 
 def make_table(

@@ -77,7 +77,7 @@ def test_shift_makes_copies_of_each_window_that_differ():
 def test_training_saves_a_calibration_that_lowers_ece_on_real_validation_windows(
     trained_model_dir, sample_landmarks
 ):
-    from hand_gesture_recognition.landmarks import LandmarkTable
+    from hand_gesture_recognition.landmark_file import LandmarkTable
     from hand_gesture_recognition.model import load_model
     from hand_gesture_recognition.sequences import split_windows, window_features
     from hand_gesture_recognition.train import predict_probabilities

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hand_gesture_recognition import landmark_file as lf
 from hand_gesture_recognition import landmarks as lm
 
 BIN = Path(sys.executable).parent
@@ -154,7 +155,7 @@ def _pids_mentioning(text: str) -> list[int]:
 
 
 def _assert_same_file(ray_out: Path, local_out: Path) -> None:
-    ray, local = lm.LandmarkTable.load(ray_out), lm.LandmarkTable.load(local_out)
+    ray, local = lf.LandmarkTable.load(ray_out), lf.LandmarkTable.load(local_out)
     assert list(ray.path) == list(local.path)  # Same frames, same order, none twice.
     assert list(ray.sequence) == list(local.sequence)
     np.testing.assert_array_equal(ray.frame, local.frame)
@@ -309,4 +310,4 @@ def test_tracking_sends_each_recording_whole_to_one_actor(ray_head, tree, tmp_pa
     assert result.returncode == 0, result.stderr[-3000:]
     # Tracking carries each frame's hand into the next, so equal files mean equal frame order.
     _assert_same_file(out, local)
-    assert lm.LandmarkTable.load(out).meta["extractor"]["tracking"] is True
+    assert lf.LandmarkTable.load(out).meta["extractor"]["tracking"] is True

@@ -13,7 +13,7 @@ from hand_gesture_recognition.evaluate import (
     leave_one_subject_out,
     write_reports,
 )
-from hand_gesture_recognition.landmarks import LandmarkTable
+from hand_gesture_recognition.landmark_file import LandmarkTable
 from hand_gesture_recognition.model import load_model
 
 

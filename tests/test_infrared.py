@@ -12,8 +12,9 @@ import pytest
 
 from hand_gesture_recognition.dataset import LEAPGESTRECOG_GESTURES
 from hand_gesture_recognition.errors import InputError
+from hand_gesture_recognition.extractor import MediaPipeHandsExtractor
 from hand_gesture_recognition.infrared import CropTry, InfraredHandExtractor, landmarks_rect
-from hand_gesture_recognition.landmarks import MediaPipeHandsExtractor, make_extractor
+from hand_gesture_recognition.landmarks import make_extractor
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "leapgestrecog-sample"
 GESTURES = LEAPGESTRECOG_GESTURES

@@ -1,6 +1,8 @@
 import numpy as np
 import pytest
 
+from hand_gesture_recognition import extractor as ex
+from hand_gesture_recognition import landmark_file as lf
 from hand_gesture_recognition import landmarks as lm
 from hand_gesture_recognition.errors import InputError
 
@@ -38,7 +40,7 @@ def test_extract_writes_the_documented_npz(small_tree, tmp_path):
         palm = data["sequence"] == "00/01_palm"
         assert list(data["frame"][palm]) == list(range(12))
         assert data["path"][0].endswith("frame_00_01_0041.png")
-    table = lm.LandmarkTable.load(out)
+    table = lf.LandmarkTable.load(out)
     # MediaPipe Hands finds the open palm on some of these stretched infrared frames.
     assert table.coverage()["01_palm"] > 0
     found = table.landmarks[table.detected]
@@ -54,7 +56,7 @@ def test_parallel_workers_give_the_same_file(small_tree, tmp_path):
     two = lm.extract_landmarks(
         small_tree, tmp_path / "b.npz", extractor="mediapipe", workers=2, progress=False
     )
-    a, b = lm.LandmarkTable.load(one.path), lm.LandmarkTable.load(two.path)
+    a, b = lf.LandmarkTable.load(one.path), lf.LandmarkTable.load(two.path)
     assert list(a.path) == list(b.path)
     np.testing.assert_array_equal(a.detected, b.detected)
     np.testing.assert_allclose(a.landmarks, b.landmarks, equal_nan=True, atol=1e-6)
@@ -94,9 +96,9 @@ def test_no_hand_on_a_black_frame():
 
 def test_leap_frames_are_stretched_to_square_pixels():
     frame = np.zeros((240, 640), np.uint8)
-    assert lm.correct_aspect(frame).shape == (480, 640)
+    assert ex.correct_aspect(frame).shape == (480, 640)
     square = np.zeros((224, 224, 3), np.uint8)
-    assert lm.correct_aspect(square) is square
+    assert ex.correct_aspect(square) is square
 
 
 def test_unknown_extractor_and_bad_options():
@@ -125,7 +127,7 @@ def _valid_arrays(n=4):
 
 
 def test_a_user_landmark_file_loads(tmp_path):
-    table = lm.LandmarkTable.load(_write(tmp_path / "ok.npz", **_valid_arrays()))
+    table = lf.LandmarkTable.load(_write(tmp_path / "ok.npz", **_valid_arrays()))
     assert len(table) == 4 and table.extractor == "unknown"
     np.testing.assert_array_equal(table.aspect, 1.0)
 
@@ -145,16 +147,16 @@ def test_bad_landmark_files_are_named_in_one_line(tmp_path, change, message):
     change(arrays)
     path = _write(tmp_path / "bad.npz", **arrays)
     with pytest.raises(InputError, match=message) as error:
-        lm.LandmarkTable.load(path)
+        lf.LandmarkTable.load(path)
     assert str(path) in str(error.value)
 
 
 def test_missing_and_corrupt_landmark_files(tmp_path):
     with pytest.raises(InputError, match="not found"):
-        lm.LandmarkTable.load(tmp_path / "none.npz")
+        lf.LandmarkTable.load(tmp_path / "none.npz")
     (tmp_path / "junk.npz").write_bytes(b"junk")
     with pytest.raises(InputError, match="not a readable"):
-        lm.LandmarkTable.load(tmp_path / "junk.npz")
+        lf.LandmarkTable.load(tmp_path / "junk.npz")
 
 
 def _photos(folder, count):
@@ -164,7 +166,8 @@ def _photos(folder, count):
 
 
 def test_close_up_photos_the_palm_detector_misses_are_found(hagrid_sample):
-    from hand_gesture_recognition.landmarks import MediaPipeHandsExtractor, make_extractor
+    from hand_gesture_recognition.extractor import MediaPipeHandsExtractor
+    from hand_gesture_recognition.landmarks import make_extractor
 
     fists = _photos(hagrid_sample / "fist", 10)
     with MediaPipeHandsExtractor() as standard:
@@ -182,7 +185,7 @@ def test_close_up_photos_the_palm_detector_misses_are_found(hagrid_sample):
 
 
 def test_padded_photo_landmarks_map_back_onto_the_photo(hagrid_sample):
-    from hand_gesture_recognition.landmarks import MediaPipeHandsExtractor, pad_photo, unpad_result
+    from hand_gesture_recognition.extractor import MediaPipeHandsExtractor, pad_photo, unpad_result
 
     with MediaPipeHandsExtractor() as standard:
         for photo in _photos(hagrid_sample / "palm", 5):

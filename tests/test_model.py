@@ -217,7 +217,7 @@ def test_trained_exports_equal_keras_on_real_windows(trained_model_dir, sample_l
     import onnxruntime
     from ai_edge_litert.interpreter import Interpreter
 
-    from hand_gesture_recognition.landmarks import LandmarkTable
+    from hand_gesture_recognition.landmark_file import LandmarkTable
     from hand_gesture_recognition.sequences import prepare_data
 
     loaded = load_model(trained_model_dir)

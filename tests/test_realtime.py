@@ -207,7 +207,8 @@ def test_legacy_model_directory_runs(legacy_model_dir, webcam_video, tmp_path, c
 
 
 def test_window_slides_bridges_gaps_and_clears(trained_model_dir, sample_landmarks):
-    from hand_gesture_recognition.landmarks import HandResult, LandmarkTable
+    from hand_gesture_recognition.extractor import HandResult
+    from hand_gesture_recognition.landmark_file import LandmarkTable
     from hand_gesture_recognition.realtime import (
         GESTURE,
         NO_HAND,
@@ -235,7 +236,7 @@ def test_window_slides_bridges_gaps_and_clears(trained_model_dir, sample_landmar
 def test_overlay_changes_pixels_at_landmarks(webcam_sample):
     import cv2
 
-    from hand_gesture_recognition.landmarks import MediaPipeHandsExtractor
+    from hand_gesture_recognition.extractor import MediaPipeHandsExtractor
     from hand_gesture_recognition.realtime import (
         GESTURE,
         Prediction,
@@ -263,7 +264,7 @@ def test_overlay_changes_pixels_at_landmarks(webcam_sample):
 
 def test_fast_classifier_equals_keras(trained_model_dir, sample_landmarks):
     from hand_gesture_recognition.features import frame_features
-    from hand_gesture_recognition.landmarks import LandmarkTable
+    from hand_gesture_recognition.landmark_file import LandmarkTable
     from hand_gesture_recognition.model import FastClassifier, load_model
     from hand_gesture_recognition.sequences import fill_missing
 

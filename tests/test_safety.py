@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from helpers import make_table
 
+from hand_gesture_recognition import landmark_file as lf
 from hand_gesture_recognition import landmarks as lm
 from hand_gesture_recognition.cli import main
 from hand_gesture_recognition.config import RunConfig
@@ -406,7 +407,7 @@ def test_replaced_frames_are_extracted_again(tiny_tree, tmp_path):
     shutil.copyfile(ok[0], palm[0])  # In place: same name, the frame of another gesture.
     redone = lm.extract_landmarks(tiny_tree, out, extractor="infrared", progress=False, force=True)
     assert not redone.reused
-    table = lm.LandmarkTable.load(out)
+    table = lf.LandmarkTable.load(out)
     rows = {p: i for i, p in enumerate(table.path)}
     replaced, source = rows[str(palm[0].resolve())], rows[str(ok[0].resolve())]
     np.testing.assert_allclose(
@@ -512,7 +513,7 @@ def test_a_malformed_model_config_is_one_line_naming_file_and_field(
 
 def test_malformed_landmark_files_are_refused_before_training(tmp_path, capsys):
     table = make_table()
-    arrays = {name: getattr(table, name) for name in lm.REQUIRED_ARRAYS}
+    arrays = {name: getattr(table, name) for name in lf.REQUIRED_ARRAYS}
     out = str(tmp_path / "m")
     cases = {
         "meta-list": ({"meta": np.array("[1, 2]")}, "array 'meta' must be a JSON object"),
@@ -654,7 +655,7 @@ def test_a_tiny_image_is_skipped_and_named(tiny_tree, tmp_path, capsys):
     assert main(["extract", str(tiny_tree), "--out", str(out), "--workers", "1"]) == 0
     err = capsys.readouterr().err
     assert f"skipped 1 unreadable image(s): {tiny}" in err
-    table = lm.LandmarkTable.load(out)
+    table = lf.LandmarkTable.load(out)
     assert len(table) == 12 and table.meta["unreadable"] == [str(tiny)]
 
 

@@ -10,7 +10,7 @@ from hand_gesture_recognition.config import (
     TrainingConfig,
 )
 from hand_gesture_recognition.errors import InputError
-from hand_gesture_recognition.landmarks import LandmarkTable
+from hand_gesture_recognition.landmark_file import LandmarkTable
 from hand_gesture_recognition.model import load_model
 from hand_gesture_recognition.sequences import prepare_data
 from hand_gesture_recognition.train import train_model

@@ -10,7 +10,8 @@ from hand_gesture_recognition.config import AugmentationConfig, PreprocessingCon
 from hand_gesture_recognition.dataset import find_recordings
 from hand_gesture_recognition.errors import InputError
 from hand_gesture_recognition.evaluate import compute_metrics
-from hand_gesture_recognition.landmarks import LandmarkTable, extract_landmarks
+from hand_gesture_recognition.landmark_file import LandmarkTable
+from hand_gesture_recognition.landmarks import extract_landmarks
 
 GESTURES = ("01_palm", "08_palm_moved")
 FRAMES = 36  # enough for one 30-frame window

@@ -348,7 +348,7 @@ def _add_evaluate_parser(commands) -> None:
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_model, leave_one_subject_out
-    from .landmarks import LandmarkTable
+    from .landmark_file import LandmarkTable
     from .model import load_model
 
     out = args.out or Path("evaluations") / f"{args.landmarks.stem}-{args.protocol}"

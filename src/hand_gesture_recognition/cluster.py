@@ -35,15 +35,9 @@ import numpy as np
 
 from .dataset import Recording
 from .errors import InputError
-from .landmarks import (
-    LEAP_FRAME_SHAPE,
-    NUM_LANDMARKS,
-    HandResult,
-    LandmarkTable,
-    extract_frames,
-    make_extractor,
-    recording_table,
-)
+from .extractor import LEAP_FRAME_SHAPE, NUM_LANDMARKS, HandResult
+from .landmark_file import LandmarkTable
+from .landmarks import extract_frames, make_extractor, recording_table
 
 DEFAULT_BATCH_SIZE = 32
 #: Seconds to wait for a cluster's address to answer before giving up.

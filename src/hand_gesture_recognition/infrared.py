@@ -38,7 +38,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .errors import InputError
-from .landmarks import (
+from .extractor import (
     NUM_LANDMARKS,
     HandResult,
     LandmarkExtractor,
@@ -391,7 +391,7 @@ class InfraredHandExtractor(LandmarkExtractor):
         max_calls: Most landmark-model runs spent on one frame (2 per try, 1 per direct try
             and 1 for the rescue).
         **kwargs: ``tracking``, ``min_confidence``, ``pixel_aspect`` (see
-            :class:`~hand_gesture_recognition.landmarks.LandmarkExtractor`).
+            :class:`~hand_gesture_recognition.extractor.LandmarkExtractor`).
 
     Raises:
         InputError: For settings out of range.

@@ -20,274 +20,29 @@ import os
 import shutil
 import signal
 import sys
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
 from .config import EXTRACTORS
 from .dataset import Recording, find_recordings
 from .errors import InputError
-from .storage import atomic_output, check_writable_location, file_fingerprint
-
-NUM_LANDMARKS = 21
-
-# Whether this process has started a model runtime. MediaPipe graphs run their own threads,
-# and forking a process that holds them can deadlock the child, so extraction forks its
-# workers only from a process that has not started one (and spawns them otherwise).
-_process_state = {"runtime_started": False}
-
-
-def mark_runtime_started() -> None:
-    """Records that this process now runs a model runtime with threads of its own."""
-    _process_state["runtime_started"] = True
-
-
-#: Leap Motion frames are 640x240 with pixels twice as tall as wide.
-LEAP_FRAME_SHAPE = (240, 640)
-LEAP_PIXEL_ASPECT = 2.0
-
-
-@dataclass(frozen=True)
-class HandResult:
-    """What an extractor found in one image.
-
-    Attributes:
-        landmarks: ``(21, 3)`` float32 array, or None when no hand was found.
-        score: The extractor's confidence that a hand is there (0 when none was found).
-        aspect: Height / width of the aspect-corrected image the landmarks refer to.
-    """
-
-    landmarks: np.ndarray | None
-    score: float = 0.0
-    aspect: float = 1.0
-
-    @property
-    def detected(self) -> bool:
-        """Whether a hand was found."""
-        return self.landmarks is not None
-
-
-def pixel_aspect_for(shape: tuple[int, ...]) -> float:
-    """Returns the pixel aspect (height / width of one pixel) assumed for an image shape.
-
-    Leap Motion frames (640x240) have pixels twice as tall as wide; everything else is square.
-    """
-    return LEAP_PIXEL_ASPECT if tuple(shape[:2]) == LEAP_FRAME_SHAPE else 1.0
-
-
-def correct_aspect(image: np.ndarray, pixel_aspect: float | None = None) -> np.ndarray:
-    """Stretches an image vertically so that its pixels are square.
-
-    Args:
-        image: The frame, ``(H, W)`` or ``(H, W, C)``.
-        pixel_aspect: Pixel height / width; None picks :func:`pixel_aspect_for`.
-
-    Returns:
-        The frame itself when its pixels are square, else a resized copy.
-    """
-    import cv2
-
-    aspect = pixel_aspect_for(image.shape) if pixel_aspect is None else pixel_aspect
-    if abs(aspect - 1.0) < 1e-6:
-        return image
-    height, width = image.shape[:2]
-    return cv2.resize(image, (width, round(height * aspect)), interpolation=cv2.INTER_LINEAR)
-
-
-def to_rgb(image: np.ndarray) -> np.ndarray:
-    """Returns a contiguous RGB uint8 copy of a BGR or grayscale frame."""
-    import cv2
-
-    if image.ndim == 2:
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
-    if image.shape[2] == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
-def is_grayscale(image: np.ndarray) -> bool:
-    """Whether a frame is single-channel, or three equal channels (an infrared frame as BGR)."""
-    if image.ndim == 2 or image.shape[2] == 1:
-        return True
-    sample = image[::8, ::8, :3]
-    return bool(np.array_equal(sample[..., 0], sample[..., 1])) and bool(
-        np.array_equal(sample[..., 1], sample[..., 2])
-    )
-
-
-class LandmarkExtractor(ABC):
-    """Finds one hand's 21 landmarks in a frame.
-
-    Extractors are context managers. In tracking mode they may use the previous frame's result
-    to find the hand in the next; call :meth:`reset` between unrelated sequences.
-
-    Args:
-        tracking: Use the previous frame's landmarks to propose where the hand is now.
-        min_confidence: Confidence under which a frame counts as having no hand.
-        pixel_aspect: Pixel height / width of the frames; None assumes Leap Motion frames
-            (640x240) have pixels twice as tall as wide and all others square.
-    """
-
-    name: ClassVar[str] = ""
-
-    def __init__(
-        self,
-        *,
-        tracking: bool = False,
-        min_confidence: float = 0.5,
-        pixel_aspect: float | None = None,
-    ) -> None:
-        if not 0.0 <= min_confidence <= 1.0:
-            raise InputError(f"min_confidence must be in [0, 1], got {min_confidence}")
-        self.tracking = tracking
-        self.min_confidence = float(min_confidence)
-        self.pixel_aspect = pixel_aspect
-
-    @abstractmethod
-    def process(self, image: np.ndarray) -> HandResult:
-        """Finds the hand in one frame.
-
-        Args:
-            image: A BGR (OpenCV order) or grayscale uint8 frame.
-
-        Returns:
-            The landmarks, or a result with ``landmarks=None`` when no hand was found.
-        """
-
-    def process_photo(self, image: np.ndarray) -> HandResult:
-        """Finds the hand in one photo on its own, with any fallbacks for photos.
-
-        The same as :meth:`process` unless the extractor has fallbacks that live video
-        skips (see :class:`AutoExtractor`). Call :meth:`reset` before and after.
-        """
-        return self.process(image)
-
-    def reset(self) -> None:
-        """Forgets the previous frame (start of a new sequence)."""
-
-    def close(self) -> None:
-        """Releases the models."""
-
-    def settings(self) -> dict[str, Any]:
-        """The settings that determine this extractor's output, for caches and configs."""
-        return {
-            "extractor": self.name,
-            "tracking": self.tracking,
-            "min_confidence": self.min_confidence,
-            "pixel_aspect": self.pixel_aspect,
-        }
-
-    def __enter__(self) -> LandmarkExtractor:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-
-class MediaPipeHandsExtractor(LandmarkExtractor):
-    """MediaPipe's standard Hands solution (palm detector, then hand-landmark model).
-
-    Uses ``mp.solutions.hands`` with the models bundled in the ``mediapipe==0.10.21`` wheel, on
-    the aspect-corrected frame. Static-image mode runs the palm detector on every frame;
-    tracking mode re-detects only when the hand is lost.
-    """
-
-    name = "mediapipe"
-
-    def __init__(self, *, model_complexity: int = 1, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.model_complexity = model_complexity
-        self._hands = None
-
-    def _solution(self):
-        if self._hands is None:
-            import mediapipe as mp
-
-            mark_runtime_started()
-            self._hands = mp.solutions.hands.Hands(
-                static_image_mode=not self.tracking,
-                max_num_hands=1,
-                model_complexity=self.model_complexity,
-                min_detection_confidence=self.min_confidence,
-                min_tracking_confidence=self.min_confidence,
-            )
-        return self._hands
-
-    def process(self, image: np.ndarray) -> HandResult:
-        """Runs MediaPipe Hands on one frame (see :meth:`LandmarkExtractor.process`)."""
-        corrected = correct_aspect(image, self.pixel_aspect)
-        aspect = corrected.shape[0] / corrected.shape[1]
-        result = self._solution().process(to_rgb(corrected))
-        if not result.multi_hand_landmarks:
-            return HandResult(None, 0.0, aspect)
-        points = result.multi_hand_landmarks[0].landmark
-        landmarks = np.array([(p.x, p.y, p.z) for p in points], dtype=np.float32)
-        score = float(result.multi_handedness[0].classification[0].score)
-        return HandResult(landmarks, score, aspect)
-
-    def reset(self) -> None:
-        """Drops the tracked hand so the next frame runs the palm detector."""
-        if self._hands is not None:
-            self._hands.reset()
-
-    def close(self) -> None:
-        """Releases the MediaPipe graph."""
-        if self._hands is not None:
-            self._hands.close()
-            self._hands = None
-
-    def settings(self) -> dict[str, Any]:
-        """See :meth:`LandmarkExtractor.settings`."""
-        return {**super().settings(), "model_complexity": self.model_complexity}
-
-
-def pad_photo(image: np.ndarray, factor: float = 2.0) -> tuple[np.ndarray, int, int]:
-    """Puts a photo in the middle of a square ``factor`` times its longer side.
-
-    The border repeats the photo's edge pixels (a neutral grey border found fewer hands on
-    HaGRID close-ups: 81 % against 94 %).
-
-    Returns:
-        The padded image and the offsets ``(top, left)`` of the photo in it.
-    """
-    import cv2
-
-    height, width = image.shape[:2]
-    side = int(round(max(height, width) * factor))
-    top, left = (side - height) // 2, (side - width) // 2
-    padded = cv2.copyMakeBorder(
-        image, top, side - height - top, left, side - width - left, cv2.BORDER_REPLICATE
-    )
-    return padded, top, left
-
-
-def unpad_result(
-    result: HandResult, shape: tuple[int, ...], top: int, left: int, padded: tuple[int, ...]
-) -> HandResult:
-    """Maps a result found on :func:`pad_photo`'s output back onto the photo.
-
-    Args:
-        result: What the extractor found on the padded image.
-        shape: The photo's shape.
-        top: Rows of border above the photo.
-        left: Columns of border left of the photo.
-        padded: The padded image's shape.
-
-    Returns:
-        The result in the photo's normalised coordinates (``z`` in units of its width).
-    """
-    height, width = shape[:2]
-    if not result.detected:
-        return HandResult(None, 0.0, height / width)
-    points = np.array(result.landmarks, dtype=np.float64)
-    points[:, 0] = (points[:, 0] * padded[1] - left) / width
-    points[:, 1] = (points[:, 1] * padded[0] - top) / height
-    points[:, 2] = points[:, 2] * padded[1] / width
-    return HandResult(points.astype(np.float32), result.score, height / width)
+from .extractor import (
+    NUM_LANDMARKS,
+    HandResult,
+    LandmarkExtractor,
+    MediaPipeHandsExtractor,
+    is_grayscale,
+    pad_photo,
+    process_state,
+    unpad_result,
+)
+from .infrared import InfraredHandExtractor
+from .landmark_file import LandmarkTable
+from .storage import check_writable_location, file_fingerprint
 
 
 class AutoExtractor(LandmarkExtractor):
@@ -308,8 +63,6 @@ class AutoExtractor(LandmarkExtractor):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        from .infrared import InfraredHandExtractor
-
         self._standard = MediaPipeHandsExtractor(**kwargs)
         self._infrared = InfraredHandExtractor(**kwargs)
 
@@ -375,223 +128,10 @@ def make_extractor(name: str = "auto", **kwargs: Any) -> LandmarkExtractor:
     if name == "mediapipe":
         return MediaPipeHandsExtractor(**kwargs)
     if name == "infrared":
-        from .infrared import InfraredHandExtractor
-
         return InfraredHandExtractor(**kwargs)
     if name == "auto":
         return AutoExtractor(**kwargs)
     raise InputError(f"--extractor must be one of {', '.join(EXTRACTORS)}; got {name!r}")
-
-
-# ---------------------------------------------------------------------------------------------
-# The landmark file.
-
-REQUIRED_ARRAYS = {
-    "landmarks": (np.floating, 3),
-    "detected": (np.bool_, 1),
-    "score": (np.floating, 1),
-    "subject": (np.str_, 1),
-    "gesture": (np.str_, 1),
-    "sequence": (np.str_, 1),
-    "frame": (np.integer, 1),
-    "path": (np.str_, 1),
-}
-
-
-@dataclass
-class LandmarkTable:
-    """The landmark file's arrays, one row per frame, in frame order within each recording.
-
-    Attributes:
-        landmarks: float32 ``(N, 21, 3)``, NaN where no hand was found.
-        detected: bool ``(N,)``.
-        score: float32 ``(N,)`` extractor confidence.
-        subject: str ``(N,)``.
-        gesture: str ``(N,)``.
-        sequence: str ``(N,)``, one id per recording (``<subject>/<gesture>``).
-        frame: int ``(N,)`` frame index within the recording.
-        path: str ``(N,)`` source image path (may be empty for recorded sequences).
-        aspect: float32 ``(N,)`` height / width of the corrected image (1.0 when absent).
-        meta: Extraction settings and counts (the ``meta`` JSON string in the file).
-    """
-
-    landmarks: np.ndarray
-    detected: np.ndarray
-    score: np.ndarray
-    subject: np.ndarray
-    gesture: np.ndarray
-    sequence: np.ndarray
-    frame: np.ndarray
-    path: np.ndarray
-    aspect: np.ndarray | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.aspect is None:
-            self.aspect = np.ones(len(self.detected), dtype=np.float32)
-
-    def __len__(self) -> int:
-        return len(self.detected)
-
-    @property
-    def extractor(self) -> str:
-        """The extractor that produced the file (``unknown`` for a file without metadata)."""
-        return str(self.meta.get("extractor", {}).get("extractor", "unknown"))
-
-    @property
-    def gestures(self) -> list[str]:
-        """Distinct gestures, sorted."""
-        return sorted(set(self.gesture.tolist()))
-
-    @property
-    def subjects(self) -> list[str]:
-        """Distinct subjects, sorted."""
-        return sorted(set(self.subject.tolist()))
-
-    def sequences(self) -> Iterator[tuple[str, np.ndarray]]:
-        """Yields ``(sequence id, row indices in frame order)`` for each recording."""
-        order = np.lexsort((self.frame, self.sequence))
-        ids = self.sequence[order]
-        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
-        ends = np.r_[starts[1:], len(order)]
-        for start, end in zip(starts, ends, strict=True):
-            yield str(ids[start]), order[start:end]
-
-    def subset(self, rows: np.ndarray) -> LandmarkTable:
-        """Returns the rows selected by a boolean mask or an index array."""
-        return LandmarkTable(
-            **{name: getattr(self, name)[rows] for name in (*REQUIRED_ARRAYS, "aspect")},
-            meta=dict(self.meta),
-        )
-
-    def coverage(self) -> dict[str, float]:
-        """Share of frames with a detected hand, per gesture and ``overall``."""
-        result = {g: float(self.detected[self.gesture == g].mean()) for g in self.gestures}
-        result["overall"] = float(self.detected.mean()) if len(self) else 0.0
-        return result
-
-    def save(self, path: str | os.PathLike) -> None:
-        """Writes the table as an uncompressed ``.npz``, atomically."""
-        path = Path(path)
-        tmp = atomic_output(path)
-        try:
-            np.savez(
-                tmp,
-                landmarks=self.landmarks.astype(np.float32),
-                detected=self.detected.astype(bool),
-                score=self.score.astype(np.float32),
-                subject=self.subject.astype(str),
-                gesture=self.gesture.astype(str),
-                sequence=self.sequence.astype(str),
-                frame=self.frame.astype(np.int64),
-                path=self.path.astype(str),
-                aspect=np.asarray(self.aspect, dtype=np.float32),
-                meta=np.array(json.dumps(self.meta)),
-            )
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> LandmarkTable:
-        """Reads and checks a landmark file.
-
-        Args:
-            path: A ``.npz`` written by ``hand-gesture extract`` or by a user.
-
-        Returns:
-            The table.
-
-        Raises:
-            InputError: If the file is missing, unreadable, lacks an array or has wrong shapes.
-        """
-        path = Path(path)
-        if not path.is_file():
-            raise InputError(f"{path}: landmark file not found")
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                arrays = {name: data[name] for name in data.files}
-        except Exception as error:  # noqa: BLE001 - any failure means "not a landmark file".
-            raise InputError(f"{path}: not a readable .npz landmark file ({error})") from None
-        missing = [name for name in REQUIRED_ARRAYS if name not in arrays]
-        if missing:
-            raise InputError(f"{path}: missing arrays {', '.join(missing)}")
-        rows = len(arrays["landmarks"])
-        for name, (kind, ndim) in REQUIRED_ARRAYS.items():
-            array = arrays[name]
-            if array.ndim != ndim or len(array) != rows:
-                raise InputError(
-                    f"{path}: array {name!r} has shape {array.shape}, expected "
-                    f"{'(N, 21, 3)' if ndim == 3 else '(N,)'} with N={rows}"
-                )
-            if not np.issubdtype(array.dtype, kind):
-                raise InputError(f"{path}: array {name!r} has dtype {array.dtype}")
-        if arrays["landmarks"].shape[1:] != (NUM_LANDMARKS, 3):
-            raise InputError(
-                f"{path}: array 'landmarks' has shape {arrays['landmarks'].shape}, "
-                "expected (N, 21, 3)"
-            )
-        if rows == 0:
-            raise InputError(f"{path}: the landmark file holds no frames")
-        meta = _read_meta(path, arrays.get("meta"))
-        aspect = arrays.get("aspect")
-        if aspect is not None:
-            if aspect.shape != (rows,) or not np.issubdtype(aspect.dtype, np.number):
-                raise InputError(
-                    f"{path}: array 'aspect' has shape {aspect.shape} and dtype {aspect.dtype}, "
-                    f"expected numbers of shape ({rows},)"
-                )
-            if not (np.isfinite(aspect).all() and (aspect > 0).all()):
-                raise InputError(f"{path}: array 'aspect' holds values that are not finite and > 0")
-        detected = arrays["detected"].astype(bool)
-        bad = ~np.isfinite(arrays["landmarks"][detected]).all(axis=(1, 2))
-        if bad.any():
-            first = int(np.flatnonzero(detected)[np.flatnonzero(bad)[0]])
-            raise InputError(
-                f"{path}: {int(bad.sum())} frame(s) marked detected have non-finite landmarks "
-                f"(NaN or inf; first: row {first}, {arrays['sequence'][first]!s})"
-            )
-        if not np.isfinite(arrays["score"]).all():
-            raise InputError(f"{path}: array 'score' holds values that are not finite")
-        return cls(
-            landmarks=arrays["landmarks"].astype(np.float32),
-            detected=arrays["detected"].astype(bool),
-            score=arrays["score"].astype(np.float32),
-            subject=arrays["subject"],
-            gesture=arrays["gesture"],
-            sequence=arrays["sequence"],
-            frame=arrays["frame"].astype(np.int64),
-            path=arrays["path"],
-            aspect=None if aspect is None else aspect.astype(np.float32),
-            meta=meta,
-        )
-
-    @classmethod
-    def concatenate(cls, parts: list[LandmarkTable], meta: dict[str, Any]) -> LandmarkTable:
-        """Joins tables row-wise."""
-
-        def cat(name: str) -> np.ndarray:
-            return np.concatenate([getattr(p, name) for p in parts])
-
-        return cls(**{name: cat(name) for name in (*REQUIRED_ARRAYS, "aspect")}, meta=meta)
-
-
-def _read_meta(path: Path, array: np.ndarray | None) -> dict[str, Any]:
-    """The ``meta`` JSON object of a landmark file ({} when it has none)."""
-    if array is None:
-        return {}
-    if array.shape != () or not np.issubdtype(array.dtype, np.str_):
-        raise InputError(f"{path}: array 'meta' must be one JSON string, got shape {array.shape}")
-    try:
-        meta = json.loads(str(array))
-    except json.JSONDecodeError as error:
-        raise InputError(f"{path}: array 'meta' is not valid JSON ({error})") from None
-    if not isinstance(meta, dict):
-        raise InputError(f"{path}: array 'meta' must be a JSON object, got {type(meta).__name__}")
-    for name, kind, word in (("extractor", dict, "object"), ("unreadable", list, "list")):
-        if name in meta and not isinstance(meta[name], kind):
-            raise InputError(f"{path}: meta field {name!r} must be a JSON {word}")
-    return meta
 
 
 # ---------------------------------------------------------------------------------------------
@@ -794,7 +334,7 @@ def _extract_in_pool(
     """
     # Forked workers start without importing MediaPipe again (seconds saved per worker);
     # each builds its own graph.
-    can_fork = os.name == "posix" and not _process_state["runtime_started"]
+    can_fork = os.name == "posix" and not process_state["runtime_started"]
     context = multiprocessing.get_context("fork" if can_fork else "spawn")
     by_id = {r.sequence_id: r for r in todo}
     # Workers start with Ctrl-C ignored (forked or spawned, they inherit it; their

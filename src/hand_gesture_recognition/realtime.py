@@ -32,8 +32,9 @@ import numpy as np
 
 from .calibration import Calibration
 from .errors import InputError
+from .extractor import NUM_LANDMARKS, HandResult, LandmarkExtractor
 from .features import frame_features
-from .landmarks import NUM_LANDMARKS, HandResult, LandmarkExtractor, make_extractor
+from .landmarks import make_extractor
 from .sequences import fill_missing
 from .storage import atomic_output, check_output_file, same_file
 

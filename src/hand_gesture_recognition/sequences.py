@@ -17,7 +17,7 @@ import numpy as np
 from .config import AugmentationConfig, PreprocessingConfig, TrainingConfig
 from .errors import InputError
 from .features import frame_features
-from .landmarks import LandmarkTable
+from .landmark_file import LandmarkTable
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from .calibration import Calibration, ShiftConfig, calibrate, shift_windows
 from .config import CONFIG_FILE, MAPPING_FILE, MODEL_FILE, RunConfig
 from .errors import InputError
 from .features import frame_features
-from .landmarks import LandmarkTable
+from .landmark_file import LandmarkTable
 from .sequences import SplitData, prepare_data, split_windows
 from .storage import OutputLock, user_cache_dir, write_file_set
 from .storage import check_output_dir as check_writable_dir

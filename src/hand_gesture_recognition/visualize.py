@@ -21,7 +21,8 @@ import numpy as np
 from .config import AugmentationConfig, PreprocessingConfig
 from .dataset import Recording, gesture_order
 from .errors import InputError
-from .landmarks import LandmarkTable, pixel_aspect_for
+from .extractor import pixel_aspect_for
+from .landmark_file import LandmarkTable
 
 #: The 21-point hand skeleton (MediaPipe's ``HAND_CONNECTIONS``): palm, then each finger.
 HAND_CONNECTIONS: tuple[tuple[int, int], ...] = (
