@@ -21,6 +21,7 @@ frames, frames into page outputs, and errors into messages on the page.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import sys
 import tempfile
@@ -285,23 +286,21 @@ def recognize_video(
     try:
         with _model_lock:
             recognizer = get_recognizer()
-            recognizer.reset()
-            try:
-                for index, (frame, _) in enumerate(source):
-                    if index >= limit:
+            # One frame more than the limit tells that the clip was longer.
+            frames = itertools.islice(source, limit + 1)
+            with contextlib.closing(recognizer.stream(frames, transform=_fit)) as steps:
+                for step in steps:
+                    if step.index >= limit:
                         truncated = True
                         break
-                    frame = _fit(frame)
-                    prediction = recognizer.process_frame(frame)
+                    prediction = step.prediction
                     hands += int(prediction.hand_detected)
                     if prediction.probabilities is not None:
                         probabilities.append(prediction.probabilities)
-                    rows.append(_timeline_row(prediction, index / source.fps))
-                    writer.write(draw_overlay(frame, prediction))
-                    if index % 10 == 0:
-                        progress((index + 1, None), desc="recognising frames", unit="frames")
-            finally:
-                recognizer.reset()
+                    rows.append(_timeline_row(prediction, step.index / source.fps))
+                    writer.write(draw_overlay(step.frame, prediction))
+                    if step.index % 10 == 0:
+                        progress((step.index + 1, None), desc="recognising frames", unit="frames")
             gestures = list(recognizer.gestures)
             threshold = recognizer.threshold
     finally:

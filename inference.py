@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import sys
 
+from hand_gesture_recognition.cli import main as cli_main
+
 DEFAULT_REPO = "a-01a/hand-gesture-recognition"
 
 
@@ -21,13 +23,11 @@ def main(argv: list[str] | None = None) -> int:
     Without ``--repo`` or ``--model-dir`` the model comes from ``a-01a/hand-gesture-recognition``
     on the Hub, and without ``--source`` from camera 0. Every other option is
     ``hand-gesture predict``'s: ``--revision``, ``--token`` (else ``HF_TOKEN``), ``--output``,
-    ``--jsonl``, ``--no-display``, ``--static-images``, ``--threshold``.
+    ``--jsonl``, ``--no-display``, ``--static-images``, ``--threshold``, ``--smoothing``.
 
     Args:
         argv: Arguments without the program name (``sys.argv[1:]`` when None).
     """
-    from hand_gesture_recognition.cli import main as cli_main
-
     args = list(sys.argv[1:] if argv is None else argv)
     given = {arg.split("=", 1)[0] for arg in args}
     if not given & {"--repo", "--model", "--model-dir", "-h", "--help"}:

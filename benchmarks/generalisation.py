@@ -184,7 +184,7 @@ class Classifier:
     def __init__(self, design: Design, data, x_shifted: np.ndarray, epochs: int, seed: int):
         self.design = design
         if design.kind == "lstm":
-            from hand_gesture_recognition.train import fit
+            from hand_gesture_recognition.model import fit
 
             config = RunConfig(
                 preprocessing=PreprocessingConfig(feature_mode=design.feature_mode),

@@ -44,8 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     from hand_gesture_recognition.config import PreprocessingConfig, RunConfig, TrainingConfig
     from hand_gesture_recognition.landmark_file import LandmarkTable
     from hand_gesture_recognition.landmarks import extract_landmarks
+    from hand_gesture_recognition.model import fit
     from hand_gesture_recognition.sequences import prepare_data
-    from hand_gesture_recognition.train import fit
 
     with tempfile.TemporaryDirectory() as scratch:
         started = time.perf_counter()

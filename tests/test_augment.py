@@ -57,9 +57,10 @@ def test_occlusion_refills_a_run_by_interpolation():
 def test_augment_windows_keeps_originals_first_and_labels_aligned():
     windows = _windows()
     labels = np.array([0, 1, 2, 3])
-    out, out_labels = augment.augment_windows(
-        windows, labels, AugmentationConfig(copies=2), "interpolate", np.random.default_rng(0)
+    out, out_labels, out_aspect = augment.augment_windows(
+        windows, labels, AugmentationConfig(copies=2), "window", np.random.default_rng(0)
     )
+    assert out_aspect is None
     assert out.shape == (12, 12, 21, 3) and out.dtype == np.float32
     np.testing.assert_array_equal(out[:4], windows)
     np.testing.assert_array_equal(out_labels, np.tile(labels, 3))
@@ -134,8 +135,8 @@ def test_identity_settings_are_skipped_and_cost_no_randomness():
         rotation_degrees=0.0,
         proportion_range=(1.0, 1.0),
     )
-    out, _ = augment.augment_windows(
-        windows, np.arange(4), off, "interpolate", np.random.default_rng(0)
+    out, _, _ = augment.augment_windows(
+        windows, np.arange(4), off, "window", np.random.default_rng(0)
     )
     np.testing.assert_allclose(out[4:], windows, atol=0)
 
@@ -159,3 +160,21 @@ def test_transforms_listed_as_idle_really_change_nothing_in_that_mode(mode):
             assert change < 1e-3, name
         else:
             assert change > 1e-3, name
+
+
+def test_still_copies_hold_one_frame_of_their_window_with_its_label_and_aspect():
+    windows = _windows(n=8)
+    labels = np.arange(8)
+    aspect = np.linspace(0.5, 1.2, 8 * 12, dtype=np.float32).reshape(8, 12)
+    config = AugmentationConfig(copies=1, still_fraction=0.5)
+    out, out_labels, out_aspect = augment.augment_windows(
+        windows, labels, config, "window", np.random.default_rng(3), aspect
+    )
+    stills, still_labels, still_aspect = out[16:], out_labels[16:], out_aspect[16:]
+    assert 0 < len(stills) < 8 and len(out_aspect) == len(out)
+    for held, label, held_aspect in zip(stills, still_labels, still_aspect, strict=True):
+        # Every frame is the same frame of the window the label names.
+        np.testing.assert_array_equal(held, np.repeat(held[:1], 12, axis=0))
+        frame = np.flatnonzero((windows[label] == held[0]).all(axis=(1, 2)))
+        assert len(frame) == 1
+        np.testing.assert_array_equal(held_aspect, aspect[label, frame[0]])

@@ -78,9 +78,9 @@ def test_training_saves_a_calibration_that_lowers_ece_on_real_validation_windows
     trained_model_dir, sample_landmarks
 ):
     from hand_gesture_recognition.landmark_file import LandmarkTable
-    from hand_gesture_recognition.model import load_model
-    from hand_gesture_recognition.sequences import split_windows, window_features
-    from hand_gesture_recognition.train import predict_probabilities
+    from hand_gesture_recognition.model import load_model, predict_probabilities
+    from hand_gesture_recognition.preprocessing import window_features
+    from hand_gesture_recognition.sequences import split_windows
 
     saved = Calibration.load(trained_model_dir)
     assert saved.fitted_on > 0 and saved.temperature >= 1.0

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from .config import AugmentationConfig
-from .sequences import fill_missing
+from .preprocessing import fill_missing
 
 #: The landmark chains from the wrist to each fingertip (MediaPipe's indices).
 FINGERS = (
@@ -177,6 +177,37 @@ def occlude(
     return out
 
 
+def still_copies(
+    windows: np.ndarray,
+    fraction: float,
+    rng: np.random.Generator,
+    aspect: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Still copies of a random share of windows: one frame with a hand held for the window.
+
+    A photo is classified as its one frame held for a whole window; these copies are that
+    input in training.
+
+    Args:
+        windows: ``(n, L, 21, 3)`` landmark windows (missing frames filled or NaN).
+        fraction: Share of the windows that get a copy.
+        rng: Random generator.
+        aspect: ``(n, L)`` image height / width, or None.
+
+    Returns:
+        The copies, the index of the window each came from, and their aspect (None without).
+    """
+    chosen = np.flatnonzero(rng.random(len(windows)) < fraction)
+    length = windows.shape[1]
+    frames = np.empty(len(chosen), np.int64)
+    for j, i in enumerate(chosen):
+        present = np.flatnonzero(~np.isnan(windows[i]).any(axis=(1, 2)))
+        frames[j] = rng.choice(present) if len(present) else 0
+    held = windows[chosen, frames][:, None].repeat(length, axis=1)
+    held_aspect = None if aspect is None else aspect[chosen, frames][:, None].repeat(length, 1)
+    return held.astype(np.float32), chosen, held_aspect
+
+
 #: Transforms that cannot change a feature mode's features (measured by
 #: ``benchmarks/generalisation.py``: mean absolute change 0 to float rounding).
 NO_EFFECT: dict[str, frozenset[str]] = {
@@ -196,13 +227,14 @@ def augment_windows(
     rng: np.random.Generator,
     aspect: np.ndarray | None = None,
     feature_mode: str = "raw",
-) -> tuple[np.ndarray, np.ndarray]:
-    """Returns the originals followed by ``config.copies`` augmented copies of each window.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Returns the originals, ``config.copies`` augmented copies of each, then still copies.
 
     Each copy gets a 3-D rotation, a mirror, other finger proportions and another depth
     scale, then noise, possibly an occlusion, a scale and a translation; transforms whose
     settings make them the identity, or that cannot change ``feature_mode``'s features
-    (:data:`NO_EFFECT`), are skipped.
+    (:data:`NO_EFFECT`), are skipped. Last come the still copies of
+    ``config.still_fraction`` of the windows (:func:`still_copies`).
 
     Args:
         windows: ``(n, L, 21, 3)`` landmark windows (NaN where no hand was found).
@@ -214,10 +246,12 @@ def augment_windows(
         feature_mode: The features the windows become (``raw``: every transform acts).
 
     Returns:
-        ``(n * (1 + copies), L, 21, 3)`` windows and their labels.
+        ``(n * (1 + copies) + stills, L, 21, 3)`` windows, their labels and their aspect
+        (None when ``aspect`` is None).
     """
     idle = NO_EFFECT.get(feature_mode, frozenset())
     parts, part_labels = [windows], [labels]
+    part_aspects = None if aspect is None else [aspect]
     for _ in range(config.copies):
         copy = windows
         if config.rotation_degrees > 0 and "rotate_3d" not in idle:
@@ -238,4 +272,13 @@ def augment_windows(
             copy = translate(copy, config.translation_range, rng)
         parts.append(copy.astype(np.float32))
         part_labels.append(labels)
-    return np.concatenate(parts), np.concatenate(part_labels)
+        if part_aspects is not None:
+            part_aspects.append(aspect)
+    if config.still_fraction > 0:
+        held, source, held_aspect = still_copies(windows, config.still_fraction, rng, aspect)
+        parts.append(held)
+        part_labels.append(labels[source])
+        if part_aspects is not None:
+            part_aspects.append(held_aspect)
+    joined_aspect = None if part_aspects is None else np.concatenate(part_aspects)
+    return np.concatenate(parts), np.concatenate(part_labels), joined_aspect

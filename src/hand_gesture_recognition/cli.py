@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .config import FEATURE_MODES
+from .config import FEATURE_MODES, MISSING_POLICIES
 from .errors import InputError
 from .storage import check_output_dir, same_file
 
@@ -254,9 +254,11 @@ def _add_train_parser(commands) -> None:
     )
     parser.add_argument(
         "--missing",
-        choices=("interpolate", "zero"),
-        default="interpolate",
-        help="frames without a hand: interpolated (default) or zeros",
+        choices=MISSING_POLICIES,
+        default="window",
+        help="frames without a hand: window (interpolated inside the window, as live use "
+        "can; default), zero, or interpolate (over the whole recording, earlier versions' "
+        "default; live use cannot see ahead)",
     )
     parser.add_argument(
         "--stride",
@@ -408,6 +410,13 @@ def _add_predict_parser(commands) -> None:
         type=_probability,
         default=0.6,
         help="confidence under which the answer is 'uncertain' (default: 0.6)",
+    )
+    parser.add_argument(
+        "--smoothing",
+        type=_positive_int,
+        default=5,
+        metavar="N",
+        help="answer with the mean of the last N probability vectors (default: 5; 1: none)",
     )
     parser.set_defaults(handler=_cmd_predict)
 

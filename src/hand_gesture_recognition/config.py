@@ -41,7 +41,7 @@ ONNX_FILE = "model.onnx"
 SCHEMA_VERSION = 2
 
 FEATURE_MODES = ("raw", "normalized", "canonical", "hand3d", "bones")
-MISSING_POLICIES = ("interpolate", "zero")
+MISSING_POLICIES = ("window", "zero", "interpolate")
 SPLIT_KINDS = ("subject", "time", "random")
 EXTRACTORS = ("auto", "mediapipe", "infrared")
 
@@ -56,10 +56,15 @@ class PreprocessingConfig:
         feature_mode: ``raw`` (the original project's image coordinates), ``normalized``
             (wrist-relative and scale-free) or ``canonical`` (also rotation- and
             handedness-free); see :mod:`hand_gesture_recognition.features`.
-        missing: What fills frames where no hand was found: ``interpolate`` (linear between
-            the nearest detected frames, held at the ends) or ``zero`` (the original's zeros).
+        missing: What fills frames where no hand was found: ``window`` (linear between the
+            nearest frames with a hand inside the window, the last one held at its end: what
+            live use can see), ``zero`` (the original's zeros) or ``interpolate`` (earlier
+            versions' default: over the whole recording, frames after the window included);
+            see :mod:`hand_gesture_recognition.preprocessing`.
         max_missing_fraction: Windows with a larger share of frames without a detected hand
-            are dropped from training and evaluation.
+            are not classified (dropped from training and evaluation, ``uncertain`` live).
+        max_gap: Consecutive frames without a hand that a window bridges; a longer gap
+            clears it (the hand is gone), in training as live.
         extractor: Landmark extractor name (``auto``, ``mediapipe`` or ``infrared``).
         min_detection_confidence: Extractor threshold under which a frame has no hand.
     """
@@ -67,8 +72,9 @@ class PreprocessingConfig:
     sequence_length: int = 30
     window_stride: int = 1
     feature_mode: str = "canonical"
-    missing: str = "interpolate"
+    missing: str = "window"
     max_missing_fraction: float = 0.5
+    max_gap: int = 5
     extractor: str = "auto"
     min_detection_confidence: float = 0.5
 
@@ -80,6 +86,8 @@ class PreprocessingConfig:
             raise InputError(f"sequence_length must be at least 2, got {self.sequence_length}")
         if self.window_stride < 1:
             raise InputError(f"window_stride must be at least 1, got {self.window_stride}")
+        if self.max_gap < 0:
+            raise InputError(f"max_gap must be at least 0, got {self.max_gap}")
         if not 0.0 <= self.max_missing_fraction <= 1.0:
             raise InputError(
                 f"max_missing_fraction must be in [0, 1], got {self.max_missing_fraction}"
@@ -101,6 +109,9 @@ class AugmentationConfig:
         mirror_probability: Chance that a copy is mirrored left-right (the other hand).
         proportion_range: Range of the per-finger length factor.
         depth_range: Range of the factor that stretches depth (``z``) about the wrist.
+        still_fraction: Share of training windows that also get a still copy: one of their
+            frames held for the whole window, which is how a photo is classified
+            (:func:`~hand_gesture_recognition.preprocessing.still_window`).
 
     The new transforms are off by default: with the default ``canonical`` features and the
     LSTM, 3-D rotation (60 degrees) and finger proportions (0.8-1.2) measured worse across
@@ -122,8 +133,11 @@ class AugmentationConfig:
     mirror_probability: float = 0.0
     proportion_range: tuple[float, float] = (1.0, 1.0)
     depth_range: tuple[float, float] = (1.0, 1.0)
+    still_fraction: float = 0.0
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.still_fraction <= 1.0:
+            raise InputError(f"still_fraction must be in [0, 1], got {self.still_fraction}")
         if self.copies < 0:
             raise InputError(f"augmentation copies must be >= 0, got {self.copies}")
         if not 0.0 <= self.mirror_probability <= 1.0:

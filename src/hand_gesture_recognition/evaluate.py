@@ -1,14 +1,40 @@
-"""Metrics, plots and evaluation protocols (held-out test windows, leave-one-subject-out)."""
+"""Metrics, plots and evaluation protocols (every window of a file, leave-one-subject-out).
+
+Evaluation windows come from :mod:`~hand_gesture_recognition.preprocessing`, the path
+training and live use share; ``hand-gesture evaluate`` also writes one row per window to
+``predictions.csv`` (``sequence,end_frame,true,predicted,confidence``) for error analysis,
+and ``metrics.json`` holds per-subject and per-gesture slices.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .config import METRICS_FILE, atomic_output, write_bytes_atomic, write_json_atomic
+from .calibration import Calibration
+from .config import METRICS_FILE, RunConfig, atomic_output, write_bytes_atomic, write_json_atomic
+from .dataset import gesture_order
+from .errors import InputError
+from .landmark_file import LandmarkTable
+from .model import LoadedModel, fit, predict_probabilities
+from .preprocessing import (
+    WindowSet,
+    recording_segments,
+    segment_windows,
+    table_windows,
+    window_features,
+)
+from .sequences import training_inputs
+
+#: One row per evaluated window.
+PREDICTIONS_FILE = "predictions.csv"
+PREDICTION_COLUMNS = ("sequence", "end_frame", "true", "predicted", "confidence")
 
 
 def compute_metrics(
@@ -153,62 +179,165 @@ def write_reports(
         save_figure(plot_training_curves(history), out_dir / "training_curves.png")
 
 
-def evaluate_model(loaded, table, out_dir: str | os.PathLike | None = None) -> dict[str, Any]:
+def slice_metrics(
+    y_true: np.ndarray, y_pred: np.ndarray, groups: np.ndarray, gestures: list[str]
+) -> dict[str, dict[str, Any]]:
+    """Accuracy and window count of each group (a subject, a gesture).
+
+    Args:
+        y_true: True class indices.
+        y_pred: Predicted class indices.
+        groups: The group of each window.
+        gestures: Class names by index (for the most frequent confusion).
+
+    Returns:
+        ``{group: {"accuracy", "windows", "most_confused_with"}}`` in group order;
+        ``most_confused_with`` is the most frequent wrong answer, or None.
+    """
+    out = {}
+    for group in sorted(set(groups.tolist())):
+        rows = groups == group
+        wrong = y_pred[rows][y_pred[rows] != y_true[rows]]
+        confused = None
+        if len(wrong):
+            values, counts = np.unique(wrong, return_counts=True)
+            confused = gestures[int(values[np.argmax(counts)])]
+        out[str(group)] = {
+            "accuracy": float((y_true[rows] == y_pred[rows]).mean()),
+            "windows": int(rows.sum()),
+            "most_confused_with": confused,
+        }
+    return out
+
+
+def add_slices(
+    metrics: dict[str, Any], windows: WindowSet, y_pred: np.ndarray, gestures: list[str]
+) -> dict[str, Any]:
+    """Adds ``slices`` (``subject`` and ``gesture``) of :func:`slice_metrics` to ``metrics``."""
+    names = np.asarray(gestures)[windows.labels] if len(windows) else np.zeros(0, str)
+    metrics["slices"] = {
+        "subject": slice_metrics(windows.labels, y_pred, windows.subject, gestures),
+        "gesture": slice_metrics(windows.labels, y_pred, names, gestures),
+    }
+    return metrics
+
+
+def predictions_csv(
+    windows: WindowSet, probabilities: np.ndarray, gestures: list[str]
+) -> bytes:
+    """The ``predictions.csv`` bytes: one row per window, in window order.
+
+    Args:
+        windows: The windows evaluated.
+        probabilities: ``(n, C)`` calibrated class probabilities.
+        gestures: Class names by index.
+
+    Returns:
+        CSV with the columns of :data:`PREDICTION_COLUMNS`; ``confidence`` is the
+        probability of the predicted gesture.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(PREDICTION_COLUMNS)
+    predicted = probabilities.argmax(axis=1) if len(probabilities) else np.zeros(0, int)
+    for i in range(len(windows)):
+        writer.writerow(
+            (
+                windows.sequence[i],
+                int(windows.end_frame[i]),
+                gestures[int(windows.labels[i])],
+                gestures[int(predicted[i])],
+                f"{float(probabilities[i, predicted[i]]):.6f}",
+            )
+        )
+    return buffer.getvalue().encode()
+
+
+def evaluate_model(
+    loaded: LoadedModel, table: LandmarkTable, out_dir: str | os.PathLike | None = None
+) -> dict[str, Any]:
     """Evaluates a trained model on every window of a landmark table.
 
     Windows slide at stride 1 over each recording and are preprocessed with the model's own
-    settings.
+    settings, exactly as live use would see the same frames; confidences are calibrated
+    with the model's ``calibration.json`` (if any).
 
     Args:
-        loaded: A :class:`~hand_gesture_recognition.model.LoadedModel`.
+        loaded: A loaded model.
         table: The landmarks; its gestures must all be known to the model.
-        out_dir: Receives the metrics and plots (nothing is written when None).
+        out_dir: Receives the metrics, the plots and ``predictions.csv`` (nothing is written
+            when None).
 
     Returns:
-        The metrics (see :func:`compute_metrics`).
+        The metrics (see :func:`compute_metrics`) with ``slices``.
 
     Raises:
         InputError: If the table has gestures the model does not know or no full window.
     """
-    from .errors import InputError
-    from .sequences import WindowSet, recording_segments, segment_windows, window_features
-    from .train import predict_classes
-
     preprocessing = loaded.preprocessing
-    index = {g: i for i, g in enumerate(loaded.gestures)}
-    unknown = sorted(set(table.gestures) - set(index))
+    unknown = sorted(set(table.gestures) - set(loaded.gestures))
     if unknown:
         raise InputError(
             f"the landmark file has gestures the model does not know: {', '.join(unknown)}"
         )
-    windows = WindowSet.concatenate(
-        [
-            segment_windows(s, index[s.gesture], preprocessing, stride=1)
-            for s in recording_segments(table)
-        ],
-        preprocessing.sequence_length,
-    )
+    windows = table_windows(table, list(loaded.gestures), preprocessing)
     if len(windows) == 0:
         raise InputError(
             f"the landmark file has no window of {preprocessing.sequence_length} frames "
             "with enough detected hands"
         )
     x = window_features(windows, preprocessing.feature_mode)
-    y_pred = predict_classes(loaded.model, x)
+    probabilities = Calibration.load(loaded.directory).apply(predict_probabilities(loaded.model, x))
+    y_pred = probabilities.argmax(axis=1)
     protocol = {
         "split": "all",
         "description": "every window of the landmark file",
         "subjects": table.subjects,
     }
     metrics = compute_metrics(windows.labels, y_pred, loaded.gestures, protocol)
+    add_slices(metrics, windows, y_pred, list(loaded.gestures))
     if out_dir is not None:
         write_reports(out_dir, metrics)
+        write_bytes_atomic(
+            Path(out_dir) / PREDICTIONS_FILE,
+            predictions_csv(windows, probabilities, list(loaded.gestures)),
+        )
     return metrics
 
 
+def loso_windows(
+    segments, subject: str, others: list[str], position: int, config: RunConfig, index: dict
+) -> tuple[WindowSet, WindowSet, WindowSet]:
+    """Train, validation and test windows of one leave-one-subject-out fold.
+
+    Validation is one of the training subjects, or the last frames of each training
+    recording when only one training subject remains.
+    """
+    prep, training = config.preprocessing, config.training
+    length = prep.sequence_length
+
+    def windows(parts, stride=None):
+        return WindowSet.concatenate(
+            [segment_windows(s, index[s.gesture], prep, stride) for s in parts], length
+        )
+
+    test = windows([s for s in segments if s.subject == subject], 1)
+    if len(others) >= 2:
+        val_subject = others[position % len(others)]
+        train = windows([s for s in segments if s.subject in others and s.subject != val_subject])
+        val = windows([s for s in segments if s.subject == val_subject], 1)
+        return train, val, test
+    train_parts, val_parts = [], []
+    for s in (s for s in segments if s.subject in others):
+        n_val = max(length, round(training.split_fractions[1] * len(s)))
+        train_parts.append(s.slice(range(0, len(s) - n_val)))
+        val_parts.append(s.slice(range(len(s) - n_val, len(s))))
+    return windows(train_parts), windows(val_parts, 1), test
+
+
 def leave_one_subject_out(
-    table,
-    config,
+    table: LandmarkTable,
+    config: RunConfig,
     out_dir: str | os.PathLike | None = None,
     epochs: int | None = None,
     log=print,
@@ -217,41 +346,26 @@ def leave_one_subject_out(
     """Leave-one-subject-out cross-validation with fresh models.
 
     For each subject, a model with ``config``'s settings is trained on the other subjects and
-    tested on that one. Validation (early stopping) uses one of the training subjects, or the
-    last frames of each training recording when only one training subject remains. The classes
-    are the gestures present in the table.
+    tested on that one (see :func:`loso_windows` for validation). The classes are the
+    gestures present in the table; windows, augmentation and features are training's own
+    (:func:`~hand_gesture_recognition.sequences.training_inputs`).
 
     Args:
         table: The landmarks (at least two subjects).
         config: The settings (a model's ``model_config.json``).
-        out_dir: Receives ``metrics.json`` with ``folds`` and ``mean_accuracy`` and the plots of
-            the pooled predictions.
+        out_dir: Receives ``metrics.json`` with ``folds`` and ``mean_accuracy``, the plots
+            of the pooled predictions and ``predictions.csv`` (uncalibrated confidences:
+            each fold's model is fresh).
         epochs: Maximum epochs per fold (``config``'s when None).
         log: Receives one line per fold.
         verbose: Keras verbosity.
 
     Returns:
-        Pooled metrics over all folds, plus ``folds`` and ``mean_accuracy``.
+        Pooled metrics over all folds, plus ``folds``, ``mean_accuracy`` and ``slices``.
 
     Raises:
         InputError: With fewer than two subjects.
     """
-    from dataclasses import replace
-
-    from .augment import augment_windows
-    from .dataset import gesture_order
-    from .errors import InputError
-    from .features import frame_features
-    from .sequences import (
-        SplitData,
-        WindowSet,
-        recording_segments,
-        segment_windows,
-        slice_segment,
-        window_features,
-    )
-    from .train import fit, predict_classes
-
     subjects = table.subjects
     if len(subjects) < 2:
         raise InputError(
@@ -259,69 +373,24 @@ def leave_one_subject_out(
         )
     if epochs is not None:
         config = replace(config, training=replace(config.training, epochs=epochs))
-    prep, training = config.preprocessing, config.training
     gestures = gesture_order(table.gestures)
     index = {g: i for i, g in enumerate(gestures)}
     segments = recording_segments(table)
-    length = prep.sequence_length
-    folds, all_true, all_pred = [], [], []
-    rng = np.random.default_rng(training.seed)
+    length = config.preprocessing.sequence_length
+    folds, tested, probabilities = [], [], []
+    rng = np.random.default_rng(config.training.seed)
     for position, subject in enumerate(subjects):
         others = [s for s in subjects if s != subject]
-        test = WindowSet.concatenate(
-            [
-                segment_windows(s, index[s.gesture], prep, 1)
-                for s in segments
-                if s.subject == subject
-            ],
-            length,
-        )
-        if len(others) >= 2:
-            val_subject = others[position % len(others)]
-            train_parts = [
-                segment_windows(s, index[s.gesture], prep)
-                for s in segments
-                if s.subject in others and s.subject != val_subject
-            ]
-            val_parts = [
-                segment_windows(s, index[s.gesture], prep, 1)
-                for s in segments
-                if s.subject == val_subject
-            ]
-        else:
-            train_parts, val_parts = [], []
-            for s in (s for s in segments if s.subject in others):
-                n_val = max(length, round(training.split_fractions[1] * len(s.landmarks)))
-                cut = len(s.landmarks) - n_val
-                train_parts.append(
-                    segment_windows(slice_segment(s, range(0, cut)), index[s.gesture], prep)
-                )
-                val_parts.append(
-                    segment_windows(
-                        slice_segment(s, range(cut, len(s.landmarks))), index[s.gesture], prep, 1
-                    )
-                )
-        train = WindowSet.concatenate(train_parts, length)
-        val = WindowSet.concatenate(val_parts, length)
+        train, val, test = loso_windows(segments, subject, others, position, config, index)
         if len(test) == 0 or len(train) == 0 or len(val) == 0:
             log(f"subject {subject}: skipped (too few windows)")
             continue
-        windows, labels = augment_windows(
-            train.windows, train.labels, config.augmentation, prep.missing, rng
-        )
-        aspect = np.concatenate([train.aspect] * (1 + config.augmentation.copies))
-        data = SplitData(
-            frame_features(windows, aspect, prep.feature_mode),
-            labels,
-            window_features(val, prep.feature_mode),
-            val.labels,
-            window_features(test, prep.feature_mode),
-            test.labels,
-            gestures,
+        data = training_inputs(
+            train, val, test, gestures, config.augmentation, config.preprocessing, rng
         )
         model, history = fit(data, config, verbose)
-        y_pred = predict_classes(model, data.x_test)
-        fold = compute_metrics(test.labels, y_pred, gestures)
+        fold_probabilities = predict_probabilities(model, data.x_test)
+        fold = compute_metrics(test.labels, fold_probabilities.argmax(axis=1), gestures)
         folds.append(
             {
                 "subject": subject,
@@ -331,8 +400,8 @@ def leave_one_subject_out(
                 "epochs_run": len(history.get("loss", [])),
             }
         )
-        all_true.append(test.labels)
-        all_pred.append(y_pred)
+        tested.append(test)
+        probabilities.append(fold_probabilities)
         log(f"subject {subject}: accuracy {fold['accuracy']:.4f} ({len(test)} windows)")
     if not folds:
         raise InputError("leave-one-subject-out found no subject with enough windows")
@@ -341,12 +410,17 @@ def leave_one_subject_out(
         "subjects": subjects,
         "description": "leave-one-subject-out: one fresh model per held-out subject",
     }
-    metrics = compute_metrics(
-        np.concatenate(all_true), np.concatenate(all_pred), gestures, protocol
-    )
+    windows = WindowSet.concatenate(tested, length)
+    pooled = np.concatenate(probabilities)
+    y_pred = pooled.argmax(axis=1)
+    metrics = compute_metrics(windows.labels, y_pred, gestures, protocol)
+    add_slices(metrics, windows, y_pred, gestures)
     metrics["folds"] = folds
     metrics["mean_accuracy"] = float(np.mean([f["accuracy"] for f in folds]))
     metrics["mean_macro_f1"] = float(np.mean([f["macro_f1"] for f in folds]))
     if out_dir is not None:
         write_reports(out_dir, metrics)
+        write_bytes_atomic(
+            Path(out_dir) / PREDICTIONS_FILE, predictions_csv(windows, pooled, gestures)
+        )
     return metrics

@@ -44,6 +44,7 @@ from .config import (
 from .errors import InputError
 from .features import NUM_FEATURES
 from .litert import LiteRTRunner
+from .sequences import SplitData
 from .storage import MANIFEST_FILE, OutputLock, verify_file_set, write_file_set
 
 #: How a user gets Keras and TensorFlow, in error messages.
@@ -603,3 +604,87 @@ class FastClassifier:
                 return probabilities[0] if single else probabilities
         probabilities = self._traced()(x).numpy()
         return probabilities[0] if single else probabilities
+
+
+# ---------------------------------------------------------------------------------------------
+# Fitting and prediction.
+
+
+def fit(
+    data: SplitData, config: RunConfig, verbose: int | str = "auto", callbacks: list | None = None
+):
+    """Builds and fits the classifier on the training windows of ``data``.
+
+    Validation windows drive early stopping (best weights restored) and the learning-rate
+    schedule.
+
+    Args:
+        data: Features and labels of each part.
+        config: Model and training settings.
+        verbose: Keras verbosity (``"auto"``, 0, 1 or 2).
+        callbacks: Extra Keras callbacks (timers, loggers).
+
+    Returns:
+        The fitted model and its history (one list of values per metric).
+    """
+    import keras
+
+    training = config.training
+    keras.utils.set_random_seed(training.seed)
+    model = build_model(
+        len(data.gestures),
+        config.preprocessing.sequence_length,
+        config.model,
+        training.learning_rate,
+    )
+    schedule = [
+        keras.callbacks.EarlyStopping(
+            monitor="val_loss",
+            patience=training.early_stopping_patience,
+            restore_best_weights=True,
+        ),
+        keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss",
+            factor=0.5,
+            patience=training.reduce_lr_patience,
+            min_lr=1e-5,
+        ),
+        *(callbacks or []),
+    ]
+    history = model.fit(
+        data.x_train,
+        data.y_train,
+        validation_data=(data.x_val, data.y_val),
+        epochs=training.epochs,
+        batch_size=training.batch_size,
+        callbacks=schedule,
+        verbose=verbose,
+        shuffle=True,
+    )
+    return model, {k: [float(v) for v in values] for k, values in history.history.items()}
+
+
+def predict_probabilities(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Class probabilities ``(n, C)`` for ``(n, L, F)`` windows.
+
+    Args:
+        model: A Keras classifier or the LiteRT :class:`Classifier`.
+        x: The windows' features.
+        batch_size: Windows per Keras call.
+    """
+    if isinstance(model, Classifier):
+        return model.predict(x)
+    classes = int(model.outputs[0].shape[-1])
+    if len(x) == 0:
+        return np.zeros((0, classes), dtype=np.float32)
+    classifier = FastClassifier(model)
+    return np.concatenate(
+        [classifier.predict(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
+    )
+
+
+def predict_classes(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Class indices predicted for ``(n, L, F)`` windows."""
+    if len(x) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return predict_probabilities(model, x, batch_size).argmax(axis=1)

@@ -4,11 +4,13 @@
 hand with the extractor the model was trained with (in tracking mode, so the palm detector
 runs only when the hand is lost), preprocesses exactly as in training (the settings come from
 ``model_config.json``; a model without one is the original project's: raw coordinates, zeros
-for missing frames), keeps the last ``sequence_length`` frames and classifies that window on
-every frame once it is full. The answer is the mean of the last few probability vectors;
-under the confidence threshold it is ``uncertain``. A hand lost for a few frames is bridged
-as in training (interpolated or zero frames); lost for longer, the window is cleared and the
-state is ``no_hand``.
+for missing frames), keeps the last ``sequence_length`` frames in the
+:class:`~hand_gesture_recognition.preprocessing.WindowStream` that also makes the training
+windows, and classifies that window on every frame once it is full. The answer is the mean of
+the last few probability vectors; under the confidence threshold it is ``uncertain``. A hand
+lost for a few frames is bridged as in training; lost for longer, the window is cleared and
+the state is ``no_hand``. A photo is its one frame held for a window
+(:func:`~hand_gesture_recognition.preprocessing.still_window`).
 
 :func:`predict_command` is ``hand-gesture predict``: it reads a camera index, a video file or
 a folder of images (one sequence in name order, or each image on its own with
@@ -17,14 +19,15 @@ a folder of images (one sequence in name order, or each image on its own with
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import sys
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +35,11 @@ import numpy as np
 
 from .calibration import Calibration
 from .errors import InputError
-from .extractor import NUM_LANDMARKS, HandResult, LandmarkExtractor
-from .features import frame_features
+from .extractor import HandResult, LandmarkExtractor
+from .hub import download_model
 from .landmarks import make_extractor
-from .sequences import fill_missing
+from .model import load_classifier
+from .preprocessing import EMPTY, FILLING, SPARSE, WindowStream, still_window, window_input
 from .storage import atomic_output, check_output_file, same_file
 
 #: States of a :class:`Prediction`.
@@ -112,7 +116,8 @@ class RealTimeGestureRecognizer:
         smoothing: Number of recent probability vectors averaged (1: none).
         extractor: A landmark extractor to use instead of the model's own (built in
             tracking mode from ``model_config.json`` by default).
-        max_gap: Frames without a hand that are bridged; one more clears the window.
+        max_gap: Frames without a hand that are bridged; one more clears the window. The
+            model's own ``max_gap`` (what training used) when None.
 
     Raises:
         InputError: For a missing or inconsistent model, or bad settings.
@@ -126,37 +131,32 @@ class RealTimeGestureRecognizer:
         threshold: float = 0.6,
         smoothing: int = 5,
         extractor: LandmarkExtractor | None = None,
-        max_gap: int = 5,
+        max_gap: int | None = None,
     ) -> None:
-        from .model import load_classifier
-
         if not 0.0 <= threshold <= 1.0:
             raise InputError(f"threshold must be in [0, 1], got {threshold}")
         if smoothing < 1:
             raise InputError(f"smoothing must be at least 1, got {smoothing}")
-        if max_gap < 0:
+        if max_gap is not None and max_gap < 0:
             raise InputError(f"max_gap must be at least 0, got {max_gap}")
         self.loaded = load_classifier(model_path, gesture_mapping)
         self.gestures = list(self.loaded.gestures)
         self.preprocessing = self.loaded.preprocessing
+        if max_gap is not None:
+            self.preprocessing = replace(self.preprocessing, max_gap=int(max_gap))
         self.classifier = self.loaded.model
         # The temperature fitted at training time (1 for models without calibration.json).
         self.calibration = Calibration.load(self.loaded.directory)
         self.threshold = float(threshold)
         self.smoothing = int(smoothing)
-        self.max_gap = int(max_gap)
+        self.max_gap = self.preprocessing.max_gap
         self.extractor = extractor or make_extractor(
             self.preprocessing.extractor,
             tracking=True,
             min_confidence=self.preprocessing.min_detection_confidence,
         )
-        length = self.preprocessing.sequence_length
-        self._landmarks: deque[np.ndarray] = deque(maxlen=length)
-        self._aspects: deque[float] = deque(maxlen=length)
-        self._features: deque[np.ndarray] = deque(maxlen=length)
-        self._present: deque[bool] = deque(maxlen=length)
+        self._stream = WindowStream(self.preprocessing)
         self._history: deque[np.ndarray] = deque(maxlen=self.smoothing)
-        self._gap = 0
 
     @property
     def sequence_length(self) -> int:
@@ -179,10 +179,8 @@ class RealTimeGestureRecognizer:
         self.close()
 
     def _clear(self) -> None:
-        for buffer in (self._landmarks, self._aspects, self._features, self._present):
-            buffer.clear()
+        self._stream.clear()
         self._history.clear()
-        self._gap = 0
 
     def process_frame(self, frame: np.ndarray) -> Prediction:
         """Finds the hand in the next frame of the stream and classifies the current window.
@@ -207,42 +205,20 @@ class RealTimeGestureRecognizer:
         Returns:
             The prediction (``latency_ms`` left at 0).
         """
-        mode = self.preprocessing.feature_mode
-        if result.detected:
-            self._gap = 0
-            points = np.asarray(result.landmarks, dtype=np.float32).reshape(NUM_LANDMARKS, 3)
-            self._landmarks.append(points)
-            self._aspects.append(float(result.aspect))
-            self._features.append(frame_features(points, result.aspect, mode))
-            self._present.append(True)
-        else:
-            self._gap += 1
-            if self._gap > self.max_gap or not self._present:
-                self._clear()
-                return Prediction(None, 0.0, None, False, None, NO_HAND)
-            self._landmarks.append(np.full((NUM_LANDMARKS, 3), np.nan, np.float32))
-            self._aspects.append(self._aspects[-1])
-            self._features.append(np.zeros(63, np.float32))
-            self._present.append(False)
-
         landmarks = result.landmarks if result.detected else None
-        if len(self._present) < self.sequence_length:
+        state, window = self._stream.push(landmarks, result.aspect)
+        if state == EMPTY:
+            self._history.clear()
+            return Prediction(None, 0.0, None, False, None, NO_HAND)
+        if state == FILLING:
             return Prediction(None, 0.0, None, result.detected, landmarks, WARMING_UP)
-        missing = self._present.count(False)
-        if missing > self.preprocessing.max_missing_fraction * self.sequence_length:
+        if state == SPARSE:
             # Training never saw windows this empty; do not guess.
             self._history.clear()
             return Prediction(None, 0.0, None, result.detected, landmarks, UNCERTAIN)
-        self._history.append(self.classifier.predict(self._window(missing)))
+        self._history.append(self.classifier.predict(window_input(window, self.preprocessing)))
         probabilities = np.mean(self._history, axis=0)
         return self._decide(probabilities, result.detected, landmarks)
-
-    def _window(self, missing: int) -> np.ndarray:
-        """The ``(L, 63)`` model input, missing frames filled as in training."""
-        if missing == 0 or self.preprocessing.missing == "zero":
-            return np.stack(self._features)
-        filled = fill_missing(np.stack(self._landmarks), self.preprocessing.missing)
-        return frame_features(filled, np.asarray(self._aspects), self.preprocessing.feature_mode)
 
     def _decide(
         self, probabilities: np.ndarray, detected: bool, landmarks: np.ndarray | None
@@ -283,10 +259,7 @@ class RealTimeGestureRecognizer:
         if not result.detected:
             prediction = Prediction(None, 0.0, None, False, None, NO_HAND)
         else:
-            features = frame_features(
-                result.landmarks, result.aspect, self.preprocessing.feature_mode
-            )
-            window = np.repeat(features[None], self.sequence_length, axis=0)
+            window = still_window(result.landmarks, result.aspect, self.preprocessing)
             prediction = self._decide(self.classifier.predict(window), True, result.landmarks)
         prediction.latency_ms = (time.perf_counter() - started) * 1000.0
         return prediction
@@ -375,16 +348,11 @@ class RealTimeGestureRecognizer:
         lines = JsonLinesSink(jsonl) if jsonl is not None else None
         window = "hand-gesture" if display else None
         fps_meter = FpsMeter()
-        self.reset()
         try:
-            with frames:
-                for index, (frame, name) in enumerate(frames):
-                    if static:
-                        prediction = self.classify_image(frame)
-                        where = {"source": name}
-                    else:
-                        prediction = self.process_frame(frame)
-                        where = {"frame": index}
+            with frames, contextlib.closing(self.stream(frames, static=static)) as steps:
+                for step in steps:
+                    prediction, frame = step.prediction, step.frame
+                    where = {"source": step.name} if static else {"frame": step.index}
                     summary.add(prediction)
                     if lines is not None:
                         lines.write(prediction.record(**where))
@@ -408,8 +376,47 @@ class RealTimeGestureRecognizer:
         for sink in (video, lines):
             if sink is not None:
                 sink.close()
-        self.reset()
         return summary
+
+    def stream(
+        self,
+        frames: Iterable[tuple[np.ndarray, str]],
+        static: bool = False,
+        transform: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> Iterator[Step]:
+        """The frame loop that ``predict``, ``inference.py`` and the app share.
+
+        The window is cleared before the first frame and after the last (or when the caller
+        stops early and closes the generator).
+
+        Args:
+            frames: ``(image, name)`` pairs, e.g. a :class:`FrameSource`.
+            static: Classify each image on its own (:meth:`classify_image`) instead of as
+                the next frame of one stream.
+            transform: Applied to each image first (e.g. a resize); the step holds the result.
+
+        Yields:
+            One :class:`Step` per frame.
+        """
+        self.reset()
+        try:
+            for index, (frame, name) in enumerate(frames):
+                if transform is not None:
+                    frame = transform(frame)
+                prediction = self.classify_image(frame) if static else self.process_frame(frame)
+                yield Step(index, name, frame, prediction)
+        finally:
+            self.reset()
+
+
+@dataclass(frozen=True)
+class Step:
+    """One frame of :meth:`RealTimeGestureRecognizer.stream`: where it was, what was said."""
+
+    index: int
+    name: str
+    frame: np.ndarray
+    prediction: Prediction
 
 
 @dataclass
@@ -808,8 +815,6 @@ def resolve_model(args: Any) -> Path:
         if not path.exists():
             raise InputError(f"--model {path}: no such model directory or file")
         return path
-    from .hub import download_model
-
     token = getattr(args, "token", None) or os.environ.get("HF_TOKEN") or None
     return Path(download_model(args.repo, revision=getattr(args, "revision", None), token=token))
 
@@ -840,7 +845,7 @@ def predict_command(args: Any) -> int:
     Args:
         args: Parsed arguments: ``model`` or ``repo`` (with ``revision`` and ``token``),
             ``source``, ``output``, ``jsonl``, ``no_display``, ``static_images``,
-            ``threshold``.
+            ``threshold``, ``smoothing``.
 
     Returns:
         The exit status (0).
@@ -861,7 +866,9 @@ def predict_command(args: Any) -> int:
         source = open_source(args.source)
     try:
         model_dir = resolve_model(args)
-        recognizer = RealTimeGestureRecognizer(model_dir, threshold=args.threshold)
+        recognizer = RealTimeGestureRecognizer(
+            model_dir, threshold=args.threshold, smoothing=getattr(args, "smoothing", 5)
+        )
     except BaseException:
         if source is not None:
             source.close()

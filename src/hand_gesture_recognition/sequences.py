@@ -1,11 +1,11 @@
-"""From a landmark table to model-ready windows, split without leaks.
+"""Splitting a landmark table into training, validation and test inputs, without leaks.
 
-Each recording is a time series of landmarks. Frames without a hand are filled by the
-configured policy, windows of ``sequence_length`` frames slide over the recording, and the
-split into train, validation and test is made on whole subjects or on disjoint frame ranges of
-each recording *before* windowing and augmentation, so no test frame, and no augmented copy of
-one, is seen in training. The original project's random split of windows is kept as
-``random`` for comparison only: overlapping windows put nearly the same frames on both sides.
+The split into train, validation and test is made on whole subjects or on disjoint frame
+ranges of each recording *before* windowing and augmentation, so no test frame, and no
+augmented copy of one, is seen in training. Windows, missing frames and features come from
+:mod:`~hand_gesture_recognition.preprocessing`, the path live use shares. The original
+project's random split of windows is kept as ``random`` for comparison only: overlapping
+windows put nearly the same frames on both sides.
 """
 
 from __future__ import annotations
@@ -14,68 +14,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .augment import augment_windows
 from .config import AugmentationConfig, PreprocessingConfig, TrainingConfig
+from .dataset import gesture_order
 from .errors import InputError
 from .features import frame_features
 from .landmark_file import LandmarkTable
-
-
-@dataclass(frozen=True)
-class Segment:
-    """A run of consecutive frames of one recording."""
-
-    sequence: str
-    subject: str
-    gesture: str
-    landmarks: np.ndarray  # (T, 21, 3), NaN where no hand was found
-    missing: np.ndarray  # (T,) bool
-    aspect: np.ndarray  # (T,)
-    first_frame: int = 0
-
-
-@dataclass
-class WindowSet:
-    """Landmark windows with labels and where they came from."""
-
-    windows: np.ndarray  # (n, L, 21, 3), missing frames filled by the policy
-    aspect: np.ndarray  # (n, L)
-    labels: np.ndarray  # (n,)
-    sequence: np.ndarray  # (n,) str
-    subject: np.ndarray  # (n,) str
-    start: np.ndarray  # (n,) first frame index in the recording
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def take(self, index: np.ndarray) -> WindowSet:
-        """Returns the windows at ``index``."""
-        return WindowSet(
-            self.windows[index],
-            self.aspect[index],
-            self.labels[index],
-            self.sequence[index],
-            self.subject[index],
-            self.start[index],
-        )
-
-    @staticmethod
-    def concatenate(sets: list[WindowSet], length: int) -> WindowSet:
-        """Joins window sets (an empty list gives an empty set)."""
-        if not sets:
-            return WindowSet(
-                np.zeros((0, length, 21, 3), np.float32),
-                np.zeros((0, length), np.float32),
-                np.zeros(0, np.int64),
-                np.zeros(0, str),
-                np.zeros(0, str),
-                np.zeros(0, np.int64),
-            )
-        return WindowSet(
-            *(
-                np.concatenate([getattr(s, f) for s in sets])
-                for f in ("windows", "aspect", "labels", "sequence", "subject", "start")
-            )
-        )
+from .preprocessing import WindowSet, recording_segments, segment_windows, window_features
 
 
 @dataclass
@@ -90,99 +35,6 @@ class SplitData:
     y_test: np.ndarray
     gestures: list[str]
     protocol: dict = field(default_factory=dict)
-
-
-def fill_missing(landmarks: np.ndarray, policy: str) -> np.ndarray:
-    """Fills frames without a hand (NaN rows) of one time series.
-
-    Args:
-        landmarks: ``(T, 21, 3)`` landmarks, NaN where no hand was found.
-        policy: ``interpolate``: linear in time between the nearest frames with a hand, held
-            constant before the first and after the last; ``zero``: left as NaN, which the
-            features turn into zeros (the original project's behaviour).
-
-    Returns:
-        The filled copy (all NaN if no frame has a hand).
-    """
-    out = np.array(landmarks, dtype=np.float32, copy=True)
-    if policy == "zero":
-        return out
-    present = ~np.isnan(out).any(axis=(1, 2))
-    if present.all() or not present.any():
-        return out
-    times = np.arange(len(out))
-    known = np.flatnonzero(present)
-    flat = out.reshape(len(out), -1)
-    for column in range(flat.shape[1]):
-        flat[:, column] = np.interp(times, known, flat[known, column])
-    return flat.reshape(out.shape)
-
-
-def recording_segments(table: LandmarkTable) -> list[Segment]:
-    """Returns each recording of a landmark table as one segment in frame order."""
-    segments = []
-    for sequence, rows in table.sequences():
-        segments.append(
-            Segment(
-                sequence=sequence,
-                subject=str(table.subject[rows[0]]),
-                gesture=str(table.gesture[rows[0]]),
-                landmarks=table.landmarks[rows],
-                missing=~table.detected[rows],
-                aspect=table.aspect[rows],
-                first_frame=int(table.frame[rows[0]]),
-            )
-        )
-    return segments
-
-
-def segment_windows(
-    segment: Segment, label: int, config: PreprocessingConfig, stride: int | None = None
-) -> WindowSet:
-    """Slides windows over one segment, dropping those with too many frames without a hand.
-
-    Args:
-        segment: The frames.
-        label: The class index of the segment's gesture.
-        config: Window length, missing-frame policy and drop threshold.
-        stride: Step between windows (``config.window_stride`` when None).
-
-    Returns:
-        The windows (possibly none).
-    """
-    length = config.sequence_length
-    stride = config.window_stride if stride is None else stride
-    filled = fill_missing(segment.landmarks, config.missing)
-    starts = [
-        s
-        for s in range(0, len(filled) - length + 1, stride)
-        if segment.missing[s : s + length].mean() <= config.max_missing_fraction
-        and not np.isnan(filled[s : s + length]).all()
-    ]
-    n = len(starts)
-    windows = (
-        np.stack([filled[s : s + length] for s in starts])
-        if n
-        else np.zeros((0, length, 21, 3), np.float32)
-    )
-    aspect = (
-        np.stack([segment.aspect[s : s + length] for s in starts])
-        if n
-        else np.zeros((0, length), np.float32)
-    )
-    return WindowSet(
-        windows.astype(np.float32),
-        aspect.astype(np.float32),
-        np.full(n, label, np.int64),
-        np.array([segment.sequence] * n, dtype=str),
-        np.array([segment.subject] * n, dtype=str),
-        np.array(starts, dtype=np.int64) + segment.first_frame,
-    )
-
-
-def window_features(windows: WindowSet, mode: str) -> np.ndarray:
-    """Computes the ``(n, L, 63)`` model inputs of landmark windows."""
-    return frame_features(windows.windows, windows.aspect, mode)
 
 
 def resolve_split(kind: str, subjects: list[str]) -> str:
@@ -244,19 +96,6 @@ def time_parts(
     return range(0, n_train), range(n_train, n_train + n_val), range(n_train + n_val, n_frames)
 
 
-def slice_segment(segment: Segment, frames: range) -> Segment:
-    """Returns the frames ``frames`` (a contiguous range) of a segment."""
-    return Segment(
-        segment.sequence,
-        segment.subject,
-        segment.gesture,
-        segment.landmarks[frames.start : frames.stop],
-        segment.missing[frames.start : frames.stop],
-        segment.aspect[frames.start : frames.stop],
-        segment.first_frame + frames.start,
-    )
-
-
 def split_windows(
     table: LandmarkTable,
     preprocessing: PreprocessingConfig,
@@ -277,8 +116,6 @@ def split_windows(
     Raises:
         InputError: If the data is too small for the split.
     """
-    from .dataset import gesture_order
-
     gestures = gesture_order(table.gestures) if gestures is None else gestures
     index = {g: i for i, g in enumerate(gestures)}
     segments = [s for s in recording_segments(table) if s.gesture in index]
@@ -307,11 +144,11 @@ def split_windows(
             )
     elif kind == "time":
         for segment in segments:
-            ranges = time_parts(len(segment.landmarks), length, training.split_fractions)
+            ranges = time_parts(len(segment), length, training.split_fractions)
             for part, frames in enumerate(ranges):
                 parts[part].append(
                     segment_windows(
-                        slice_segment(segment, frames),
+                        segment.slice(frames),
                         index[segment.gesture],
                         preprocessing,
                         stride if part == 0 else 1,
@@ -380,16 +217,13 @@ def prepare_data(
     Returns:
         Features and labels of each part.
     """
-    from .augment import augment_windows
-    from .dataset import gesture_order
-
     gestures = gesture_order(table.gestures) if gestures is None else gestures
     rng = np.random.default_rng(training.seed)
     mode = preprocessing.feature_mode
     train, val, test, protocol = split_windows(table, preprocessing, training, gestures)
     if protocol["split"] == "random":
         every = WindowSet.concatenate([train, val, test], preprocessing.sequence_length)
-        windows, labels = augment_windows(
+        windows, labels, aspect = augment_windows(
             every.windows,
             every.labels,
             augmentation,
@@ -398,7 +232,6 @@ def prepare_data(
             every.aspect,
             mode,
         )
-        aspect = np.concatenate([every.aspect] * (1 + augmentation.copies))
         x = frame_features(windows, aspect, mode)
         order = rng.permutation(len(x))
         n_test = round(training.split_fractions[2] * len(x))
@@ -407,13 +240,41 @@ def prepare_data(
         return SplitData(
             x[tr], labels[tr], x[va], labels[va], x[te], labels[te], gestures, protocol
         )
-    windows, labels = augment_windows(
+    data = training_inputs(train, val, test, gestures, augmentation, preprocessing, rng)
+    data.protocol = {**protocol, **data.protocol}
+    return data
+
+
+def training_inputs(
+    train: WindowSet,
+    val: WindowSet,
+    test: WindowSet,
+    gestures: list[str],
+    augmentation: AugmentationConfig,
+    preprocessing: PreprocessingConfig,
+    rng: np.random.Generator,
+) -> SplitData:
+    """Augments the training windows (shuffled) and computes every part's features.
+
+    Args:
+        train: Training windows.
+        val: Validation windows.
+        test: Test windows.
+        gestures: Class order.
+        augmentation: Augmentation settings.
+        preprocessing: Feature settings.
+        rng: Random generator for augmentation and the shuffle.
+
+    Returns:
+        Features and labels of each part; ``protocol`` holds the window counts.
+    """
+    mode = preprocessing.feature_mode
+    windows, labels, aspect = augment_windows(
         train.windows, train.labels, augmentation, preprocessing.missing, rng, train.aspect, mode
     )
-    aspect = np.concatenate([train.aspect] * (1 + augmentation.copies))
     x_train = frame_features(windows, aspect, mode)
     shuffle = rng.permutation(len(x_train))
-    protocol["windows"] = {
+    windows_count = {
         "train": int(len(train)),
         "train_augmented": int(len(x_train)),
         "validation": int(len(val)),
@@ -427,5 +288,5 @@ def prepare_data(
         window_features(test, mode),
         test.labels,
         gestures,
-        protocol,
+        {"windows": windows_count},
     )

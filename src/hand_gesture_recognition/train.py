@@ -14,10 +14,23 @@ import numpy as np
 
 from . import __version__
 from .calibration import Calibration, ShiftConfig, calibrate, shift_windows
-from .config import CONFIG_FILE, MAPPING_FILE, MODEL_FILE, RunConfig
+from .config import (
+    CONFIG_FILE,
+    MAPPING_FILE,
+    MODEL_FILE,
+    AugmentationConfig,
+    ModelConfig,
+    PreprocessingConfig,
+    RunConfig,
+    TrainingConfig,
+)
+from .dataset import download, find_recordings, remove_download
 from .errors import InputError
+from .evaluate import compute_metrics, write_reports
 from .features import frame_features
 from .landmark_file import LandmarkTable
+from .landmarks import extract_landmarks
+from .model import MODEL_SET_FILES, fit, predict_classes, predict_probabilities, write_model_files
 from .sequences import SplitData, prepare_data, split_windows
 from .storage import OutputLock, user_cache_dir, write_file_set
 from .storage import check_output_dir as check_writable_dir
@@ -89,82 +102,6 @@ def check_output_dir(out_dir: str | os.PathLike, force: bool) -> Path:
             "pass --force to replace it or choose another --out"
         )
     return out_dir
-
-
-def fit(
-    data: SplitData, config: RunConfig, verbose: int | str = "auto", callbacks: list | None = None
-):
-    """Builds and fits the classifier on the training windows of ``data``.
-
-    Validation windows drive early stopping (best weights restored) and the learning-rate
-    schedule.
-
-    Args:
-        data: Features and labels of each part.
-        config: Model and training settings.
-        verbose: Keras verbosity (``"auto"``, 0, 1 or 2).
-        callbacks: Extra Keras callbacks (timers, loggers).
-
-    Returns:
-        The fitted model and its history (one list of values per metric).
-    """
-    import keras
-
-    from .model import build_model
-
-    training = config.training
-    keras.utils.set_random_seed(training.seed)
-    model = build_model(
-        len(data.gestures),
-        config.preprocessing.sequence_length,
-        config.model,
-        training.learning_rate,
-    )
-    schedule = [
-        keras.callbacks.EarlyStopping(
-            monitor="val_loss",
-            patience=training.early_stopping_patience,
-            restore_best_weights=True,
-        ),
-        keras.callbacks.ReduceLROnPlateau(
-            monitor="val_loss",
-            factor=0.5,
-            patience=training.reduce_lr_patience,
-            min_lr=1e-5,
-        ),
-        *(callbacks or []),
-    ]
-    history = model.fit(
-        data.x_train,
-        data.y_train,
-        validation_data=(data.x_val, data.y_val),
-        epochs=training.epochs,
-        batch_size=training.batch_size,
-        callbacks=schedule,
-        verbose=verbose,
-        shuffle=True,
-    )
-    return model, {k: [float(v) for v in values] for k, values in history.history.items()}
-
-
-def predict_probabilities(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Class probabilities ``(n, C)`` for ``(n, L, F)`` windows."""
-    from .model import FastClassifier
-
-    classes = int(model.outputs[0].shape[-1])
-    if len(x) == 0:
-        return np.zeros((0, classes), dtype=np.float32)
-    classifier = FastClassifier(model)
-    return np.concatenate(
-        [classifier.predict(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
-    )
-
-
-def predict_classes(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Class indices predicted for ``(n, L, F)`` windows."""
-    if len(x) == 0:
-        return np.zeros(0, dtype=np.int64)
-    return predict_probabilities(model, x, batch_size).argmax(axis=1)
 
 
 def fit_calibration(
@@ -243,9 +180,6 @@ def check_gestures(gestures: list[str], where: object) -> None:
 
 
 def _train_model(table, config, out_dir, force, verbose, data, lock) -> TrainResult:
-    from .evaluate import compute_metrics, write_reports
-    from .model import MODEL_SET_FILES, write_model_files
-
     if out_dir is not None:
         check_output_dir(out_dir, force)  # Again, now that this run holds the lock.
     check_gestures(table.gestures, "the landmarks")
@@ -308,8 +242,6 @@ def landmark_cache_path(data_dir: str | os.PathLike, extractor: str) -> Path:
     The folder is ``$HGR_CACHE_DIR`` or ``$XDG_CACHE_HOME/hand-gesture-recognition`` (by
     default ``~/.cache/hand-gesture-recognition``), then ``landmarks/``.
     """
-    import hashlib
-
     resolved = str(Path(data_dir).resolve())
     digest = hashlib.sha256(resolved.encode()).hexdigest()[:10]
     return user_cache_dir() / "landmarks" / f"{Path(data_dir).name}-{extractor}-{digest}.npz"
@@ -325,7 +257,7 @@ def run_training(
     split: str = "auto",
     seed: int = 42,
     feature_mode: str = "canonical",
-    missing: str = "interpolate",
+    missing: str = "window",
     stride: int | None = None,
     keep_dataset: bool = False,
     dest: str | os.PathLike = "datasets",
@@ -352,7 +284,8 @@ def run_training(
         split: ``auto``, ``subject``, ``time`` or ``random``.
         seed: Seed for split, augmentation and initialisation.
         feature_mode: ``raw``, ``normalized`` or ``canonical``.
-        missing: ``interpolate`` or ``zero``.
+        missing: ``window``, ``zero`` or ``interpolate`` (see
+            :mod:`~hand_gesture_recognition.preprocessing`).
         stride: Step between training windows (1 by default; 3 for the downloaded dataset).
         keep_dataset: Keep a downloaded dataset.
         dest: Download folder.
@@ -367,10 +300,6 @@ def run_training(
     Returns:
         The trained model and its metrics.
     """
-    from .config import AugmentationConfig, ModelConfig, PreprocessingConfig, TrainingConfig
-    from .dataset import find_recordings
-    from .landmarks import extract_landmarks
-
     # Check everything the user chose before any long work starts, and keep other runs out
     # of --out until this one is done.
     check_output_dir(out_dir, force)
@@ -431,8 +360,6 @@ def run_training(
     # Only what this run downloaded is deleted, and only after success, so that a failed run
     # can be repeated without downloading again.
     if downloaded is not None and not keep_dataset:
-        from .dataset import remove_download
-
         remove_download(downloaded, dest)
         log(f"deleted the dataset this run downloaded, {downloaded} (keep it with --keep-dataset)")
     return result
@@ -444,8 +371,6 @@ def _download(dest: Path, log) -> tuple[Path, Path | None]:
     A copy that was there before (``hand-gesture download``'s, or the user's) is reused and
     never deleted, so the second value is None for it.
     """
-    from .dataset import download
-
     target = dest / "leapgestrecog"
     existed = target.exists() or target.is_symlink()
     if existed:
