@@ -91,3 +91,95 @@ def test_bones_are_unit_vectors_and_missing_frames_are_zeros(real_hand):
 def test_unknown_mode_is_one_clear_error():
     with pytest.raises(InputError, match="feature mode must be one of"):
         frame_features(np.zeros((21, 3)), 1.0, "polar")
+
+
+# ---------------------------------------------------------------------------------------------
+# Every mode on a real window of the infrared sample: what it keeps and what it ignores.
+
+
+@pytest.fixture(scope="module")
+def real_window(sample_landmarks):
+    """A real 30-frame window of the sample (the first of ``03_fist``) and its aspect."""
+    from hand_gesture_recognition.config import PreprocessingConfig
+    from hand_gesture_recognition.landmark_file import LandmarkTable
+    from hand_gesture_recognition.preprocessing import table_windows
+
+    table = LandmarkTable.load(sample_landmarks)
+    windows = table_windows(table, ["03_fist"], PreprocessingConfig())
+    return windows.windows[0], windows.aspect[0]
+
+
+def _in_image_plane(window, aspect, angle=0.0, factor=1.0, shift=(0.0, 0.0), mirror=False):
+    """The window turned in the image plane about its centre, scaled, moved and mirrored."""
+    points = isotropic(window, aspect).astype(np.float64)
+    centre = points[..., :2].reshape(-1, 2).mean(axis=0)
+    cos, sin = np.cos(angle), np.sin(angle)
+    xy = (points[..., :2] - centre) @ np.array([[cos, -sin], [sin, cos]]).T * factor
+    points[..., :2] = xy + centre + shift
+    points[..., 2] *= factor
+    if mirror:
+        points[..., 0] = 2 * centre[0] - points[..., 0]
+    points[..., 1] /= aspect[:, None]
+    return points.astype(np.float32)
+
+
+def test_raw_features_are_the_landmarks_themselves(real_window):
+    window, aspect = real_window
+    np.testing.assert_array_equal(
+        frame_features(window, aspect, "raw"), window.reshape(30, 63)
+    )
+
+
+def test_normalized_features_put_the_wrist_at_zero_and_the_palm_at_unit_length(real_window):
+    window, aspect = real_window
+    points = frame_features(window, aspect, "normalized").reshape(30, 21, 3)
+    np.testing.assert_allclose(points[:, 0], 0.0, atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(points[:, 9, :2], axis=1), 1.0, atol=1e-5)
+
+
+def test_canonical_features_point_the_palm_up_with_the_index_on_the_right(real_window):
+    window, aspect = real_window
+    points = frame_features(window, aspect, "canonical").reshape(30, 21, 3)
+    np.testing.assert_allclose(points[:, 9, :2], np.tile([0.0, -1.0], (30, 1)), atol=1e-5)
+    assert (points[:, 5, 0] > points[:, 17, 0]).all()
+    assert not points[..., 2].any()
+
+
+@pytest.mark.parametrize(
+    ("mode", "change"),
+    [
+        ("normalized", {"factor": 1.4, "shift": (0.12, -0.08)}),
+        ("canonical", {"factor": 0.7, "shift": (-0.1, 0.05)}),
+        ("canonical", {"angle": np.radians(35.0)}),
+        ("canonical", {"mirror": True}),
+        ("canonical", {"angle": np.radians(-50.0), "factor": 1.2, "mirror": True}),
+        ("hand3d", {"angle": np.radians(70.0), "factor": 0.8, "shift": (0.05, 0.1)}),
+        ("bones", {"angle": np.radians(-120.0), "factor": 1.3, "mirror": True}),
+    ],
+)
+def test_each_mode_ignores_what_it_promises_to_on_a_real_window(real_window, mode, change):
+    window, aspect = real_window
+    moved = _in_image_plane(window, aspect, **change)
+    assert np.abs(moved - window).max() > 0.01  # the hand really moved
+    np.testing.assert_allclose(
+        frame_features(moved, aspect, mode),
+        frame_features(window, aspect, mode),
+        atol=2e-4,
+    )
+
+
+@pytest.mark.parametrize(
+    ("mode", "change"),
+    [
+        ("raw", {"shift": (0.1, 0.0)}),
+        ("normalized", {"angle": np.radians(35.0)}),
+        ("normalized", {"mirror": True}),
+    ],
+)
+def test_each_mode_still_sees_what_it_does_not_promise_to_ignore(real_window, mode, change):
+    window, aspect = real_window
+    moved = _in_image_plane(window, aspect, **change)
+    difference = frame_features(moved, aspect, mode) - frame_features(
+        window, aspect, mode
+    )
+    assert np.abs(difference).max() > 0.05

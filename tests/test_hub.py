@@ -257,7 +257,7 @@ def test_card_front_matter_carries_the_metrics_and_protocol(model_dir, tmp_path)
         "LSTM 8 → 8 → 4",
         "input shape (30, 63)",
         "`canonical` features",
-        "`interpolate`",
+        "`window`, gaps of up to 5 frames bridged",
         "learning rate 0.001",
         "batch size 32",
         "seed 42",

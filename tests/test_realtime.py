@@ -266,13 +266,13 @@ def test_fast_classifier_equals_keras(trained_model_dir, sample_landmarks):
     from hand_gesture_recognition.features import frame_features
     from hand_gesture_recognition.landmark_file import LandmarkTable
     from hand_gesture_recognition.model import FastClassifier, load_model
-    from hand_gesture_recognition.sequences import fill_missing
+    from hand_gesture_recognition.preprocessing import fill_missing
 
     loaded = load_model(trained_model_dir)
     table = LandmarkTable.load(sample_landmarks)
     windows = []
     for _, rows in list(table.sequences())[:10]:
-        filled = fill_missing(table.landmarks[rows[:30]], "interpolate")
+        filled = fill_missing(table.landmarks[rows[:30]], "window")
         windows.append(frame_features(filled, table.aspect[rows[:30]], "canonical"))
     x = np.concatenate([np.stack(windows), np.random.default_rng(0).normal(0, 1, (4, 30, 63))])
     x = x.astype(np.float32)

@@ -9,7 +9,6 @@ from hand_gesture_recognition.config import (
 )
 from hand_gesture_recognition.errors import InputError
 from hand_gesture_recognition.sequences import (
-    fill_missing,
     prepare_data,
     split_windows,
     subject_split,
@@ -17,15 +16,6 @@ from hand_gesture_recognition.sequences import (
 )
 
 PREP = PreprocessingConfig(sequence_length=10, window_stride=1)
-
-
-def test_interpolation_is_linear_between_detections_and_held_at_the_ends():
-    series = np.full((6, 21, 3), np.nan, np.float32)
-    series[1] = 1.0
-    series[4] = 4.0
-    filled = fill_missing(series, "interpolate")
-    np.testing.assert_allclose(filled[:, 0, 0], [1, 1, 2, 3, 4, 4])
-    assert np.isnan(fill_missing(series, "zero")[0]).all()
 
 
 def test_time_parts_are_disjoint_ordered_and_hold_whole_windows():

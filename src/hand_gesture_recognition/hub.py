@@ -38,6 +38,7 @@ from .config import (
     read_json,
 )
 from .errors import DownloadError, InputError
+from .model import export_model, load_model, read_mapping
 from .storage import apply_umask, check_output_dir
 
 #: Files a published model must have, and files published when present.
@@ -321,8 +322,6 @@ def build_model_card(model_dir: str | os.PathLike, repo_id: str):
     """
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-    from .model import read_mapping
-
     model_dir = Path(model_dir)
     config = RunConfig.load(model_dir / CONFIG_FILE).to_dict()
     # The version the file was written with (to_dict gives the current one).
@@ -495,8 +494,9 @@ The exports' outputs equal the Keras model's (checked to 1e-5 on real windows).
 ## Model
 
 - Input: {length} frames × 63 features (`{prep["feature_mode"]}` features; frames without a
-  hand: `{prep["missing"]}`; windows with more than {prep["max_missing_fraction"]:.0%} of
-  frames without a hand are not classified).
+  hand: `{prep["missing"]}`, gaps of up to {prep.get("max_gap", 5)} frames bridged; windows
+  with more than {prep["max_missing_fraction"]:.0%} of frames without a hand are not
+  classified). Training, evaluation and live use share this preprocessing.
 - Landmarks: `{prep["extractor"]}` extractor ({mediapipe} hand-landmark model;
   near-infrared frames are cropped without MediaPipe's palm detector), minimum
   confidence {prep["min_detection_confidence"]}.
@@ -607,8 +607,6 @@ def stage(model_dir: str | os.PathLike, repo_id: str, dest: str | os.PathLike) -
     Raises:
         InputError: For a missing or malformed file or an unusable ``dest``.
     """
-    from .model import export_model, load_model
-
     model_dir, dest = Path(model_dir), Path(dest)
     check_output_dir(dest, "--dry-run")
     files = publishable_files(model_dir)

@@ -18,11 +18,14 @@ from typing import Any
 
 import numpy as np
 
+from .augment import add_noise, occlude, scale, translate
 from .config import AugmentationConfig, PreprocessingConfig
 from .dataset import Recording, gesture_order
 from .errors import InputError
 from .extractor import pixel_aspect_for
+from .features import frame_features
 from .landmark_file import LandmarkTable
+from .preprocessing import WindowSet, fill_missing, recording_segments, segment_windows
 
 #: The 21-point hand skeleton (MediaPipe's ``HAND_CONNECTIONS``): palm, then each finger.
 HAND_CONNECTIONS: tuple[tuple[int, int], ...] = (
@@ -302,8 +305,6 @@ def example_window(
     Raises:
         InputError: If no recording has a full window.
     """
-    from .sequences import WindowSet, recording_segments, segment_windows
-
     preprocessing = preprocessing or PreprocessingConfig()
     segments = recording_segments(table)
     windows = WindowSet.concatenate(
@@ -361,9 +362,6 @@ def plot_augmentation(
     Returns:
         A figure with 2 x 4 axes.
     """
-    from .augment import add_noise, occlude, scale, translate
-    from .sequences import fill_missing
-
     config = config or AugmentationConfig()
     window = np.asarray(window, dtype=np.float32)
     rng = np.random.default_rng(seed)
@@ -430,8 +428,6 @@ def plot_feature_modes(landmarks: np.ndarray, aspect: float = 1.0):
         A figure with three axes, one per feature mode, each with the hand's skeleton in that
         mode's ``x``/``y`` coordinates.
     """
-    from .features import frame_features
-
     # The landmark-position modes (``bones`` holds directions, not positions).
     modes = ("raw", "normalized", "canonical")
     figure, axes = _figure(1, len(modes), 4.2 * len(modes), 4.2)
