@@ -82,7 +82,7 @@ def trained_model_dir(sample_landmarks: Path, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("model") / "model"
     config = RunConfig(
         preprocessing=PreprocessingConfig(window_stride=2, feature_mode="canonical"),
-        training=TrainingConfig(epochs=8, split="time", seed=7),
+        training=TrainingConfig(epochs=30, split="time", seed=7),
     )
     train_model(LandmarkTable.load(sample_landmarks), config, out, verbose=0)
     return out

@@ -69,3 +69,39 @@ def blocking_env(tmp_path, modules=("tensorflow", "keras", "tf_keras")) -> dict[
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(folder), env.get("PYTHONPATH")]))
     return env
+
+
+#: Frames at the end of each sample recording that the session's model never trained on
+#: (the time split's test part: 34 of 130 frames).
+HELD_BACK_FRAMES = 34
+
+
+def held_back_folders(gesture_dirs: dict, root) -> dict:
+    """A folder per gesture holding links to its held-back frames, in name order."""
+    from pathlib import Path
+
+    from hand_gesture_recognition.realtime import list_images
+
+    folders = {}
+    for gesture, folder in gesture_dirs.items():
+        target = Path(root) / gesture
+        target.mkdir(parents=True, exist_ok=True)
+        for image in list_images(folder)[-HELD_BACK_FRAMES:]:
+            (target / image.name).symlink_to(image)
+        folders[gesture] = target
+    return folders
+
+
+def final_labels(jsonl) -> list:
+    """The labels of the last five frames of a ``predict --jsonl`` file."""
+    import json
+    from pathlib import Path
+
+    records = [json.loads(line) for line in Path(jsonl).read_text().splitlines()]
+    return [r["label"] for r in records[-5:]]
+
+
+def assert_recognised(answers: dict) -> None:
+    """Every gesture's last five answers are that gesture (not uncertain, not another)."""
+    wrong = {g: labels for g, labels in answers.items() if labels != [g] * len(labels)}
+    assert not wrong, f"held-back frames answered wrongly: {wrong}"

@@ -1,3 +1,4 @@
+import csv
 import json
 
 import numpy as np
@@ -54,6 +55,62 @@ def test_evaluating_a_model_on_a_landmark_file(trained_model_dir, sample_landmar
     assert metrics["support"] > 500 and metrics["protocol"]["split"] == "all"
     assert set(metrics["per_class"]) == set(load_model(trained_model_dir).gestures)
     assert (tmp_path / "confusion_matrix.png").exists()
+    assert metrics["accuracy"] > 0.9  # the session's model on the frames it mostly trained on
+    # Slices: one subject, ten gestures, counts that add up to every window.
+    assert set(metrics["slices"]["subject"]) == {"00"}
+    gestures = metrics["slices"]["gesture"]
+    assert len(gestures) == 10
+    assert sum(g["windows"] for g in gestures.values()) == metrics["support"]
+    for name, row in gestures.items():
+        assert row["accuracy"] == pytest.approx(metrics["per_class"][name]["recall"])
+
+
+def test_predictions_csv_has_a_row_per_window_ending_at_the_files_frames(
+    trained_model_dir, sample_landmarks, tmp_path
+):
+    table = LandmarkTable.load(sample_landmarks)
+    metrics = evaluate_model(load_model(trained_model_dir), table, tmp_path)
+    with (tmp_path / "predictions.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == ["sequence", "end_frame", "true", "predicted", "confidence"]
+    assert len(rows) == metrics["support"]
+    first = rows[0]
+    frames = table.frame[table.sequence == first["sequence"]]
+    # The first window of a recording ends at its 30th frame (the sample has no gap there).
+    assert int(first["end_frame"]) == int(np.sort(frames)[29])
+    assert first["true"] == str(table.gesture[table.sequence == first["sequence"]][0])
+    right = np.mean([r["true"] == r["predicted"] for r in rows])
+    assert right == pytest.approx(metrics["accuracy"])
+    assert all(0.0 < float(r["confidence"]) <= 1.0 for r in rows)
+
+
+def test_live_predict_and_evaluate_agree_on_the_same_frames(
+    trained_model_dir, sample_landmarks, leap_gesture_dirs, tmp_path
+):
+    from hand_gesture_recognition.cli import main as cli_main
+
+    table = LandmarkTable.load(sample_landmarks)
+    evaluate_model(load_model(trained_model_dir), table, tmp_path / "eval")
+    with (tmp_path / "eval" / "predictions.csv").open() as handle:
+        offline = {
+            (r["sequence"], int(r["end_frame"])): r["predicted"] for r in csv.DictReader(handle)
+        }
+    agree = total = 0
+    for gesture in ("02_l", "06_index", "10_down"):
+        sequence = f"00/{gesture}"
+        frames = np.sort(table.frame[table.sequence == sequence])
+        out = tmp_path / f"{gesture}.jsonl"
+        args = ["predict", "--model", str(trained_model_dir), "--no-display"]
+        args += ["--source", str(leap_gesture_dirs[gesture]), "--jsonl", str(out)]
+        assert cli_main([*args, "--threshold", "0", "--smoothing", "1"]) == 0
+        for line in out.read_text().splitlines():
+            record = json.loads(line)
+            key = (sequence, int(frames[record["frame"]]))
+            if record["state"] == "gesture" and key in offline:
+                total += 1
+                agree += record["label"] == offline[key]
+    assert total > 250
+    assert agree / total >= 0.95
 
 
 def test_unknown_gestures_are_refused(trained_model_dir):
