@@ -54,9 +54,14 @@ def test_inference_script_recognises_held_back_frames(trained_model_dir, held_ba
     assert_recognised(answers)
 
 
+#: Enough gestures to show a fault; fewer than all ten keeps the suite quick.
+FAULT_GESTURES = ("01_palm", "03_fist", "06_index", "09_c")
+
+
 def _answers(recognizer, folders, tmp_path) -> dict:
     answers = {}
-    for gesture, folder in folders.items():
+    for gesture in FAULT_GESTURES:
+        folder = folders[gesture]
         out = tmp_path / f"{gesture}.jsonl"
         recognizer.run(folder, display=False, jsonl=out, log=lambda _: None)
         answers[gesture] = final_labels(out)

