@@ -10,6 +10,7 @@ from helpers import make_table
 
 from hand_gesture_recognition.config import PreprocessingConfig
 from hand_gesture_recognition.extractor import HandResult
+from hand_gesture_recognition.features import frame_features
 from hand_gesture_recognition.landmark_file import LandmarkTable
 from hand_gesture_recognition.preprocessing import (
     EMPTY,
@@ -120,8 +121,6 @@ def test_a_photo_is_its_frame_held_for_a_window():
     x = still_window(hand, 0.75, PreprocessingConfig())
     assert x.shape == (30, 63)
     np.testing.assert_array_equal(x, np.repeat(x[:1], 30, axis=0))
-    from hand_gesture_recognition.features import frame_features
-
     np.testing.assert_array_equal(x[0], frame_features(hand, 0.75, "canonical"))
 
 
