@@ -74,8 +74,14 @@ from hand_gesture_recognition.extractor import MediaPipeHandsExtractor
 from hand_gesture_recognition.features import frame_features
 from hand_gesture_recognition.landmark_file import LandmarkTable
 from hand_gesture_recognition.landmarks import extract_landmarks, make_extractor
+from hand_gesture_recognition.preprocessing import (
+    Segment,
+    segment_windows,
+    still_window,
+    window_features,
+)
 from hand_gesture_recognition.realtime import list_images, read_image
-from hand_gesture_recognition.sequences import fill_missing, prepare_data, split_windows
+from hand_gesture_recognition.sequences import prepare_data, split_windows
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -107,23 +113,35 @@ ROTATE_AUG = AugmentationConfig(
 INVARIANT_AUG = replace(
     ROTATE_AUG, rotation_degrees=0.0, mirror_probability=0.5, depth_range=(0.5, 1.5)
 )
+#: The default augmentation plus still copies of a quarter of the training windows (a photo's
+#: input, :func:`~hand_gesture_recognition.augment.still_copies`).
+STILL_AUG = replace(OLD_AUG, still_fraction=0.25)
 SHIFT = ShiftConfig()
 
 
 @dataclass(frozen=True)
 class Design:
-    """One way of building the model: features, augmentation, LSTM or single frames."""
+    """One way of building the model: features, missing frames, augmentation, LSTM or frames."""
 
     name: str
     feature_mode: str
     augmentation: AugmentationConfig = field(default_factory=AugmentationConfig)
     kind: str = "lstm"
+    missing: str = "window"
+
+    def preprocessing(self, stride: int = 1) -> PreprocessingConfig:
+        """The design's preprocessing with training windows ``stride`` frames apart."""
+        return PreprocessingConfig(
+            feature_mode=self.feature_mode, missing=self.missing, window_stride=stride
+        )
 
 
 DESIGNS = {
     d.name: d
     for d in (
         Design("canonical", "canonical", OLD_AUG),
+        Design("canonical/interpolate", "canonical", OLD_AUG, missing="interpolate"),
+        Design("canonical+still", "canonical", STILL_AUG),
         Design("canonical+rot3d", "canonical", ROTATE_AUG),
         Design("canonical+rot3d/frame-mlp", "canonical", ROTATE_AUG, kind="frames"),
         Design("hand3d", "hand3d", OLD_AUG),
@@ -187,7 +205,7 @@ class Classifier:
             from hand_gesture_recognition.model import fit
 
             config = RunConfig(
-                preprocessing=PreprocessingConfig(feature_mode=design.feature_mode),
+                preprocessing=design.preprocessing(),
                 augmentation=design.augmentation,
                 training=TrainingConfig(epochs=epochs, split="time", seed=seed),
             )
@@ -231,11 +249,17 @@ class Classifier:
 
 
 def hagrid_check(model: Classifier, photos: dict, gestures: list[str], threshold: float) -> dict:
-    mode = model.design.feature_mode
+    prep = model.design.preprocessing()
     detected = photos["detected"]
-    features = frame_features(photos["landmarks"], photos["aspect"], mode)
     probabilities = np.zeros((len(detected), len(gestures)), np.float32)
-    windows = np.repeat(features[detected][:, None], LENGTH, axis=1)
+    windows = np.stack(
+        [
+            still_window(points, aspect, prep)
+            for points, aspect in zip(
+                photos["landmarks"][detected], photos["aspect"][detected], strict=True
+            )
+        ]
+    )
     raw = model.raw(windows)
     probabilities[detected] = apply_temperature(raw, model.temperatures["shifted"])
     plain = np.zeros_like(probabilities)
@@ -270,32 +294,45 @@ def auroc(accepted: np.ndarray, rejected: np.ndarray) -> float:
     return float(roc_auc_score(y, np.r_[accepted, rejected]))
 
 
-def webcam_windows(frames: dict, name: str, stride: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """Windows of 30 consecutive frames of one class (missing frames interpolated)."""
+def webcam_windows(
+    frames: dict, name: str, prep: PreprocessingConfig, stride: int
+) -> tuple[np.ndarray | None, int]:
+    """Model inputs of one class's consecutive frames, as live use windows them.
+
+    Returns:
+        The ``(n, L, 63)`` inputs of the windows every ``stride`` frames (None if none is
+        usable) and how many windows start every ``stride`` frames, usable or not.
+    """
     rows = frames["label"] == name
-    points = fill_missing(frames["landmarks"][rows], "interpolate")
-    missing = ~frames["detected"][rows]
-    aspect = frames["aspect"][rows]
-    starts = range(0, len(points) - LENGTH + 1, stride)
-    usable = [s for s in starts if missing[s : s + LENGTH].mean() <= 0.5]
-    windows = np.stack([points[s : s + LENGTH] for s in usable]) if usable else None
-    aspects = np.stack([aspect[s : s + LENGTH] for s in usable]) if usable else None
-    return windows, aspects, len(starts)
+    count = int(rows.sum())
+    segment = Segment(
+        sequence=name,
+        subject="webcam",
+        gesture=name,
+        landmarks=frames["landmarks"][rows],
+        missing=~frames["detected"][rows],
+        aspect=frames["aspect"][rows],
+        frames=np.arange(count),
+    )
+    windows = segment_windows(segment, 0, prep, stride)
+    total = len(range(0, count - LENGTH + 1, stride))
+    if len(windows) == 0:
+        return None, total
+    return window_features(windows, prep.feature_mode), total
 
 
 def webcam_check(
     model: Classifier, frames: dict, gestures: list[str], threshold: float, stride: int = 5
 ) -> dict:
-    mode = model.design.feature_mode
+    prep = model.design.preprocessing()
     accuracy, accepted, rejected_peace, plain_peace = [], [], [], []
     scores: dict[bool, list] = {True: [], False: []}
     for name in (*WEBCAM_TARGETS, *WEBCAM_REJECT):
-        windows, aspects, total = webcam_windows(frames, name, stride)
-        if windows is None:
+        x, total = webcam_windows(frames, name, prep, stride)
+        if x is None:
             answer, confident = np.zeros(0, int), np.zeros(0, bool)
             plain_confident = confident
         else:
-            x = frame_features(windows, aspects, mode)
             p = model.calibrated(x)
             answer, confident = p.argmax(1), p.max(1) >= threshold
             plain_confident = model.calibrated(x, "val").max(1) >= threshold
@@ -392,13 +429,10 @@ def main(argv: list[str] | None = None) -> int:
         design = DESIGNS[name]
         for seed in range(args.seeds):
             t0 = time.perf_counter()
+            prep = design.preprocessing(args.stride)
             data = prepare_data(
-                table,
-                PreprocessingConfig(feature_mode=design.feature_mode, window_stride=args.stride),
-                design.augmentation,
-                TrainingConfig(split="time", seed=seed),
+                table, prep, design.augmentation, TrainingConfig(split="time", seed=seed)
             )
-            prep = PreprocessingConfig(feature_mode=design.feature_mode, window_stride=args.stride)
             _, val_windows, _, _ = split_windows(
                 table, prep, TrainingConfig(split="time", seed=seed)
             )

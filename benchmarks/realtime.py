@@ -126,6 +126,35 @@ def time_original(model, frames: list, length: int = 30) -> tuple[list[float], f
     return latencies, hands / len(frames)
 
 
+def time_preprocessing(config, repeats: int) -> tuple[float, float]:
+    """Median ms per frame of the live preprocessing, and of one frame's features alone.
+
+    The live path (:class:`~hand_gesture_recognition.preprocessing.WindowStream` and
+    ``window_input``) computes the features of the whole window on every frame; the second
+    figure is what a per-frame feature cache would cost instead.
+    """
+    import numpy as np
+
+    from hand_gesture_recognition.features import frame_features
+    from hand_gesture_recognition.preprocessing import READY, WindowStream, window_input
+
+    rng = np.random.default_rng(0)
+    points = rng.random((repeats, 21, 3)).astype(np.float32)
+    stream = WindowStream(config)
+    window_ms, frame_ms = [], []
+    for i, frame in enumerate(points):
+        started = time.perf_counter()
+        state, window = stream.push(frame, 1.0)
+        if state == READY:
+            window_input(window, config)
+        if i >= config.sequence_length:
+            window_ms.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        frame_features(frame[None], np.ones(1, np.float32), config.feature_mode)
+        frame_ms.append((time.perf_counter() - started) * 1000)
+    return float(np.median(window_ms)), float(np.median(frame_ms))
+
+
 def time_classifier(model, windows, repeats: int) -> dict[str, tuple[float, float, float]]:
     import numpy as np
 
@@ -204,13 +233,14 @@ def main(argv: list[str] | None = None) -> int:
             "extractor)"
         )
         print("per-frame latency in ms (p50 / p95), frame decoding excluded:")
-        ratios = {}
+        ratios, p50s = {}, {}
         for name, video in videos.items():
             frames = read_video(video)
             ours, ours_hands = time_recognizer(model_dir, frames)
             base, base_hands = time_original(loaded.model, frames)
             (o50, o95), (b50, b95) = percentiles(ours), percentiles(base)
             ratios[name] = o50 / b50
+            p50s[name] = o50
             print(
                 f"  {name:8s} {len(frames)} frames {frames[0].shape[1]}x{frames[0].shape[0]}: "
                 f"process_frame {o50:6.2f} / {o95:6.2f} ({1000 / np.mean(ours):5.1f} fps, hand "
@@ -218,6 +248,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"({1000 / np.mean(base):5.1f} fps, hand in {base_hands:.0%}); "
                 f"p50 ratio {ratios[name]:.3f}x"
             )
+        window_ms, frame_ms = time_preprocessing(loaded.preprocessing, args.repeats)
+        print(
+            f"live preprocessing per frame (window stream + features of the whole window): "
+            f"{window_ms:.3f} ms; one frame's features alone (a per-frame cache): {frame_ms:.3f} "
+            f"ms; {window_ms / p50s['webcam']:.1%} of the webcam process_frame p50"
+        )
         rng = np.random.default_rng(0)
         windows = rng.normal(0, 1, (32, *loaded.model.inputs[0].shape[1:])).astype(np.float32)
         print("classifier per window in ms (p50 / p95), largest difference from Keras outputs:")

@@ -10,6 +10,9 @@ extractor (:mod:`~hand_gesture_recognition.infrared`) implements the same interf
 
 from __future__ import annotations
 
+import importlib
+import importlib.abc
+import sys
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -29,6 +32,36 @@ process_state = {"runtime_started": False}
 def mark_runtime_started() -> None:
     """Records that this process now runs a model runtime with threads of its own."""
     process_state["runtime_started"] = True
+
+
+class _NoTensorFlow(importlib.abc.MetaPathFinder):
+    """Makes ``import tensorflow`` fail as if it were not installed."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "tensorflow" or name.startswith("tensorflow."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+def import_mediapipe():
+    """Imports MediaPipe without the TensorFlow it would import when installed.
+
+    ``import mediapipe`` imports TensorFlow only for a documentation decorator (its
+    ``optional_dependencies`` falls back to a no-op when TensorFlow is missing), which takes
+    about 7 s of every process that extracts landmarks: workers, Ray actors, ``predict``.
+    TensorFlow stays importable afterwards for whatever needs it.
+
+    Returns:
+        The ``mediapipe`` module.
+    """
+    if "mediapipe" in sys.modules or "tensorflow" in sys.modules:
+        return importlib.import_module("mediapipe")
+    blocker = _NoTensorFlow()
+    sys.meta_path.insert(0, blocker)
+    try:
+        return importlib.import_module("mediapipe")
+    finally:
+        sys.meta_path.remove(blocker)
 
 
 #: Leap Motion frames are 640x240 with pixels twice as tall as wide.
@@ -190,8 +223,7 @@ class MediaPipeHandsExtractor(LandmarkExtractor):
 
     def _solution(self):
         if self._hands is None:
-            import mediapipe as mp
-
+            mp = import_mediapipe()
             mark_runtime_started()
             self._hands = mp.solutions.hands.Hands(
                 static_image_mode=not self.tracking,

@@ -43,6 +43,7 @@ from .extractor import (
     HandResult,
     LandmarkExtractor,
     correct_aspect,
+    import_mediapipe,
     is_grayscale,
     pixel_aspect_for,
     to_rgb,
@@ -292,8 +293,7 @@ class _Model:
     """One of MediaPipe's bundled hand-landmark ``.tflite`` models, run by LiteRT."""
 
     def __init__(self, variant: str) -> None:
-        import mediapipe
-
+        mediapipe = import_mediapipe()
         path = os.path.join(
             os.path.dirname(mediapipe.__file__),
             "modules",

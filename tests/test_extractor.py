@@ -1,0 +1,45 @@
+"""The extractor module: MediaPipe imported without TensorFlow, the hand still found."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+SCRIPT = """
+import json, sys
+from hand_gesture_recognition.extractor import MediaPipeHandsExtractor, import_mediapipe
+from hand_gesture_recognition.realtime import read_image
+
+import_mediapipe()
+after_import = "tensorflow" in sys.modules
+with MediaPipeHandsExtractor(tracking=False) as hands:
+    result = hands.process(read_image(sys.argv[1]))
+after_extraction = "tensorflow" in sys.modules
+import tensorflow
+print(json.dumps({
+    "after_import": after_import,
+    "after_extraction": after_extraction,
+    "detected": result.detected,
+    "tensorflow_importable": hasattr(tensorflow, "constant"),
+}))
+"""
+
+
+def test_mediapipe_is_imported_without_tensorflow_and_still_finds_the_hand(webcam_sample):
+    """TensorFlow is installed here: MediaPipe would import it, and it is kept out."""
+    frame = webcam_sample / "stop" / "5.jpg"
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(frame)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report == {
+        "after_import": False,
+        "after_extraction": False,
+        "detected": True,
+        "tensorflow_importable": True,
+    }
