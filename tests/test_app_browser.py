@@ -154,6 +154,13 @@ def test_webcam_recording_is_recognised_on_stop(page, server, tmp_path):
     video_input = page.locator("#video-input")
     video_input.get_by_role("button", name="Capture from camera").click()
     video_input.get_by_text("Click to Access Webcam").click()
+    # On a busy machine the camera's preview can start seconds later; a recording started
+    # before it has no frames.
+    page.wait_for_function(
+        "() => { const v = document.querySelector('#video-input video');"
+        " return v !== null && v.readyState >= 2; }",
+        timeout=RESULT_TIMEOUT_MS,
+    )
     video_input.get_by_role("button", name="start recording").click()
     # Long enough for a few frames even on a busy machine (Chromium records at a variable rate).
     page.wait_for_timeout(4_000)
