@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+
 import cv2
 import numpy as np
 import pytest
@@ -10,7 +14,7 @@ from hand_gesture_recognition import record
 from hand_gesture_recognition.cli import main
 from hand_gesture_recognition.landmark_file import LandmarkTable
 from hand_gesture_recognition.landmarks import make_extractor
-from hand_gesture_recognition.realtime import CaptureSource
+from hand_gesture_recognition.realtime import CaptureSource, FrameSource, landmark_pixels
 
 FPS = 10.0
 #: The first frames of the webcam sample's ``stop`` show no hand yet; the videos start later.
@@ -227,3 +231,105 @@ def test_ctrl_c_keeps_the_finished_takes(tmp_path, stop_video, capsys, monkeypat
     kept = LandmarkTable.load(out)
     assert len(kept) == 10 and len(kept.meta["recordings"]) == 1
     assert not [p for p in tmp_path.iterdir() if "hgr-tmp" in p.name]
+
+
+class _Clock:
+    """Seconds that pass only as frames are read: 1/8 s per frame of the fake camera."""
+
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+class _FakeCamera(FrameSource):
+    """A camera that delivers the given frames, each 1/8 s after the last."""
+
+    camera = True
+
+    def __init__(self, frames, clock):
+        self.frames, self.clock = frames, clock
+
+    def __iter__(self):
+        for frame in self.frames:
+            self.clock.now += 0.125
+            yield frame, "camera 0"
+
+
+def test_camera_takes_with_the_window(tmp_path, webcam_sample, monkeypatch):
+    clock = _Clock()
+    # Take 1: 4 countdown frames, 8 recorded; take 2: 4 countdown frames, 5 with the hand, 3
+    # without (5 of 8 is enough).
+    frames = _stop_frames(webcam_sample, 12) + _stop_frames(webcam_sample, 9, 40) + _black(3)
+    monkeypatch.setattr(record, "open_source", lambda source: _FakeCamera(frames, clock))
+    monkeypatch.setattr(record, "display_available", lambda: True)
+    shown, texts = [], []
+    monkeypatch.setattr(record, "show", lambda window, image: shown.append(image) or True)
+    monkeypatch.setattr(record, "close_windows", lambda: shown.append("closed"))
+    draw_text = record.draw_text_rows
+    monkeypatch.setattr(
+        record,
+        "draw_text_rows",
+        lambda image, rows: texts.append([t for t, _ in rows]) or draw_text(image, rows),
+    )
+    out = tmp_path / "mine.npz"
+    settings = record.RecordSettings(
+        gesture="none", out=out, source="0", count=2, seconds=1.0, countdown=0.5
+    )
+    log = []
+    summary = record.record_gestures(settings, log=log.append, clock=clock)
+    assert len(summary.saved) == 2 and summary.frames == 16 and not summary.stopped
+    assert len(shown) == 2 * (4 + 8) + 1 and shown[-1] == "closed"
+    assert texts[0] == ["none: take 1 of 2", "get ready: 1", "hand: found"]
+    assert texts[4][:2] == ["none: take 1 of 2", "RECORDING  0.9 s left"]
+    assert texts[12][:2] == ["none: take 2 of 2", "get ready: 1"]
+    assert texts[-1] == [
+        "none: take 2 of 2",
+        "RECORDING  0.0 s left",
+        "NO HAND VISIBLE: show your hand",
+    ]
+    table = LandmarkTable.load(out)
+    assert table.gestures == ["none"]
+    assert [r["first_frame"] for r in table.meta["recordings"]] == [4, 16]
+    assert table.detected.tolist() == [True] * 13 + [False] * 3
+    # The landmarks are drawn on the picture shown.
+    points = landmark_pixels(table.landmarks[0], frames[4].shape)
+    changed = np.abs(shown[4].astype(int) - frames[4].astype(int)).sum(axis=2) > 30
+    assert np.mean([changed[y, x] for x, y in points if 0 <= x < 224 and 0 <= y < 224]) >= 0.9
+
+    # q in the window during the second take: the first take is kept, nothing else.
+    clock.now, shown[:] = 0.0, []
+    monkeypatch.setattr(
+        record, "show", lambda window, image: shown.append(image) or len(shown) < 15
+    )
+    summary = record.record_gestures(settings, log=log.append, clock=clock)
+    assert len(summary.saved) == 1 and summary.stopped.startswith("stopped in the window")
+    assert len(LandmarkTable.load(out).meta["recordings"]) == 3
+
+
+def test_ctrl_c_in_a_subprocess_keeps_the_finished_take(tmp_path, webcam_sample):
+    video = tmp_path / "long.avi"
+    _write_video(video, _stop_frames(webcam_sample, 30) * 10)
+    out = tmp_path / "mine.npz"
+    # Takes of 150 frames: the signal comes while the second one is being recorded.
+    command = [sys.executable, "-m", "hand_gesture_recognition", "record", "--no-display"]
+    command += ["--source", str(video), "--gesture", "01_palm", "--out", str(out)]
+    command += ["--count", "2", "--seconds", "15"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    lines = []
+    try:
+        for line in process.stderr:
+            lines.append(line.rstrip())
+            if line.startswith("take 1 of 2: saved"):
+                process.send_signal(signal.SIGINT)
+                break
+        lines += process.stderr.read().splitlines()
+        code = process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert code == 130 and lines[-1] == "hand-gesture record: interrupted", lines
+    table = LandmarkTable.load(out)
+    assert len(table) == 150 and len(table.meta["recordings"]) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".mine.npz.lock", "long.avi", "mine.npz"]

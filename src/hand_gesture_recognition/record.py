@@ -300,6 +300,34 @@ def _judge(take: Take, number: int, count: int, min_share: float) -> str:
     return ""
 
 
+#: The two phases of a take on screen.
+COUNTDOWN, RECORDING = "countdown", "recording"
+
+
+def screen_rows(
+    settings: RecordSettings, number: int, phase: str, remaining: float, hand_found: bool
+) -> list[tuple[str, tuple[int, int, int]]]:
+    """The lines of text shown over the picture, each with its BGR colour.
+
+    Args:
+        settings: What is recorded (the gesture, the number of takes).
+        number: The take (from 1).
+        phase: :data:`COUNTDOWN` or :data:`RECORDING`.
+        remaining: Seconds left in the phase.
+        hand_found: Whether the hand was found in this frame.
+
+    Returns:
+        The prompt (gesture, take k of N), the phase with its time, and the hand's status.
+    """
+    prompt = (f"{settings.gesture}: take {number} of {settings.count}", _WHITE)
+    if phase == COUNTDOWN:
+        status = (f"get ready: {max(1, int(np.ceil(remaining)))}", _YELLOW)
+    else:
+        status = (f"RECORDING  {max(0.0, remaining):.1f} s left", _RED)
+    hand = ("hand: found", _GREEN) if hand_found else ("NO HAND VISIBLE: show your hand", _RED)
+    return [prompt, status, hand]
+
+
 class _Recorder:
     """The frame loop: countdowns and takes over one opened source."""
 
@@ -337,16 +365,6 @@ class _Recorder:
         if not show(WINDOW, image):
             self.quit = True
 
-    def _prompt(self, number: int) -> tuple[str, tuple[int, int, int]]:
-        s = self.settings
-        return (f"{s.gesture}: take {number} of {s.count}", _WHITE)
-
-    @staticmethod
-    def _hand_row(found: bool) -> tuple[str, tuple[int, int, int]]:
-        if found:
-            return ("hand: found", _GREEN)
-        return ("NO HAND VISIBLE: show your hand", _RED)
-
     def countdown(self, number: int, seconds: float) -> bool:
         """Waits ``seconds`` before a take; its frames are not recorded.
 
@@ -371,11 +389,7 @@ class _Recorder:
             if self.display:
                 # The preview finds the hand so that the user sees whether it is in view.
                 result = self.extractor.process(frame)
-                rows = [
-                    self._prompt(number),
-                    (f"get ready: {int(np.ceil(remaining))}", _YELLOW),
-                    self._hand_row(result.detected),
-                ]
+                rows = screen_rows(self.settings, number, COUNTDOWN, remaining, result.detected)
                 self._show(frame, rows, result.landmarks)
         return True
 
@@ -399,12 +413,8 @@ class _Recorder:
             results.append(result)
             if self.display:
                 elapsed = (self.clock() - started) if self.camera else len(results) / self.fps
-                left = max(0.0, self.settings.seconds - elapsed)
-                rows = [
-                    self._prompt(number),
-                    (f"RECORDING  {left:.1f} s left", _RED),
-                    self._hand_row(result.detected),
-                ]
+                left = self.settings.seconds - elapsed
+                rows = screen_rows(self.settings, number, RECORDING, left, result.detected)
                 self._show(frame, rows, result.landmarks)
         if self.quit:
             return None
