@@ -307,6 +307,19 @@ def test_camera_takes_with_the_window(tmp_path, webcam_sample, monkeypatch):
     assert len(summary.saved) == 1 and summary.stopped.startswith("stopped in the window")
     assert len(LandmarkTable.load(out).meta["recordings"]) == 3
 
+    # Without a window, the takes are announced on the terminal.
+    log[:] = []
+    quiet = record.RecordSettings(
+        gesture="none", out=out, count=1, seconds=1.0, countdown=0.5, display=False
+    )
+    assert len(record.record_gestures(quiet, log=log.append, clock=clock).saved) == 1
+    assert log[-4:-1] == [
+        "'none': hand poses that are not gestures (the rejection class)",
+        "take 1 of 1: starts in 0.5 s",
+        "take 1 of 1: recording for 1 s",
+    ]
+    assert log[-1].startswith("take 1 of 1: saved 8 frames, hand in 8 (100%), as user/none/")
+
 
 def test_ctrl_c_in_a_subprocess_keeps_the_finished_take(tmp_path, webcam_sample):
     video = tmp_path / "long.avi"

@@ -496,10 +496,16 @@ def _record(
     summary = RecordSummary(out=settings.out)
     taken = set() if table is None else set(table.sequence.tolist())
     extraction = extractor.settings()
+    if settings.gesture == REJECTION_LABEL:
+        log(f"{REJECTION_LABEL!r}: hand poses that are not gestures (the rejection class)")
     for number in range(1, settings.count + 1):
-        if camera and not display and countdown > 0:
+        # Without a window, a person in front of a camera follows the takes here.
+        talk = camera and not display
+        if talk and countdown > 0:
             log(f"take {number} of {settings.count}: starts in {countdown:g} s")
         ended = not recorder.countdown(number, countdown)
+        if talk and not ended:
+            log(f"take {number} of {settings.count}: recording for {settings.seconds:g} s")
         take = None if ended or recorder.quit else recorder.take(number)
         if recorder.quit:
             summary.stopped = f"stopped in the window after {len(summary.saved)} take(s)"
