@@ -304,7 +304,7 @@ def test_camera_takes_with_the_window(tmp_path, webcam_sample, monkeypatch):
         record, "show", lambda window, image: shown.append(image) or len(shown) < 15
     )
     summary = record.record_gestures(settings, log=log.append, clock=clock)
-    assert len(summary.saved) == 1 and summary.stopped.startswith("stopped in the window")
+    assert len(summary.saved) == 1 and summary.stopped == "stopped from the window after 1 take(s)"
     assert len(LandmarkTable.load(out).meta["recordings"]) == 3
 
     # Without a window, the takes are announced on the terminal.

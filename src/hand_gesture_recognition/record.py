@@ -440,7 +440,7 @@ def record_gestures(
         clock: Seconds, for a camera's countdown and takes (a test can pass its own).
 
     Returns:
-        What was saved, and why the run stopped early (``q`` in the window) if it did.
+        What was saved, and why the run stopped early (``q``, Esc or closing the window) if it did.
 
     Raises:
         InputError: For a bad output file or source, a refused take, or a source that ends
@@ -508,7 +508,7 @@ def _record(
             log(f"take {number} of {settings.count}: recording for {settings.seconds:g} s")
         take = None if ended or recorder.quit else recorder.take(number)
         if recorder.quit:
-            summary.stopped = f"stopped in the window after {len(summary.saved)} take(s)"
+            summary.stopped = f"stopped from the window after {len(summary.saved)} take(s)"
             log(summary.stopped)
             break
         if take is None:
