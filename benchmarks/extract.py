@@ -23,6 +23,7 @@ import argparse
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -184,6 +185,8 @@ def ray_head(cpus: int):
         "--node-ip-address=127.0.0.1", f"--port={port}", f"--num-cpus={cpus}",
         "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp_dir}",
     ]  # fmt: skip
+    # The head and its drivers share a token of their own, whatever ~/.ray holds.
+    os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_UV_RUN_RUNTIME_ENV": "0"}
     starters = []
     try:
@@ -212,6 +215,8 @@ def ray_head(cpus: int):
                         os.kill(int(proc.name), sig)
             time.sleep(1.0)
         shutil.rmtree(temp_dir, ignore_errors=True)
+        for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN"):
+            os.environ.pop(name, None)
 
 
 def measure(
