@@ -224,15 +224,20 @@ class FinetuneConfig:
         freeze: ``lstm``: the LSTM layers (with their batch normalisation) keep the base's
             weights and only the dense head is trained; ``none``: every layer is trained.
         learning_rate: Adam's initial learning rate while fine-tuning.
+        epochs: Upper bound on epochs when none is given (early stopping may end sooner):
+            a few takes' windows are learnt within it, and it keeps fine-tuning short.
     """
 
     freeze: str = "lstm"
     learning_rate: float = 1e-3
+    epochs: int = 30
 
     def __post_init__(self) -> None:
         _check_choice("freeze", self.freeze, FREEZE_CHOICES)
         if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
             raise InputError(f"learning_rate must be a positive number, got {self.learning_rate}")
+        if self.epochs < 1:
+            raise InputError(f"epochs must be at least 1, got {self.epochs}")
 
 
 @dataclass(frozen=True)
