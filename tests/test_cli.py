@@ -265,6 +265,8 @@ def test_init_that_is_not_a_model_directory(capsys, tmp_path, trained_model_dir)
     )
     assert "'canonical'" in line
     _one_line_error(capsys, [*train, "--freeze", "none"], "--freeze needs --init")
+    same = ["train", "--landmarks", str(tmp_path / "takes.npz"), "--init", str(trained_model_dir)]
+    _one_line_error(capsys, [*same, "--out", str(trained_model_dir)], "is the --init model")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "takes.npz"]
 
 

@@ -529,8 +529,11 @@ def run_training(
     if init is not None:
         base_config, base_gestures = read_base(init)
         preprocessing = base_preprocessing(base_config, init, given, stride)
-        if any(same_file(init, p) for p in paths if p.exists()):
-            raise InputError(f"--init {init}: is one of the --landmarks files")
+        if Path(out_dir).exists() and same_file(out_dir, init) and not force:
+            raise InputError(
+                f"--out {out_dir}: is the --init model; choose another --out (or pass --force "
+                "to replace the base with the fine-tuned model)"
+            )
     else:
         preprocessing = PreprocessingConfig(
             window_stride=stride or 1,
@@ -540,8 +543,6 @@ def run_training(
             min_detection_confidence=0.5 if min_confidence is None else min_confidence,
         )
     check_output_dir(out_dir, force)
-    if init is not None and Path(out_dir).exists() and same_file(out_dir, init) and not force:
-        raise InputError(f"--out {out_dir}: is the --init model; choose another --out")
     split = split or ("none" if init is not None else "auto")
     epochs = epochs or (finetune.epochs if init is not None else 100)
     config = RunConfig(
