@@ -296,7 +296,7 @@ def test_finetuning_merged_takes_makes_a_normal_model_directory(
     out = tmp_path / "tuned"
     argv = ["train", "--landmarks", str(tmp_path / "monday.npz")]
     argv += ["--landmarks", str(tmp_path / "tuesday.npz"), "--init", str(trained_model_dir)]
-    assert main([*argv, "--epochs", "15", "--out", str(out)]) == 0
+    assert main([*argv, "--freeze", "lstm", "--epochs", "15", "--out", str(out)]) == 0
     captured = capsys.readouterr()
     assert "no test set (split: none)" in captured.out
     assert "no test set" in captured.err and "were prefixed" in captured.err
