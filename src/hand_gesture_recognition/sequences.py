@@ -6,9 +6,8 @@ augmentation, so no test frame, and no augmented copy of one, is seen in trainin
 ``none`` split keeps no test set: whole recordings of each gesture are held out for
 validation only (what early stopping and calibration need), the rest trains. Windows,
 missing frames and features come from :mod:`~hand_gesture_recognition.preprocessing`, the
-path live use shares. The original
-project's random split of windows is kept as ``random`` for comparison only: overlapping
-windows put nearly the same frames on both sides.
+path live use shares. The original project's random split of windows is kept as ``random``
+for comparison only: overlapping windows put nearly the same frames on both sides.
 """
 
 from __future__ import annotations
