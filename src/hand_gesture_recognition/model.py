@@ -698,9 +698,7 @@ def fit(
         verbose: Keras verbosity (``"auto"``, 0, 1 or 2).
         callbacks: Extra Keras callbacks (timers, loggers).
         model: A compiled model to start from (:func:`finetune_model`); a fresh one is built
-            from ``config`` when None. With one, a last batch smaller than the others is
-            filled with training windows drawn at random, which saves a second trace of the
-            training step.
+            from ``config`` when None.
 
     Returns:
         The fitted model and its history (one list of values per metric).
@@ -709,7 +707,6 @@ def fit(
 
     training = config.training
     keras.utils.set_random_seed(training.seed)
-    start_given = model is not None
     if model is None:
         model = build_model(
             len(data.gestures),
@@ -731,18 +728,9 @@ def fit(
         ),
         *(callbacks or []),
     ]
-    x_train, y_train = data.x_train, data.y_train
-    if start_given and len(x_train) % training.batch_size:
-        # A fine-tune's few windows: the last, smaller batch would cost a second trace of
-        # the training step (seconds, more than the fitting itself), so it is filled with
-        # training windows drawn at random (seeded).
-        fill = training.batch_size - len(x_train) % training.batch_size
-        extra = np.random.default_rng(training.seed).choice(len(x_train), fill)
-        x_train = np.concatenate([x_train, x_train[extra]])
-        y_train = np.concatenate([y_train, y_train[extra]])
     history = model.fit(
-        x_train,
-        y_train,
+        data.x_train,
+        data.y_train,
         validation_data=(data.x_val, data.y_val),
         epochs=training.epochs,
         batch_size=training.batch_size,
