@@ -76,7 +76,7 @@ def time_ray(
     from hand_gesture_recognition.cluster import RayEngine
     from hand_gesture_recognition.landmarks import extract_landmarks
 
-    out = scratch / f"{extractor}-ray.npz"
+    out = scratch / f"{extractor}-ray-{'joined' if address else 'local'}.npz"
     clock = _Clock()
     started = time.perf_counter()
     with RayEngine(address=address, actors=actors).session() as engine:
@@ -300,7 +300,10 @@ def main(argv: list[str] | None = None) -> int:
         ray_name = f"extract --extractor {args.extractor} --engine ray ({cores} actors)"
         joined_name = f"extract ... --engine ray --ray-address (running, {cores} actors)"
         if not args.no_ray:
-            rows[ray_name] = measure("ray", tree, cores, args.extractor, scratch)
+            try:
+                rows[ray_name] = measure("ray", tree, cores, args.extractor, scratch)
+            except SystemExit as error:  # Ray can fail to start on a busy machine.
+                print(f"{ray_name}: {str(error).splitlines()[-1]}")
             with ray_head(cores) as address:
                 rows[joined_name] = measure("ray", tree, cores, args.extractor, scratch, address)
     plain = rows["plain loop over mp.solutions.hands"]

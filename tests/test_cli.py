@@ -246,3 +246,103 @@ def test_train_and_evaluate_commands_on_the_sample(tmp_path, sample_landmarks, c
         == 2
     )
     capsys.readouterr()
+
+
+def test_init_that_is_not_a_model_directory(capsys, tmp_path, trained_model_dir):
+    table = make_table(subjects=("s",), frames=40)
+    table.save(tmp_path / "takes.npz")
+    out = tmp_path / "tuned"
+    train = ["train", "--landmarks", str(tmp_path / "takes.npz"), "--out", str(out)]
+    line = _one_line_error(capsys, [*train, "--init", str(tmp_path / "nowhere")], "not found")
+    assert "expected a model directory" in line and "hand_gesture_lstm_model.h5" in line
+    (tmp_path / "empty").mkdir()
+    line = _one_line_error(capsys, [*train, "--init", str(tmp_path / "empty")], "has no")
+    assert str(tmp_path / "empty") in line
+    _one_line_error(capsys, [*train, "--init", str(tmp_path / "takes.npz")], "is not a directory")
+    # The base model's preprocessing is kept: a flag that differs is refused, not ignored.
+    line = _one_line_error(
+        capsys, [*train, "--init", str(trained_model_dir), "--features", "raw"], "--features raw"
+    )
+    assert "'canonical'" in line
+    _one_line_error(capsys, [*train, "--freeze", "none"], "--freeze needs --init")
+    same = ["train", "--landmarks", str(tmp_path / "takes.npz"), "--init", str(trained_model_dir)]
+    _one_line_error(capsys, [*same, "--out", str(trained_model_dir)], "is the --init model")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "takes.npz"]
+
+
+@pytest.mark.slow
+def test_finetuning_merged_takes_makes_a_normal_model_directory(
+    tmp_path, sample_landmarks, trained_model_dir, capsys
+):
+    from helpers import cut_takes
+
+    from hand_gesture_recognition.landmark_file import LandmarkTable
+    from hand_gesture_recognition.model import load_classifier, load_model
+    from hand_gesture_recognition.preprocessing import table_windows, window_features
+
+    # Three takes of three gestures; two keep names the base model does not know. The base
+    # trained on frames before 96 of each recording (its time split's test part is after).
+    table = LandmarkTable.load(sample_landmarks)
+    rename = {"01_palm": "01_palm", "05_thumb": "my_thumb", "10_down": "my_down"}
+    table = table.subset(np.isin(table.gesture, list(rename)))
+    table.gesture = np.array([rename[g] for g in table.gesture])
+    takes = cut_takes(table.subset(table.frame < 96), (0, 32, 64))
+    first = takes.subset(~np.char.endswith(takes.sequence, "#take2"))
+    second = takes.subset(np.char.endswith(takes.sequence, "#take2"))
+    # The second file's ids clash with the first file's: they are prefixed, not joined.
+    second.sequence = np.char.replace(second.sequence, "#take2", "#take0")
+    first.save(tmp_path / "monday.npz")
+    second.save(tmp_path / "tuesday.npz")
+    out = tmp_path / "tuned"
+    argv = ["train", "--landmarks", str(tmp_path / "monday.npz")]
+    argv += ["--landmarks", str(tmp_path / "tuesday.npz"), "--init", str(trained_model_dir)]
+    assert main([*argv, "--freeze", "lstm", "--epochs", "15", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "no test set (split: none)" in captured.out
+    assert "no test set" in captured.err and "were prefixed" in captured.err
+
+    expected = {
+        "hand_gesture_lstm_model.h5",
+        "model.tflite",
+        "model.onnx",
+        "gesture_mapping.json",
+        "model_config.json",
+        "calibration.json",
+        "metrics.json",
+        "training_curves.png",
+        ".hgr-manifest.json",
+    }
+    assert expected <= {p.name for p in out.iterdir()}
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test"] is None and "split 'none'" in metrics["test_reason"]
+    assert metrics["protocol"]["split"] == "none"
+    protocol = metrics["protocol"]
+    recordings = sorted(protocol["train_recordings"] + protocol["val_recordings"])
+    assert recordings == sorted(
+        f"{prefix}00/{g}#take{k}"
+        for g in ("01_palm", "05_thumb", "10_down")
+        for prefix, k in (("monday:", 0), ("", 1), ("tuesday:", 0))
+    )
+    assert len(protocol["val_recordings"]) == 3 and protocol["test_recordings"] == []
+    config = json.loads((out / "model_config.json").read_text())
+    base_config = json.loads((trained_model_dir / "model_config.json").read_text())
+    lineage = config["info"]["finetuned_from"]
+    assert lineage["path"] == str(trained_model_dir.resolve())
+    assert lineage["data"] == base_config["info"]["data"] and lineage["freeze"] == "lstm"
+    assert config["preprocessing"] == base_config["preprocessing"] | {"window_stride": 1}
+    assert config["info"]["data"]["hashed"] == "files"
+
+    # predict's loader runs it, and it answers the held-out frames (after frame 96) right.
+    tuned = load_classifier(out)
+    assert tuned.gestures == ["01_palm", "my_down", "my_thumb"]
+    held = table_windows(table.subset(table.frame >= 96), tuned.gestures, tuned.preprocessing)
+    predicted = tuned.model.predict(window_features(held, "canonical")).argmax(axis=1)
+    assert len(held) >= 12 and (predicted == held.labels).mean() >= 0.9
+    # The LSTM layers were frozen: they are the base model's, weight for weight.
+    base, keras_tuned = load_model(trained_model_dir).model, load_model(out).model
+    for old, new in zip(base.layers[:9], keras_tuned.layers[:9], strict=True):
+        for a, b in zip(old.get_weights(), new.get_weights(), strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(
+        base.layers[9].get_weights()[0], keras_tuned.layers[9].get_weights()[0]
+    )

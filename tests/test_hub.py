@@ -543,3 +543,11 @@ def test_hub_errors_are_clear(hub_cache, online, error_server, status, code, err
         hub.download_model("me/gestures", revision="v9", token=TOKEN)
     assert TOKEN not in str(raised.value)
     assert error_server.requests[0] == "HEAD /me/gestures/resolve/v9/hand_gesture_lstm_model.h5"
+
+
+def test_a_model_without_test_figures_is_not_published(tmp_path):
+    (tmp_path / "metrics.json").write_text(
+        json.dumps({"accuracy": None, "macro_f1": None, "test": None, "test_reason": "none"})
+    )
+    with pytest.raises(InputError, match="no test figures .*--split none"):
+        hub._read_metrics(tmp_path)

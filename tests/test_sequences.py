@@ -1,6 +1,8 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
-from helpers import make_table
+from helpers import cut_takes, make_table
 
 from hand_gesture_recognition.config import (
     AugmentationConfig,
@@ -8,6 +10,7 @@ from hand_gesture_recognition.config import (
     TrainingConfig,
 )
 from hand_gesture_recognition.errors import InputError
+from hand_gesture_recognition.landmark_file import LandmarkTable, merge_tables
 from hand_gesture_recognition.sequences import (
     prepare_data,
     split_windows,
@@ -101,3 +104,58 @@ def test_subject_split_needs_three_subjects():
     table = make_table(subjects=("s1", "s2"))
     with pytest.raises(InputError, match="--split time"):
         split_windows(table, PREP, TrainingConfig(split="subject"))
+
+
+def _two_people_takes(sample_landmarks):
+    """Two "people": three 32-frame takes and one 34-frame take of three gestures (real)."""
+    table = LandmarkTable.load(sample_landmarks)
+    gestures = ("01_palm", "05_thumb", "10_down")
+    first = cut_takes(table.subset(table.frame < 96), (0, 32, 64), gestures, subject="ana")
+    second = cut_takes(table.subset(table.frame >= 96), (96,), gestures, subject="ben")
+    return merge_tables([(Path("ana.npz"), first), (Path("ben.npz"), second)])
+
+
+def test_auto_holds_out_whole_recordings_when_they_are_too_short_for_time(sample_landmarks):
+    table = _two_people_takes(sample_landmarks)
+    train, val, test, protocol = split_windows(
+        table, PreprocessingConfig(), TrainingConfig(split="auto", seed=3)
+    )
+    assert protocol["split"] == "recording"
+    sides = [set(part.sequence) for part in (train, val, test)]
+    assert sides[0].isdisjoint(sides[1]) and sides[0].isdisjoint(sides[2])
+    assert sides[1].isdisjoint(sides[2])
+    assert sides[1] == set(protocol["val_recordings"])
+    assert sides[2] == set(protocol["test_recordings"])
+    # One of the four recordings of each gesture validates, one tests, two train.
+    for name, count in (("train", 2), ("val", 1), ("test", 1)):
+        held = protocol[f"{name}_recordings"]
+        for gesture in ("01_palm", "05_thumb", "10_down"):
+            assert len([s for s in held if gesture in s]) == count, (name, gesture, held)
+    assert min(len(train), len(val), len(test)) > 0
+    again = split_windows(table, PreprocessingConfig(), TrainingConfig(split="auto", seed=3))
+    assert again[3]["test_recordings"] == protocol["test_recordings"]
+
+
+def test_the_none_split_keeps_no_test_set(sample_landmarks):
+    table = _two_people_takes(sample_landmarks)
+    data = prepare_data(
+        table,
+        PreprocessingConfig(),
+        AugmentationConfig(copies=0),
+        TrainingConfig(split="none", seed=3),
+    )
+    assert data.protocol["split"] == "none" and len(data.x_test) == 0
+    assert data.protocol["test_recordings"] == []
+    assert len(data.protocol["val_recordings"]) == 3  # One recording of each gesture.
+    assert len(data.protocol["train_recordings"]) == 9
+    assert sorted(set(data.y_val)) == [0, 1, 2] and sorted(set(data.y_train)) == [0, 1, 2]
+
+
+def test_too_few_short_recordings_are_refused_naming_the_gesture():
+    table = make_table(subjects=("s1", "s2"), frames=20)
+    with pytest.raises(InputError, match="'01_palm' has 2 recording.*too short for a time split"):
+        split_windows(table, PREP, TrainingConfig(split="auto"))
+    train, val, test, protocol = split_windows(table, PREP, TrainingConfig(split="none"))
+    assert protocol["split"] == "none" and len(test) == 0 and len(val) > 0
+    with pytest.raises(InputError, match="needs at least 2"):
+        split_windows(make_table(subjects=("s1",), frames=20), PREP, TrainingConfig(split="none"))

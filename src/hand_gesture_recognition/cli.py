@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .config import FEATURE_MODES, MISSING_POLICIES
+from .config import FEATURE_MODES, FREEZE_CHOICES, MISSING_POLICIES, FinetuneConfig
 from .errors import InputError
 from .storage import check_output_dir, same_file
 
@@ -105,7 +105,12 @@ def _cmd_download(args: argparse.Namespace) -> int:
 # extract
 
 
-def _add_extraction_options(parser: argparse.ArgumentParser) -> None:
+def _add_extraction_options(parser: argparse.ArgumentParser, settings_default: bool = True) -> None:
+    """Adds the extraction options.
+
+    With ``settings_default`` False the extractor and confidence are None when not given
+    (``train --init`` then takes the base model's).
+    """
     parser.add_argument(
         "--workers",
         type=_positive_int,
@@ -116,13 +121,13 @@ def _add_extraction_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--extractor",
         choices=("auto", "mediapipe", "infrared"),
-        default="auto",
+        default="auto" if settings_default else None,
         help="landmark extractor (default: auto, the infrared path for grayscale frames)",
     )
     parser.add_argument(
         "--min-confidence",
         type=_probability,
-        default=0.5,
+        default=0.5 if settings_default else None,
         help="confidence under which a frame has no hand (default: 0.5)",
     )
     parser.add_argument(
@@ -319,40 +324,67 @@ def _add_train_parser(commands) -> None:
     )
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--data", type=Path, help="a LeapGestRecog-shaped tree of frames")
-    source.add_argument("--landmarks", type=Path, help="a landmark .npz (from extract)")
+    source.add_argument(
+        "--landmarks",
+        type=Path,
+        action="append",
+        metavar="FILE.npz",
+        help="a landmark .npz (from extract); repeat to merge several (recording ids found "
+        "in more than one file are prefixed with their file's name stem, e.g. takes:00/01_palm)",
+    )
+    parser.add_argument(
+        "--init",
+        type=Path,
+        default=None,
+        metavar="MODEL_DIR",
+        help="fine-tune this trained model directory instead of training a fresh model: its "
+        "preprocessing and architecture are kept, its output layer is resized to your "
+        "gestures; the split is 'none' unless given",
+    )
+    parser.add_argument(
+        "--freeze",
+        choices=FREEZE_CHOICES,
+        default=None,
+        help=f"with --init: lstm trains the dense head only, none trains every layer "
+        f"(default: {FinetuneConfig().freeze})",
+    )
     parser.add_argument(
         "--out", type=Path, default=Path("models"), help="output directory (default: models)"
     )
     parser.add_argument(
         "--epochs",
         type=_positive_int,
-        default=100,
-        help="maximum epochs; early stopping may end sooner (default: 100)",
+        default=None,
+        help="maximum epochs; early stopping may end sooner (default: 100, or "
+        f"{FinetuneConfig().epochs} with --init)",
     )
     parser.add_argument("--batch-size", type=_positive_int, default=32)
     parser.add_argument(
         "--split",
-        choices=("auto", "subject", "time", "random"),
-        default="auto",
-        help="how test data is held out (default: auto, "
-        "subject with 3+ subjects, else time; random is the original's leaky "
-        "split, for comparison only)",
+        choices=("auto", "subject", "time", "recording", "none", "random"),
+        default=None,
+        help="how test data is held out (default: auto, or none with --init): auto is "
+        "subject with 3+ subjects, else time when every recording has 3 windows' frames, "
+        "else recording (whole recordings of each gesture held out); none keeps no test set "
+        "(one recording per gesture validates); random is the original's leaky split, for "
+        "comparison only",
     )
     parser.add_argument("--seed", type=_seed, default=42, help="seed in [0, 2**32) (default: 42)")
     parser.add_argument(
         "--features",
         choices=FEATURE_MODES,
-        default="canonical",
-        help="per-frame features (default: canonical; hand3d and bones are viewpoint-invariant, "
-        "measured worse across cameras: see benchmarks/generalisation.py)",
+        default=None,
+        help="per-frame features (default: canonical, or the --init model's; hand3d and "
+        "bones are viewpoint-invariant, measured worse across cameras: see "
+        "benchmarks/generalisation.py)",
     )
     parser.add_argument(
         "--missing",
         choices=MISSING_POLICIES,
-        default="window",
+        default=None,
         help="frames without a hand: window (interpolated inside the window, as live use "
-        "can; default), zero, or interpolate (over the whole recording, earlier versions' "
-        "default; live use cannot see ahead)",
+        "can; default, or the --init model's), zero, or interpolate (over the whole "
+        "recording, earlier versions' default; live use cannot see ahead)",
     )
     parser.add_argument(
         "--stride",
@@ -371,13 +403,16 @@ def _add_train_parser(commands) -> None:
         help="where the dataset is downloaded (default: ./datasets)",
     )
     parser.add_argument("--force", action="store_true", help="replace a model in --out")
-    _add_extraction_options(parser)
+    _add_extraction_options(parser, settings_default=False)
     parser.set_defaults(handler=_cmd_train)
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from .train import run_training
 
+    if args.freeze is not None and args.init is None:
+        raise InputError("--freeze needs --init (it says what fine-tuning trains)")
+    finetune = FinetuneConfig(freeze=args.freeze) if args.freeze else FinetuneConfig()
     result = run_training(
         data_dir=args.data,
         landmarks=args.landmarks,
@@ -396,13 +431,22 @@ def _cmd_train(args: argparse.Namespace) -> int:
         extractor=args.extractor,
         min_confidence=args.min_confidence,
         tracking=args.tracking,
+        init=args.init,
+        finetune=finetune,
         log=_log,
     )
     metrics = result.metrics
-    print(
-        f"test accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} "
-        f"({metrics['support']} test windows, split: {metrics['protocol'].get('split')})"
-    )
+    if metrics.get("accuracy") is None:
+        validation = metrics["validation"]
+        print(
+            f"no test set (split: {metrics['protocol'].get('split')}); validation accuracy "
+            f"{validation['accuracy']:.4f} ({validation['support']} validation windows)"
+        )
+    else:
+        print(
+            f"test accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} "
+            f"({metrics['support']} test windows, split: {metrics['protocol'].get('split')})"
+        )
     print(f"model saved to {result.out_dir}")
     return 0
 

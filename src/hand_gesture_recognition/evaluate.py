@@ -166,15 +166,17 @@ def write_reports(
     """Writes the metrics, the report and the plots into ``out_dir``.
 
     The files are ``metrics.json``, ``classification_report.txt``, ``confusion_matrix.png`` and,
-    given a training history, ``training_curves.png``.
+    given a training history, ``training_curves.png``. Metrics without test figures
+    (``"test": null``, the ``none`` split) get no report and no confusion matrix.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out_dir / METRICS_FILE, metrics)
-    write_bytes_atomic(
-        out_dir / "classification_report.txt", classification_report_text(metrics).encode()
-    )
-    save_figure(plot_confusion_matrix(metrics), out_dir / "confusion_matrix.png")
+    if metrics.get("accuracy") is not None:
+        write_bytes_atomic(
+            out_dir / "classification_report.txt", classification_report_text(metrics).encode()
+        )
+        save_figure(plot_confusion_matrix(metrics), out_dir / "confusion_matrix.png")
     if history:
         save_figure(plot_training_curves(history), out_dir / "training_curves.png")
 

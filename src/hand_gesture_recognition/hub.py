@@ -296,6 +296,11 @@ def _read_metrics(model_dir: Path) -> dict[str, Any]:
     metrics = read_json(path)
     if not isinstance(metrics, dict):
         raise InputError(f"{path}: expected a JSON object of metrics")
+    if "test" in metrics and metrics["test"] is None:
+        raise InputError(
+            f"{path}: the model has no test figures (trained with --split none); train it "
+            "with a split that keeps a test set to publish it with a model card"
+        )
     for key in ("accuracy", "macro_f1"):
         value = metrics.get(key)
         if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -210,6 +210,101 @@ class LandmarkTable:
         return cls(**{name: cat(name) for name in (*REQUIRED_ARRAYS, "aspect")}, meta=meta)
 
 
+def load_tables(paths: list[str | os.PathLike]) -> LandmarkTable:
+    """Reads one or more landmark files into one table (:func:`merge_tables`).
+
+    Raises:
+        InputError: If a file is not a landmark file, or the files cannot be merged.
+    """
+    paths = [Path(p) for p in paths]
+    if len(paths) == 1:
+        return LandmarkTable.load(paths[0])
+    return merge_tables([(path, LandmarkTable.load(path)) for path in paths])
+
+
+def merge_tables(sources: list[tuple[Path, LandmarkTable]]) -> LandmarkTable:
+    """Joins landmark files, e.g. a dataset and a user's own takes, keeping recordings apart.
+
+    A sequence id that occurs in more than one file would join different recordings into
+    one, so such ids are prefixed with their file's name stem and a colon in every file that
+    holds them (``takes.npz``'s ``00/01_palm`` becomes ``takes:00/01_palm``); ids found in one
+    file only are kept as they are. Subjects and gestures are compared by name: the same name
+    in two files is the same person or gesture.
+
+    Files may carry a ``preprocessing`` object in their ``meta`` (the window settings their
+    recordings were made for); two files that give different values for one setting are
+    refused. The merged table's ``meta`` keeps the extraction settings when every file that
+    records them has the same ones (``{"extractor": "mixed"}`` otherwise) and lists the
+    ``sources``.
+
+    Args:
+        sources: Each file's path and table, in the order given.
+
+    Returns:
+        The merged table.
+
+    Raises:
+        InputError: If two files share a name stem and a sequence id, or their preprocessing
+            settings disagree (both files and the setting are named).
+    """
+    preprocessing: dict[str, tuple[Any, Path]] = {}
+    for path, table in sources:
+        given = table.meta.get("preprocessing", {})
+        if not isinstance(given, dict):
+            raise InputError(f"{path}: meta field 'preprocessing' must be a JSON object")
+        for key, value in given.items():
+            if key in preprocessing and preprocessing[key][0] != value:
+                first_value, first = preprocessing[key]
+                raise InputError(
+                    f"{path}: recorded with preprocessing {key}={value!r}, but {first} with "
+                    f"{key}={first_value!r}; files with different preprocessing cannot be merged"
+                )
+            preprocessing.setdefault(key, (value, path))
+    owners: dict[str, list[Path]] = {}
+    for path, table in sources:
+        for sequence in set(table.sequence.tolist()):
+            owners.setdefault(sequence, []).append(path)
+    shared = {sequence for sequence, paths in owners.items() if len(paths) > 1}
+    parts = []
+    for path, table in sources:
+        part = table.subset(np.arange(len(table)))
+        clash = np.isin(part.sequence, sorted(shared))
+        if clash.any():
+            prefixed = np.char.add(f"{path.stem}:", part.sequence.astype(str))
+            part.sequence = np.where(clash, prefixed, part.sequence.astype(str))
+        parts.append(part)
+    ids = [set(part.sequence.tolist()) for part in parts]
+    for i, (path, _) in enumerate(sources):
+        for j in range(i):
+            common = ids[i] & ids[j]
+            if common:
+                raise InputError(
+                    f"{path}: shares the recording id {sorted(common)[0]!r} with "
+                    f"{sources[j][0]}, and both files are named {path.stem!r}; rename one "
+                    "(or pass each file once)"
+                )
+    settings = [t.meta["extractor"] for _, t in sources if t.meta.get("extractor") is not None]
+    extractor = None
+    if settings:
+        same = all(s == settings[0] for s in settings)
+        extractor = settings[0] if same else {"extractor": "mixed"}
+    meta: dict[str, Any] = {
+        "sources": [
+            {
+                "path": str(path),
+                "frames": len(table),
+                "prefixed": bool(np.isin(table.sequence, sorted(shared)).any()),
+            }
+            for path, table in sources
+        ],
+    }
+    if extractor is not None:
+        meta["extractor"] = extractor
+    if preprocessing:
+        meta["preprocessing"] = {key: value for key, (value, _) in preprocessing.items()}
+    return LandmarkTable.concatenate(parts, meta)
+
+
 def _read_meta(path: Path, array: np.ndarray | None) -> dict[str, Any]:
     """The ``meta`` JSON object of a landmark file ({} when it has none)."""
     if array is None:
@@ -226,5 +321,3 @@ def _read_meta(path: Path, array: np.ndarray | None) -> dict[str, Any]:
         if name in meta and not isinstance(meta[name], kind):
             raise InputError(f"{path}: meta field {name!r} must be a JSON {word}")
     return meta
-
-

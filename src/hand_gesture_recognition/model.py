@@ -34,6 +34,7 @@ from .config import (
     MODEL_FILE,
     ONNX_FILE,
     TFLITE_FILE,
+    FinetuneConfig,
     ModelConfig,
     PreprocessingConfig,
     RunConfig,
@@ -610,8 +611,81 @@ class FastClassifier:
 # Fitting and prediction.
 
 
+def finetune_model(
+    base: LoadedModel, gestures: list[str], config: RunConfig, settings: FinetuneConfig
+):
+    """The starting point of fine-tuning: the base model with an output layer for ``gestures``.
+
+    The classifier is built from ``config`` (the base's architecture) and every layer but the
+    output takes the base's weights. The output layer has one unit per gesture of
+    ``gestures``; a gesture the base knows by the same name starts from the base's weights for
+    it, the others from a fresh (seeded) initialisation. With ``settings.freeze == "lstm"``
+    the layers before the first dense layer (the LSTMs with their batch normalisation and
+    dropout) are frozen.
+
+    Args:
+        base: The trained model (Keras).
+        gestures: The new class order.
+        config: The fine-tuned model's settings (the base's model and preprocessing sections;
+            ``training.seed`` seeds the new weights).
+        settings: What is frozen, and the learning rate.
+
+    Returns:
+        A compiled Keras model.
+
+    Raises:
+        InputError: If the base's layers do not fit the architecture in its config.
+    """
+    import keras
+
+    keras.utils.set_random_seed(config.training.seed)
+    model = build_model(
+        len(gestures), config.preprocessing.sequence_length, config.model, settings.learning_rate
+    )
+    where = base.directory or "the base model"
+    old_layers, new_layers = base.model.layers, model.layers
+    if len(old_layers) != len(new_layers):
+        raise InputError(
+            f"{where}: the model has {len(old_layers)} layers, but the architecture in its "
+            f"{CONFIG_FILE} has {len(new_layers)}; it cannot be fine-tuned"
+        )
+    for old, new in zip(old_layers[:-1], new_layers[:-1], strict=True):
+        weights = old.get_weights()
+        if [w.shape for w in weights] != [w.shape for w in new.get_weights()]:
+            raise InputError(
+                f"{where}: layer {old.name} does not match the architecture in its "
+                f"{CONFIG_FILE}; it cannot be fine-tuned"
+            )
+        new.set_weights(weights)
+    kernel, bias = new_layers[-1].get_weights()
+    old_kernel, old_bias = old_layers[-1].get_weights()
+    known = {g: i for i, g in enumerate(base.gestures)}
+    for i, gesture in enumerate(gestures):
+        if gesture in known and old_kernel.shape[0] == kernel.shape[0]:
+            kernel[:, i] = old_kernel[:, known[gesture]]
+            bias[i] = old_bias[known[gesture]]
+    new_layers[-1].set_weights([kernel, bias])
+    if settings.freeze == "lstm":
+        first_dense = next(
+            i for i, layer in enumerate(new_layers) if isinstance(layer, keras.layers.Dense)
+        )
+        for layer in new_layers[:first_dense]:
+            layer.trainable = False
+    # Compiled again: a change of ``trainable`` takes effect at compilation.
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=settings.learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
 def fit(
-    data: SplitData, config: RunConfig, verbose: int | str = "auto", callbacks: list | None = None
+    data: SplitData,
+    config: RunConfig,
+    verbose: int | str = "auto",
+    callbacks: list | None = None,
+    model: Any = None,
 ):
     """Builds and fits the classifier on the training windows of ``data``.
 
@@ -623,6 +697,8 @@ def fit(
         config: Model and training settings.
         verbose: Keras verbosity (``"auto"``, 0, 1 or 2).
         callbacks: Extra Keras callbacks (timers, loggers).
+        model: A compiled model to start from (:func:`finetune_model`); a fresh one is built
+            from ``config`` when None.
 
     Returns:
         The fitted model and its history (one list of values per metric).
@@ -631,12 +707,13 @@ def fit(
 
     training = config.training
     keras.utils.set_random_seed(training.seed)
-    model = build_model(
-        len(data.gestures),
-        config.preprocessing.sequence_length,
-        config.model,
-        training.learning_rate,
-    )
+    if model is None:
+        model = build_model(
+            len(data.gestures),
+            config.preprocessing.sequence_length,
+            config.model,
+            training.learning_rate,
+        )
     schedule = [
         keras.callbacks.EarlyStopping(
             monitor="val_loss",

@@ -1,11 +1,13 @@
 """Splitting a landmark table into training, validation and test inputs, without leaks.
 
-The split into train, validation and test is made on whole subjects or on disjoint frame
-ranges of each recording *before* windowing and augmentation, so no test frame, and no
-augmented copy of one, is seen in training. Windows, missing frames and features come from
-:mod:`~hand_gesture_recognition.preprocessing`, the path live use shares. The original
-project's random split of windows is kept as ``random`` for comparison only: overlapping
-windows put nearly the same frames on both sides.
+The split into train, validation and test is made on whole subjects, on whole recordings of
+each gesture, or on disjoint frame ranges of each recording *before* windowing and
+augmentation, so no test frame, and no augmented copy of one, is seen in training. The
+``none`` split keeps no test set: whole recordings of each gesture are held out for
+validation only (what early stopping and calibration need), the rest trains. Windows,
+missing frames and features come from :mod:`~hand_gesture_recognition.preprocessing`, the
+path live use shares. The original project's random split of windows is kept as ``random``
+for comparison only: overlapping windows put nearly the same frames on both sides.
 """
 
 from __future__ import annotations
@@ -20,7 +22,13 @@ from .dataset import gesture_order
 from .errors import InputError
 from .features import frame_features
 from .landmark_file import LandmarkTable
-from .preprocessing import WindowSet, recording_segments, segment_windows, window_features
+from .preprocessing import (
+    Segment,
+    WindowSet,
+    recording_segments,
+    segment_windows,
+    window_features,
+)
 
 
 @dataclass
@@ -37,16 +45,62 @@ class SplitData:
     protocol: dict = field(default_factory=dict)
 
 
-def resolve_split(kind: str, subjects: list[str]) -> str:
-    """Turns ``auto`` into ``subject`` (three or more subjects) or ``time``."""
+def resolve_split(
+    kind: str, subjects: list[str], shortest: int | None = None, length: int = 30
+) -> str:
+    """Turns ``auto`` into a split kind and checks that the data allows the chosen one.
+
+    ``auto`` is ``subject`` with three or more subjects; with fewer, ``time`` when every
+    recording is long enough to be cut into train, validation and test windows
+    (``3 * length`` frames), else ``recording`` (whole recordings held out).
+
+    Args:
+        kind: The split asked for (``auto`` or one of the kinds).
+        subjects: The data's subjects.
+        shortest: Frames of the shortest recording (None: unknown, taken as long enough).
+        length: Frames per window.
+
+    Returns:
+        The split kind.
+
+    Raises:
+        InputError: If ``subject`` is asked for with fewer than three subjects.
+    """
     if kind == "auto":
-        return "subject" if len(subjects) >= 3 else "time"
+        if len(subjects) >= 3:
+            return "subject"
+        return "time" if shortest is None or shortest >= 3 * length else "recording"
     if kind == "subject" and len(subjects) < 3:
         raise InputError(
             f"--split subject needs at least 3 subjects, the data has {len(subjects)}; "
-            "use --split time"
+            "use --split time (long recordings) or --split recording (several per gesture)"
         )
     return kind
+
+
+def hold_out(
+    items: list[str], fractions: tuple[float, float, float], seed: int, test: bool = True
+) -> tuple[list[str], list[str], list[str]]:
+    """Assigns whole items (subjects or recordings) to train, validation and test.
+
+    Validation and test get their share of the items, rounded, but at least one each, and
+    training keeps at least one. Without ``test`` the test share goes to training.
+
+    Args:
+        items: The ids; their order does not matter (they are sorted, then shuffled).
+        fractions: Train, validation and test shares.
+        seed: Seed of the shuffle.
+        test: Whether a test part is held out.
+
+    Returns:
+        Train, validation and test ids, each sorted.
+    """
+    order = [str(item) for item in np.random.default_rng(seed).permutation(sorted(items))]
+    n = len(order)
+    n_test = min(max(1, round(fractions[2] * n)), n - 2) if test else 0
+    n_val = min(max(1, round(fractions[1] * n)), n - n_test - 1)
+    test_part, val = order[:n_test], order[n_test : n_test + n_val]
+    return sorted(order[n_test + n_val :]), sorted(val), sorted(test_part)
 
 
 def subject_split(
@@ -59,14 +113,52 @@ def subject_split(
     """
     if len(subjects) < 3:
         raise InputError(f"a subject split needs at least 3 subjects, got {len(subjects)}")
-    order = list(np.random.default_rng(seed).permutation(sorted(subjects)))
-    n = len(order)
-    n_test = max(1, round(fractions[2] * n))
-    n_val = max(1, round(fractions[1] * n))
-    n_test = min(n_test, n - 2)
-    n_val = min(n_val, n - n_test - 1)
-    test, val, train = order[:n_test], order[n_test : n_test + n_val], order[n_test + n_val :]
-    return sorted(train), sorted(val), sorted(test)
+    return hold_out(subjects, fractions, seed)
+
+
+def recording_split(
+    segments: list[Segment],
+    fractions: tuple[float, float, float],
+    seed: int,
+    test: bool = True,
+    length: int = 30,
+) -> tuple[set[str], set[str], set[str]]:
+    """Holds out whole recordings of each gesture for validation (and test).
+
+    Each gesture's recordings are shuffled (seeded) and cut by :func:`hold_out`, so every
+    gesture is in every part. It needs three recordings of each gesture (two without a test
+    part).
+
+    Args:
+        segments: The recordings.
+        fractions: Train, validation and test shares of each gesture's recordings.
+        seed: Seed of the shuffle.
+        test: Whether a test part is held out.
+        length: Frames per window (for the error message).
+
+    Returns:
+        The sequence ids of the train, validation and test recordings.
+
+    Raises:
+        InputError: If a gesture has too few recordings.
+    """
+    needed = 3 if test else 2
+    by_gesture: dict[str, list[str]] = {}
+    for segment in segments:
+        by_gesture.setdefault(segment.gesture, []).append(segment.sequence)
+    parts: tuple[set[str], set[str], set[str]] = (set(), set(), set())
+    for offset, (gesture, ids) in enumerate(sorted(by_gesture.items())):
+        if len(ids) < needed:
+            shortest = min(len(s) for s in segments)
+            raise InputError(
+                f"gesture {gesture!r} has {len(ids)} recording(s): the "
+                f"{'recording' if test else 'none'} split needs at least {needed} of each "
+                f"gesture (and recordings of {shortest} frames are too short for a time split "
+                f"with {length}-frame windows, which needs {3 * length})"
+            )
+        for part, chosen in zip(parts, hold_out(ids, fractions, seed + offset, test), strict=True):
+            part.update(chosen)
+    return parts
 
 
 def time_parts(
@@ -111,7 +203,8 @@ def split_windows(
         gestures: Class order (the table's gestures by default).
 
     Returns:
-        Train, validation and test windows, and a description of the protocol.
+        Train, validation and test windows (no test windows with the ``none`` split), and a
+        description of the protocol.
 
     Raises:
         InputError: If the data is too small for the split.
@@ -120,8 +213,9 @@ def split_windows(
     index = {g: i for i, g in enumerate(gestures)}
     segments = [s for s in recording_segments(table) if s.gesture in index]
     subjects = sorted({s.subject for s in segments})
-    kind = resolve_split(training.split, subjects)
     length = preprocessing.sequence_length
+    shortest = min((len(s) for s in segments), default=None)
+    kind = resolve_split(training.split, subjects, shortest, length)
     stride = preprocessing.window_stride
     parts: tuple[list[WindowSet], list[WindowSet], list[WindowSet]] = ([], [], [])
     protocol: dict = {
@@ -142,6 +236,28 @@ def split_windows(
                     segment, index[segment.gesture], preprocessing, stride if part == 0 else 1
                 )
             )
+    elif kind in ("recording", "none"):
+        held = recording_split(
+            segments, training.split_fractions, training.seed, kind == "recording", length
+        )
+        protocol.update(
+            train_recordings=sorted(held[0]),
+            val_recordings=sorted(held[1]),
+            test_recordings=sorted(held[2]),
+        )
+        for segment in segments:
+            part = next(i for i, ids in enumerate(held) if segment.sequence in ids)
+            parts[part].append(
+                segment_windows(
+                    segment, index[segment.gesture], preprocessing, stride if part == 0 else 1
+                )
+            )
+        protocol["description"] = (
+            "whole recordings of each gesture held out for validation and test"
+            if kind == "recording"
+            else "no test set: whole recordings of each gesture held out for validation "
+            "(early stopping, calibration), the rest trains"
+        )
     elif kind == "time":
         for segment in segments:
             ranges = time_parts(len(segment), length, training.split_fractions)
@@ -182,7 +298,7 @@ def split_windows(
 
     train, val, test = (WindowSet.concatenate(p, length) for p in parts)
     for name, part in (("training", train), ("validation", val), ("test", test)):
-        if len(part) == 0:
+        if len(part) == 0 and not (name == "test" and kind == "none"):
             raise InputError(
                 f"the {kind} split leaves no {name} windows of {length} frames "
                 f"(too few frames with a detected hand?)"

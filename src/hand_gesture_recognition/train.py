@@ -6,7 +6,7 @@ import hashlib
 import os
 import platform
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from .config import (
     MAPPING_FILE,
     MODEL_FILE,
     AugmentationConfig,
+    FinetuneConfig,
     ModelConfig,
     PreprocessingConfig,
     RunConfig,
@@ -28,11 +29,21 @@ from .dataset import download, find_recordings, remove_download
 from .errors import InputError
 from .evaluate import compute_metrics, write_reports
 from .features import frame_features
-from .landmark_file import LandmarkTable
+from .landmark_file import LandmarkTable, merge_tables
 from .landmarks import extract_landmarks
-from .model import MODEL_SET_FILES, fit, predict_classes, predict_probabilities, write_model_files
+from .model import (
+    MODEL_SET_FILES,
+    LoadedModel,
+    finetune_model,
+    fit,
+    load_model,
+    predict_classes,
+    predict_probabilities,
+    read_mapping,
+    write_model_files,
+)
 from .sequences import SplitData, prepare_data, split_windows
-from .storage import OutputLock, user_cache_dir, write_file_set
+from .storage import OutputLock, file_digest, same_file, user_cache_dir, write_file_set
 from .storage import check_output_dir as check_writable_dir
 
 
@@ -61,17 +72,37 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def data_fingerprint(table: LandmarkTable, path: str | os.PathLike | None = None) -> dict:
+def data_fingerprint(
+    table: LandmarkTable,
+    path: str | os.PathLike | list[str | os.PathLike] | None = None,
+) -> dict:
     """The training data's fingerprint, recorded in ``model_config.json``.
 
     Args:
         table: The landmarks trained on.
-        path: The landmark file they were read from; without one (a table built in memory)
-            the hash covers the table's arrays instead of a file's bytes.
+        path: The landmark file they were read from, or the files that were merged into
+            them; without one (a table built in memory) the hash covers the table's arrays
+            instead of a file's bytes.
 
     Returns:
-        ``landmarks_sha256``, what it hashes (``file`` or ``arrays``) and ``frames``.
+        ``landmarks_sha256``, what it hashes (``file``, ``files`` or ``arrays``) and
+        ``frames``; for several files also ``files``, each file's path, SHA-256 and frames,
+        and ``landmarks_sha256`` is the SHA-256 of their hashes in order.
     """
+    if isinstance(path, (list, tuple)) and len(path) == 1:
+        path = path[0]
+    if isinstance(path, (list, tuple)):
+        files = [
+            {"path": str(p), "sha256": file_digest(p), "frames": source["frames"]}
+            for p, source in zip(path, table.meta.get("sources", []), strict=True)
+        ]
+        combined = hashlib.sha256("".join(f["sha256"] for f in files).encode()).hexdigest()
+        return {
+            "landmarks_sha256": combined,
+            "hashed": "files",
+            "frames": len(table),
+            "files": files,
+        }
     digest = hashlib.sha256()
     if path is not None:
         with Path(path).open("rb") as handle:
@@ -85,6 +116,137 @@ def data_fingerprint(table: LandmarkTable, path: str | os.PathLike | None = None
         "hashed": "file" if path is not None else "arrays",
         "frames": len(table),
     }
+
+
+@dataclass(frozen=True)
+class BaseModel:
+    """A trained model that fine-tuning starts from (``train --init``), and how.
+
+    Attributes:
+        loaded: The base model (Keras), its gestures, settings and directory.
+        settings: What is frozen and the learning rate.
+    """
+
+    loaded: LoadedModel
+    settings: FinetuneConfig = field(default_factory=FinetuneConfig)
+
+    def lineage(self) -> dict[str, Any]:
+        """What ``model_config.json`` records of the base (``info.finetuned_from``)."""
+        directory = self.loaded.directory
+        info = self.loaded.config.info
+        return {
+            "path": str(Path(directory).resolve()) if directory is not None else None,
+            "model_sha256": file_digest(Path(directory) / MODEL_FILE)
+            if directory is not None
+            else None,
+            "data": info.get("data"),
+            "gestures": list(self.loaded.gestures),
+            "package_version": info.get("package_version"),
+            "freeze": self.settings.freeze,
+            "learning_rate": self.settings.learning_rate,
+        }
+
+
+#: The model directory's files that ``--init`` needs.
+BASE_FILES = (MODEL_FILE, MAPPING_FILE, CONFIG_FILE)
+
+
+def read_base(path: str | os.PathLike) -> tuple[RunConfig, list[str]]:
+    """Checks that ``path`` is a model directory and reads its settings and gestures.
+
+    Reads JSON only (no Keras), so that a wrong ``--init`` is reported before any slow work.
+
+    Args:
+        path: The ``--init`` directory.
+
+    Returns:
+        The base model's settings and its gestures in class order.
+
+    Raises:
+        InputError: If ``path`` is not a model directory written by ``train`` or one of its
+            files is not valid (the path and what was expected are named).
+    """
+    path = Path(path)
+    expected = (
+        f"expected a model directory written by 'hand-gesture train' (with {', '.join(BASE_FILES)})"
+    )
+    if not path.is_dir():
+        what = "is not a directory" if path.exists() else "not found"
+        raise InputError(f"--init {path}: {what}; {expected}")
+    missing = [name for name in BASE_FILES if not (path / name).is_file()]
+    if missing:
+        raise InputError(f"--init {path}: has no {', '.join(missing)}; {expected}")
+    try:
+        return RunConfig.load(path / CONFIG_FILE), read_mapping(path / MAPPING_FILE)
+    except InputError as error:
+        raise InputError(f"--init {error}") from None
+
+
+#: The command-line flags of the preprocessing settings that ``--init`` takes from the base.
+PREPROCESSING_FLAGS = {
+    "feature_mode": "--features",
+    "missing": "--missing",
+    "extractor": "--extractor",
+    "min_detection_confidence": "--min-confidence",
+}
+
+
+def base_preprocessing(
+    base: RunConfig, where: str | os.PathLike, given: dict[str, Any], stride: int | None
+) -> PreprocessingConfig:
+    """The base model's preprocessing, refusing flags the user gave that differ from it.
+
+    Args:
+        base: The base model's settings.
+        where: The ``--init`` path (for messages).
+        given: The preprocessing settings the user gave (None: not given), by field name.
+        stride: The training-window stride (a training setting only; the user's is kept).
+
+    Returns:
+        The preprocessing of the fine-tuned model.
+
+    Raises:
+        InputError: If a given setting differs from the base model's.
+    """
+    for name, value in given.items():
+        kept = getattr(base.preprocessing, name)
+        if value is not None and value != kept:
+            flag = PREPROCESSING_FLAGS.get(name, name)
+            raise InputError(
+                f"{flag} {value}: the base model --init {where} was trained with {name} "
+                f"{kept!r}; fine-tuning keeps the base's preprocessing (leave {flag} out)"
+            )
+    return replace(base.preprocessing, window_stride=stride or 1)
+
+
+def check_data_fits(
+    table: LandmarkTable, path: str | os.PathLike, preprocessing: PreprocessingConfig
+) -> None:
+    """Refuses landmarks whose extraction or recorded preprocessing differs from a model's.
+
+    The extractor matches when the names are equal or either is ``auto`` (which runs the
+    infrared or the MediaPipe path by the frames' colour); a file without extraction
+    settings (your own recordings) matches any. A ``preprocessing`` object in the file's
+    ``meta`` must agree with the model's on every setting it gives but the stride.
+
+    Raises:
+        InputError: Naming the file, the setting and both values.
+    """
+    name = table.meta.get("extractor", {}).get("extractor")
+    if name not in (None, "auto", preprocessing.extractor) and preprocessing.extractor != "auto":
+        raise InputError(
+            f"{path}: landmarks extracted with the {name!r} extractor, but the base model "
+            f"uses {preprocessing.extractor!r}; extract them again with --extractor "
+            f"{preprocessing.extractor}"
+        )
+    recorded = table.meta.get("preprocessing", {})
+    known = {f for f in PreprocessingConfig.__dataclass_fields__ if f != "window_stride"}
+    for key, value in recorded.items() if isinstance(recorded, dict) else ():
+        if key in known and value != getattr(preprocessing, key):
+            raise InputError(
+                f"{path}: recorded for preprocessing {key}={value!r}, but the base model uses "
+                f"{key}={getattr(preprocessing, key)!r}"
+            )
 
 
 def check_output_dir(out_dir: str | os.PathLike, force: bool) -> Path:
@@ -136,11 +298,15 @@ def train_model(
     verbose: int | str = "auto",
     data: SplitData | None = None,
     lock: OutputLock | None = None,
+    base: BaseModel | None = None,
 ) -> TrainResult:
     """Splits, augments, trains, calibrates, evaluates on the test part and saves everything.
 
     The temperature of :mod:`~hand_gesture_recognition.calibration` is fitted on the
-    validation windows and saved beside the model as ``calibration.json``.
+    validation windows and saved beside the model as ``calibration.json``. With the ``none``
+    split there is no test part: ``metrics.json`` has ``"test": null`` with the reason in
+    ``test_reason``, null ``accuracy`` and ``macro_f1``, and the validation windows' figures
+    under ``validation``.
 
     Args:
         table: The landmarks.
@@ -153,6 +319,9 @@ def train_model(
             table and config, when the caller has it already (it is prepared otherwise).
         lock: The lock on ``out_dir`` when the caller holds it; taken here otherwise, so
             that no other run writes there meanwhile.
+        base: Fine-tune this model (:func:`~hand_gesture_recognition.model.finetune_model`)
+            instead of training a fresh one; ``config`` must hold its model and preprocessing
+            sections. ``model_config.json`` records it under ``info.finetuned_from``.
 
     Returns:
         The model and its metrics.
@@ -162,10 +331,10 @@ def train_model(
             there, the data holds fewer than two gestures, or it is too small for the split.
     """
     if out_dir is None or (lock is not None and lock.held):
-        return _train_model(table, config, out_dir, force, verbose, data, lock)
+        return _train_model(table, config, out_dir, force, verbose, data, lock, base)
     check_output_dir(out_dir, force)
     with OutputLock(out_dir) as own:
-        return _train_model(table, config, out_dir, force, verbose, data, own)
+        return _train_model(table, config, out_dir, force, verbose, data, own, base)
 
 
 def check_gestures(gestures: list[str], where: object) -> None:
@@ -179,7 +348,14 @@ def check_gestures(gestures: list[str], where: object) -> None:
         raise InputError(f"{where}: a classifier needs at least two gestures, found {found}")
 
 
-def _train_model(table, config, out_dir, force, verbose, data, lock) -> TrainResult:
+#: Why a model trained with the ``none`` split has no test figures.
+NO_TEST_REASON = (
+    "split 'none': every recording was used for training or validation, so no test set was "
+    "kept; measure the model with 'hand-gesture evaluate' on recordings it has not seen"
+)
+
+
+def _train_model(table, config, out_dir, force, verbose, data, lock, base) -> TrainResult:
     if out_dir is not None:
         check_output_dir(out_dir, force)  # Again, now that this run holds the lock.
     check_gestures(table.gestures, "the landmarks")
@@ -187,11 +363,29 @@ def _train_model(table, config, out_dir, force, verbose, data, lock) -> TrainRes
     if data is None:
         data = prepare_data(table, config.preprocessing, config.augmentation, config.training)
     prepared = time.perf_counter()
-    model, history = fit(data, config, verbose)
+    start = None
+    if base is not None:
+        start = finetune_model(base.loaded, data.gestures, config, base.settings)
+    model, history = fit(data, config, verbose, model=start)
     trained = time.perf_counter()
     calibration = fit_calibration(model, table, config, data.gestures)
-    y_pred = predict_classes(model, data.x_test)
-    metrics = compute_metrics(data.y_test, y_pred, data.gestures, data.protocol)
+    if len(data.y_test):
+        y_pred = predict_classes(model, data.x_test)
+        metrics = compute_metrics(data.y_test, y_pred, data.gestures, data.protocol)
+    else:
+        validation = compute_metrics(data.y_val, predict_classes(model, data.x_val), data.gestures)
+        metrics = {
+            "accuracy": None,
+            "macro_f1": None,
+            "support": 0,
+            "test": None,
+            "test_reason": NO_TEST_REASON,
+            "labels": list(data.gestures),
+            "protocol": data.protocol,
+            "validation": {
+                key: validation[key] for key in ("accuracy", "macro_f1", "support", "per_class")
+            },
+        }
     metrics["calibration"] = asdict(calibration)
     epochs = len(history.get("loss", []))
     metrics["training"] = {
@@ -216,6 +410,8 @@ def _train_model(table, config, out_dir, force, verbose, data, lock) -> TrainRes
         "package_version": __version__,
         "data": config.info.get("data") or data_fingerprint(table),
     }
+    if base is not None:
+        info["finetuned_from"] = base.lineage()
     config = replace(config, info=info)
     if out_dir is not None:
 
@@ -250,22 +446,24 @@ def landmark_cache_path(data_dir: str | os.PathLike, extractor: str) -> Path:
 def run_training(
     *,
     data_dir: str | os.PathLike | None = None,
-    landmarks: str | os.PathLike | None = None,
+    landmarks: str | os.PathLike | list[str | os.PathLike] | None = None,
     out_dir: str | os.PathLike = "models",
-    epochs: int = 100,
+    epochs: int | None = None,
     batch_size: int = 32,
-    split: str = "auto",
+    split: str | None = None,
     seed: int = 42,
-    feature_mode: str = "canonical",
-    missing: str = "window",
+    feature_mode: str | None = None,
+    missing: str | None = None,
     stride: int | None = None,
     keep_dataset: bool = False,
     dest: str | os.PathLike = "datasets",
     force: bool = False,
     workers: int = 1,
-    extractor: str = "auto",
-    min_confidence: float = 0.5,
+    extractor: str | None = None,
+    min_confidence: float | None = None,
     tracking: bool = False,
+    init: str | os.PathLike | None = None,
+    finetune: FinetuneConfig | None = None,
     log=print,
     verbose: int | str = "auto",
 ) -> TrainResult:
@@ -275,65 +473,111 @@ def run_training(
     ``dest`` and deleted at the end unless ``keep_dataset``; a directory the user passed is
     never deleted.
 
+    With ``init`` the model in that directory is fine-tuned instead of a fresh one trained:
+    its preprocessing, augmentation and architecture are kept (a preprocessing setting given
+    here that differs is refused), its output layer is replaced by one for the data's
+    gestures, and the split is ``none`` unless one is given.
+
     Args:
         data_dir: A LeapGestRecog-shaped tree of frames.
-        landmarks: A landmark ``.npz`` (skips extraction).
+        landmarks: A landmark ``.npz`` (skips extraction), or several, which are merged
+            (:func:`~hand_gesture_recognition.landmark_file.merge_tables`).
         out_dir: Receives the model and its reports.
-        epochs: Maximum epochs.
+        epochs: Maximum epochs (None: 100, or ``finetune.epochs`` with ``init``).
         batch_size: Mini-batch size.
-        split: ``auto``, ``subject``, ``time`` or ``random``.
+        split: ``auto``, ``subject``, ``time``, ``recording``, ``none`` or ``random``
+            (None: ``auto``, or ``none`` with ``init``).
         seed: Seed for split, augmentation and initialisation.
-        feature_mode: ``raw``, ``normalized`` or ``canonical``.
+        feature_mode: ``raw``, ``normalized`` or ``canonical`` (None: ``canonical``, or the
+            base's with ``init``).
         missing: ``window``, ``zero`` or ``interpolate`` (see
-            :mod:`~hand_gesture_recognition.preprocessing`).
+            :mod:`~hand_gesture_recognition.preprocessing`; None: ``window``, or the base's).
         stride: Step between training windows (1 by default; 3 for the downloaded dataset).
         keep_dataset: Keep a downloaded dataset.
         dest: Download folder.
         force: Replace a model in ``out_dir``.
         workers: Extraction worker processes.
-        extractor: Landmark extractor name.
-        min_confidence: Extractor confidence threshold.
+        extractor: Landmark extractor name (None: ``auto``, or the base's).
+        min_confidence: Extractor confidence threshold (None: 0.5, or the base's).
         tracking: Extract in tracking mode.
+        init: A model directory to fine-tune.
+        finetune: How it is fine-tuned (the defaults of :class:`FinetuneConfig` when None).
         log: Receives progress messages.
         verbose: Keras verbosity.
 
     Returns:
         The trained model and its metrics.
+
+    Raises:
+        InputError: If an argument or input file is not usable (before any long work where
+            it can be known then).
     """
     # Check everything the user chose before any long work starts, and keep other runs out
     # of --out until this one is done.
-    check_output_dir(out_dir, force)
-    config = RunConfig(
-        preprocessing=PreprocessingConfig(
+    given = {
+        "feature_mode": feature_mode,
+        "missing": missing,
+        "extractor": extractor,
+        "min_detection_confidence": min_confidence,
+    }
+    paths = [
+        Path(p)
+        for p in ([landmarks] if isinstance(landmarks, (str, os.PathLike)) else landmarks or [])
+    ]
+    base_config = base_gestures = None
+    finetune = finetune or FinetuneConfig()
+    if init is not None:
+        base_config, base_gestures = read_base(init)
+        preprocessing = base_preprocessing(base_config, init, given, stride)
+        if Path(out_dir).exists() and same_file(out_dir, init) and not force:
+            raise InputError(
+                f"--out {out_dir}: is the --init model; choose another --out (or pass --force "
+                "to replace the base with the fine-tuned model)"
+            )
+    else:
+        preprocessing = PreprocessingConfig(
             window_stride=stride or 1,
-            feature_mode=feature_mode,
-            missing=missing,
-            extractor=extractor,
-            min_detection_confidence=min_confidence,
+            feature_mode=feature_mode or "canonical",
+            missing=missing or "window",
+            extractor=extractor or "auto",
+            min_detection_confidence=0.5 if min_confidence is None else min_confidence,
+        )
+    check_output_dir(out_dir, force)
+    split = split or ("none" if init is not None else "auto")
+    epochs = epochs or (finetune.epochs if init is not None else 100)
+    config = RunConfig(
+        preprocessing=preprocessing,
+        augmentation=base_config.augmentation if base_config else AugmentationConfig(),
+        model=base_config.model if base_config else ModelConfig(),
+        training=TrainingConfig(
+            epochs=epochs,
+            batch_size=batch_size,
+            split=split,
+            seed=seed,
+            learning_rate=finetune.learning_rate if init is not None else 1e-3,
         ),
-        augmentation=AugmentationConfig(),
-        model=ModelConfig(),
-        training=TrainingConfig(epochs=epochs, batch_size=batch_size, split=split, seed=seed),
     )
     with OutputLock(out_dir) as lock:
         downloaded: Path | None = None
-        if landmarks is None and data_dir is None:
+        if not paths and data_dir is None:
             data_dir, downloaded = _download(Path(dest), log)
             if stride is None:
                 preprocessing = replace(config.preprocessing, window_stride=3)
                 config = replace(config, preprocessing=preprocessing)
-        if landmarks is None:
+        if not paths:
+            name = config.preprocessing.extractor
+            confidence = config.preprocessing.min_detection_confidence
             recordings = find_recordings(data_dir)
             check_gestures(sorted({r.gesture for r in recordings}), f"--data {data_dir}")
-            cache = landmark_cache_path(data_dir, extractor)
-            log(f"extracting landmarks from {data_dir} ({extractor}, {workers} worker(s)) ...")
+            cache = landmark_cache_path(data_dir, name)
+            log(f"extracting landmarks from {data_dir} ({name}, {workers} worker(s)) ...")
             summary = extract_landmarks(
                 data_dir,
                 cache,
-                extractor=extractor,
+                extractor=name,
                 workers=workers,
                 tracking=tracking,
-                min_confidence=min_confidence,
+                min_confidence=confidence,
                 force=True,
                 log=log,
             )
@@ -346,17 +590,49 @@ def run_training(
                     f"skipped {len(summary.unreadable)} unreadable image(s), e.g. "
                     f"{summary.unreadable[0]}"
                 )
-            landmarks = cache
-        else:
-            landmarks = Path(landmarks)
-        table = LandmarkTable.load(landmarks)
-        check_gestures(table.gestures, landmarks)
+            paths = [cache]
+        sources = [(path, LandmarkTable.load(path)) for path in paths]
+        if init is not None:
+            for path, part in sources:
+                check_data_fits(part, path, config.preprocessing)
+        table = sources[0][1] if len(sources) == 1 else merge_tables(sources)
+        where = paths[0] if len(paths) == 1 else "the merged landmark files"
+        check_gestures(table.gestures, where)
+        if len(sources) > 1:
+            renamed = [str(s["path"]) for s in table.meta["sources"] if s["prefixed"]]
+            log(
+                f"merged {len(sources)} landmark files"
+                + (
+                    f"; recording ids found in several files were prefixed with their file's "
+                    f"name in {', '.join(renamed)}"
+                    if renamed
+                    else ""
+                )
+            )
+        base = None
+        if init is not None:
+            loaded = load_model(init)
+            base = BaseModel(loaded, finetune)
+            kept = [g for g in table.gestures if g in base_gestures]
+            log(
+                f"fine-tuning {init} ({len(base_gestures)} gestures; {len(kept)} of the "
+                f"{len(table.gestures)} here keep their output weights; frozen: "
+                f"{finetune.freeze}, learning rate {finetune.learning_rate:g})"
+            )
         log(
             f"training on {len(table)} frames of {len(table.gestures)} gestures, "
             f"{len(table.subjects)} subject(s) ..."
         )
-        config = replace(config, info={**config.info, "data": data_fingerprint(table, landmarks)})
-        result = train_model(table, config, out_dir, force=force, verbose=verbose, lock=lock)
+        fingerprint = data_fingerprint(table, paths if len(paths) > 1 else paths[0])
+        config = replace(config, info={**config.info, "data": fingerprint})
+        result = train_model(
+            table, config, out_dir, force=force, verbose=verbose, lock=lock, base=base
+        )
+    if result.metrics.get("test", True) is None:
+        log(
+            "no test set (split none): one recording of each gesture or more was held out "
+            "for validation, the rest trained; metrics.json has no test figures"
+        )
     # Only what this run downloaded is deleted, and only after success, so that a failed run
     # can be repeated without downloading again.
     if downloaded is not None and not keep_dataset:
