@@ -7,8 +7,8 @@ to square pixels, run Hands in static-image mode), and the ratios. The targets: 
 at least 1.8x the plain loop, and the Ray engine at least 0.7x the 2-worker run.
 
 For the scaling model it also prints the Ray run's steady rate (frames/s between its first and
-last block, without starting Ray and its actors), its start-up time, and Ray Data's cost per
-block measured with a callable class that does nothing.
+last block, without starting Ray and its actors), its start-up time, and Ray's cost per block
+measured with actors that do nothing.
 
 Each measurement runs in a fresh process that imports MediaPipe before the clock starts, as
 the ``hand-gesture extract`` command does before it extracts; the extraction's own costs
@@ -20,8 +20,12 @@ the ``hand-gesture extract`` command does before it extracts; the extraction's o
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -64,15 +68,17 @@ class _Clock:
         self.times.append((time.perf_counter(), frames))
 
 
-def time_ray(tree: Path, actors: int, extractor: str, scratch: Path) -> dict:
-    """Times the Ray engine end to end: start Ray and its actors, extract, write the file."""
+def time_ray(
+    tree: Path, actors: int, extractor: str, scratch: Path, address: str | None = None
+) -> dict:
+    """Times the Ray engine end to end: join or start Ray, its actors, extract, write the file."""
     from hand_gesture_recognition.cluster import RayEngine
     from hand_gesture_recognition.landmarks import extract_landmarks
 
     out = scratch / f"{extractor}-ray.npz"
     clock = _Clock()
     started = time.perf_counter()
-    with RayEngine(actors=actors).session() as engine:
+    with RayEngine(address=address, actors=actors).session() as engine:
         connected = time.perf_counter()
 
         def timed(recordings, name, options, keep, bar):
@@ -127,22 +133,22 @@ def driver_gather_rate(recordings: int = 100, frames: int = 200, block: int = 32
 
 
 class _Nothing:
-    def __call__(self, batch):
-        return batch
+    def extract(self, block):
+        return block
 
 
 def ray_block_overhead(blocks: int = 400) -> float:
-    """Seconds Ray Data spends per block through a 2-actor pool whose actors do nothing."""
-    import pyarrow as pa
+    """Seconds Ray spends per block through a 2-actor pool whose actors do nothing."""
+    import numpy as np
     import ray
+    import ray.util
 
-    tables = [pa.table({"x": [i]}) for i in range(blocks)]
-    pipeline = ray.data.from_arrow(tables).map_batches(
-        _Nothing, batch_size=None, compute=ray.data.ActorPoolStrategy(size=2), num_cpus=1
-    )
-    next(iter(pipeline.iter_batches(batch_size=None)))  # Starts the actors.
+    remote = ray.remote(num_cpus=1)(_Nothing)
+    pool = ray.util.ActorPool([remote.remote() for _ in range(2)])
+    tables = [{"x": np.array([i])} for i in range(blocks)]
+    list(pool.map_unordered(lambda actor, block: actor.extract.remote(block), tables[:4]))
     started = time.perf_counter()
-    count = sum(1 for _ in pipeline.iter_batches(batch_size=None))
+    count = sum(1 for _ in pool.map_unordered(lambda a, b: a.extract.remote(b), tables))
     return (time.perf_counter() - started) / count
 
 
@@ -162,7 +168,55 @@ def time_plain_loop(tree: Path) -> tuple[float, int]:
     return time.perf_counter() - started, len(files)
 
 
-def measure(kind: str, tree: Path, workers: int, extractor: str, scratch: Path) -> dict:
+@contextlib.contextmanager
+def ray_head(cpus: int):
+    """A Ray head on 127.0.0.1 started with ``ray start``, as a cluster would be; its address.
+
+    Ended afterwards by ending the processes it started (never ``ray stop``, which would end
+    every Ray process on the machine).
+    """
+    temp_dir = Path(tempfile.mkdtemp(prefix="hgr-bench-ray-", dir="/tmp"))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [
+        str(Path(sys.executable).parent / "ray"), "start", "--head",
+        "--node-ip-address=127.0.0.1", f"--port={port}", f"--num-cpus={cpus}",
+        "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp_dir}",
+    ]  # fmt: skip
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_UV_RUN_RUNTIME_ENV": "0"}
+    starters = []
+    try:
+        # Ray gives its dashboard agent 15 s to start, which a busy machine can miss: one retry.
+        for attempt in range(2):
+            starter = subprocess.Popen(
+                command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                start_new_session=True,
+            )  # fmt: skip
+            starters.append(starter)
+            output, _ = starter.communicate(timeout=300)
+            if starter.returncode == 0:
+                break
+            if attempt == 1:
+                raise SystemExit(f"benchmarks/extract.py: error: ray start failed:\n{output}")
+        time.sleep(5.0)  # Let the head's start-up work settle, as on a cluster that is up.
+        yield f"127.0.0.1:{port}"
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for starter in starters:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(starter.pid, sig)
+            for proc in Path("/proc").iterdir():
+                with contextlib.suppress(OSError, ValueError):
+                    if str(temp_dir).encode() in (proc / "cmdline").read_bytes():
+                        os.kill(int(proc.name), sig)
+            time.sleep(1.0)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def measure(
+    kind: str, tree: Path, workers: int, extractor: str, scratch: Path, address: str = ""
+) -> dict:
     """Runs one measurement in a fresh Python process and returns its result."""
     command = [
         sys.executable,
@@ -177,8 +231,12 @@ def measure(kind: str, tree: Path, workers: int, extractor: str, scratch: Path) 
         extractor,
         "--scratch",
         str(scratch),
+        "--ray-address",
+        address,
     ]
-    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"benchmarks/extract.py: error: the {kind} run failed:\n{result.stderr}")
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -192,7 +250,8 @@ def _measure_here(args: argparse.Namespace) -> int:
     elif args.measure == "ray":
         import ray  # noqa: F401 - imported before timing, as the command does.
 
-        print(json.dumps(time_ray(args.tree, args.workers, args.extractor, args.scratch)))
+        address = args.ray_address or None
+        print(json.dumps(time_ray(args.tree, args.workers, args.extractor, args.scratch, address)))
         return 0
     else:
         seconds, frames = time_extract(args.tree, args.workers, args.extractor, args.scratch)
@@ -215,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tree", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--scratch", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--ray-address", default="", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure:
         return _measure_here(args)
@@ -233,8 +293,11 @@ def main(argv: list[str] | None = None) -> int:
             rows[name] = measure("extract", tree, workers, args.extractor, scratch)
         rows["plain loop over mp.solutions.hands"] = measure("plain", tree, 1, "", scratch)
         ray_name = f"extract --extractor {args.extractor} --engine ray ({cores} actors)"
+        joined_name = f"extract ... --engine ray --ray-address (running, {cores} actors)"
         if not args.no_ray:
             rows[ray_name] = measure("ray", tree, cores, args.extractor, scratch)
+            with ray_head(cores) as address:
+                rows[joined_name] = measure("ray", tree, cores, args.extractor, scratch, address)
     plain = rows["plain loop over mp.solutions.hands"]
     baseline = plain["frames"] / plain["seconds"]
     print(f"{'run':<48} {'frames':>7} {'seconds':>8} {'frames/s':>9} {'vs plain':>9}")
@@ -250,28 +313,30 @@ def main(argv: list[str] | None = None) -> int:
         f"2 workers vs plain loop: {ratio:.2f}x (target >= 1.8x): "
         f"{'met' if ratio >= 1.8 else 'NOT met'}"
     )
-    if ray_name in rows:
-        ray = rows[ray_name]
-        versus = (ray["frames"] / ray["seconds"]) / (two["frames"] / two["seconds"])
+    local_fps = two["frames"] / two["seconds"]
+    for name, what in ((ray_name, "starting Ray here"), (joined_name, "joining a running cluster")):
+        if name not in rows:
+            continue
+        ray = rows[name]
+        versus = (ray["frames"] / ray["seconds"]) / local_fps
         print(
-            f"Ray engine vs 2 workers: {versus:.2f}x, overhead included (target >= 0.7x): "
-            f"{'met' if versus >= 0.7 else 'NOT met'}"
+            f"Ray engine, {what}, vs 2 workers: {versus:.2f}x, overhead included "
+            f"(target >= 0.7x): {'met' if versus >= 0.7 else 'NOT met'}"
         )
         print(
-            f"Ray: start {ray['start_s']:.1f} s, first block after {ray['first_block_s']:.1f} s, "
+            f"  start {ray['start_s']:.1f} s, first block after {ray['first_block_s']:.1f} s, "
             f"then {ray['steady_fps']:.1f} frames/s ({ray['steady_fps'] / cores:.1f} per actor "
-            f"and core); Ray Data's cost per block: {ray['block_overhead_ms']:.1f} ms; the "
+            f"and core); Ray's cost per block: {ray['block_overhead_ms']:.1f} ms; the "
             f"driver gathers {ray['driver_fps']:,.0f} frames/s"
         )
         # Ray costs a fixed start-up, then runs at its steady rate: the frames from which it
         # reaches 0.7x the 2 workers (who start in well under a second).
-        local_fps = two["frames"] / two["seconds"]
         steady = ray["steady_fps"] / local_fps
         if steady > 0.7:
             frames = 0.7 * ray["first_block_s"] * local_fps / (1 - 0.7 / steady)
             print(
-                f"Ray's steady rate is {steady:.2f}x the 2 workers'; with its start-up it "
-                f"reaches 0.7x from about {frames:,.0f} frames"
+                f"  steady rate {steady:.2f}x the 2 workers'; with its start-up it reaches "
+                f"0.7x from about {frames:,.0f} frames"
             )
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0

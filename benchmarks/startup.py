@@ -11,7 +11,9 @@ answer on one photo:
 * predict: ``hand-gesture predict --static-images`` on a folder holding the photo, in the
   inference-only environment;
 * app: ``app.py``'s page built and served on localhost, then its photo handler answering the
-  photo, in the inference-only environment.
+  photo, in the inference-only environment;
+* ``import gradio`` alone in the inference-only environment: the floor under the app's cold
+  start, whatever the app does.
 
 Prints the median of ``--repeats`` runs of each, the ratios to the baseline (the target is
 <= 0.30), and the size of both environments.
@@ -172,7 +174,10 @@ def main(argv: list[str] | None = None) -> int:
             "hand-gesture predict (inference env)": (
                 [str(venv / "bin" / "hand-gesture"), "predict", "--model-dir", str(model),
                  "--source", str(folder), "--static-images", "--no-display",
-                 "--jsonl", str(jsonl)], "", env,
+                 "--jsonl", str(jsonl), "--force"], "", env,
+            ),
+            "import gradio alone (inference env)": (
+                [str(light), "-c", "import gradio; print('imported')"], "imported", env,
             ),
             "app.py first answer (inference env)": (
                 [str(light), "-c", APP, str(args.photo), str(REPO)], "",

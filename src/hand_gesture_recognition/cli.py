@@ -1,4 +1,4 @@
-"""The ``hand-gesture`` command: download, extract, train, evaluate, predict, publish.
+"""The ``hand-gesture`` command: download, extract, record, train, evaluate, predict, publish.
 
 Bad input ends with one line on standard error naming the file or argument and what was
 expected, and exit status 2; no traceback.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import sys
 from pathlib import Path
@@ -37,6 +38,26 @@ def _probability(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {text}")
     return value
 
 
@@ -212,6 +233,79 @@ def _report_extraction(summary) -> None:
         shown = ", ".join(summary.unreadable[:3])
         more = f" and {len(summary.unreadable) - 3} more" if len(summary.unreadable) > 3 else ""
         _log(f"skipped {len(summary.unreadable)} unreadable image(s): {shown}{more}")
+
+
+# ---------------------------------------------------------------------------------------------
+# record
+
+
+def _add_record_parser(commands) -> None:
+    parser = commands.add_parser(
+        "record",
+        help="record takes of your own gesture into a landmark file",
+        description="Record --count takes of one gesture from a camera or a video file and "
+        "append each to --out (a landmark .npz, created if missing) as one recording, with "
+        "the extractor live recognition uses. A take is saved only when the hand was found in "
+        "at least half its frames; a refused take stops the run (exit 2) and the takes before "
+        "it stay saved. The gesture 'none' records hand poses that are not gestures.",
+    )
+    parser.add_argument(
+        "--gesture", required=True, help="the label of the takes, e.g. 01_palm (or none)"
+    )
+    parser.add_argument(
+        "--out", type=Path, required=True, help="the landmark .npz the takes are appended to"
+    )
+    parser.add_argument(
+        "--source",
+        default="0",
+        help="camera index or video file (default: camera 0)",
+    )
+    parser.add_argument("--subject", default=None, help="the subject of the takes (default: user)")
+    parser.add_argument(
+        "--count", type=_positive_int, default=None, help="takes to record (default: 5)"
+    )
+    parser.add_argument(
+        "--seconds",
+        type=_positive_float,
+        default=None,
+        help="length of a take (default: 4; from a video, the next seconds x fps frames)",
+    )
+    parser.add_argument(
+        "--countdown",
+        type=_non_negative_float,
+        default=None,
+        help="seconds before each take (default: 3 for a camera, 0 for a video; from a video, "
+        "that many seconds of frames are skipped)",
+    )
+    parser.add_argument("--no-display", action="store_true", help="do not open a window")
+    parser.set_defaults(handler=_cmd_record)
+
+
+def _cmd_record(args: argparse.Namespace) -> int:
+    from .record import (
+        DEFAULT_COUNT,
+        DEFAULT_SECONDS,
+        DEFAULT_SUBJECT,
+        RecordSettings,
+        record_gestures,
+    )
+
+    settings = RecordSettings(
+        gesture=args.gesture,
+        out=args.out,
+        source=args.source,
+        subject=DEFAULT_SUBJECT if args.subject is None else args.subject,
+        count=args.count or DEFAULT_COUNT,
+        seconds=args.seconds or DEFAULT_SECONDS,
+        countdown=args.countdown,
+        display=not args.no_display,
+    )
+    summary = record_gestures(settings, log=_log)
+    print(
+        f"{summary.out}: {len(summary.saved)} take(s) of {settings.gesture} added "
+        f"({summary.sequences} recordings, {summary.frames} frames in the file)"
+    )
+    return 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -515,6 +609,7 @@ def build_parser() -> argparse.ArgumentParser:
     for add in (
         _add_download_parser,
         _add_extract_parser,
+        _add_record_parser,
         _add_train_parser,
         _add_evaluate_parser,
         _add_predict_parser,

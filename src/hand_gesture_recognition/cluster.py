@@ -1,18 +1,21 @@
 """Landmark extraction on a Ray cluster: the ``ray`` engine of ``hand-gesture extract``.
 
-Ray Data runs a fixed pool of actors (``map_batches`` with a callable class), each building one
-extractor when it starts and keeping it, over blocks of frames that the driver lists. Each block
-holds up to ``batch_size`` frames of one recording; in tracking mode a block is a whole
-recording, so that one actor sees its frames in order. The driver gathers the results per
+A fixed pool of Ray actors (:class:`ray.util.ActorPool`), each building one extractor when it
+starts and keeping it, runs over blocks of frames that the driver lists. Each block holds up to
+``batch_size`` frames of one recording; in tracking mode a block is a whole recording, so that
+one actor sees its frames in order. The pool keeps one block in flight per actor (the
+back-pressure: results never pile up in the driver), and the driver gathers the results per
 recording and hands each finished recording to
 :func:`hand_gesture_recognition.landmarks.extract_landmarks`, which keeps it for resuming and in
 the end writes the landmark file, atomically, exactly as it does for its local worker processes.
 
-Ray Data rather than bare actors: it already does what a pool of our own would have to, and does
-it at cluster scale: streaming with back-pressure, restarting a dead actor and retrying its
-block (its defaults ``max_restarts=-1``, ``max_task_retries=-1``), and keeping results out of
-the driver's memory until they are read. Results carry their recording and frame index, so
-their arrival order does not matter.
+Ray core's actors rather than Ray Data's ``map_batches``: measured here (2 cores), a Ray Data
+actor pool took 22 s to answer its first block with actors that do nothing (each actor imports
+Ray Data, pandas and Arrow), against 4.4 s for two core actors to import MediaPipe and load its
+models; that start-up alone put the engine at 0.19x the local one on the sample. Ray itself does
+the fault tolerance: an actor that dies is restarted (``max_restarts=-1``) and the block it had
+is sent again (``max_task_retries=-1``). Results carry their recording and frame index, so their
+arrival order does not matter.
 
 Frames are read by the actors from the paths the driver lists, so the data must be on a
 filesystem that every node mounts at the same path. Ray is an optional dependency (the
@@ -63,7 +66,7 @@ def import_ray():
     os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
     try:
         import ray
-        import ray.data
+        import ray.util
     except ImportError:
         raise InputError(
             "--engine ray needs Ray, which is not installed: install the 'cluster' extra "
@@ -125,16 +128,16 @@ class RayEngine:
         bar: Any,
     ) -> None:
         blocks = _blocks(recordings, self.batch_size, tracking=bool(options["tracking"]))
-        results = ray.data.from_arrow(blocks).map_batches(
-            FrameExtractor,
-            fn_constructor_args=(extractor, options),
-            batch_size=None,  # One block, one batch: a block never mixes recordings.
-            batch_format="numpy",
-            compute=ray.data.ActorPoolStrategy(size=actors),
-            num_cpus=1,
-            udf_modifying_row_count=False,
-        )
-        _gather(results.iter_batches(batch_size=None, batch_format="numpy"), recordings, keep, bar)
+        remote = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=-1)(FrameExtractor)
+        pool = [remote.remote(extractor, options) for _ in range(min(actors, len(blocks)))]
+        try:
+            results = ray.util.ActorPool(pool).map_unordered(
+                lambda actor, block: actor.extract.remote(block), blocks
+            )
+            _gather(results, recordings, keep, bar)
+        finally:
+            for actor in pool:
+                ray.kill(actor)
 
 
 @contextlib.contextmanager
@@ -176,7 +179,6 @@ def ray_session(address: str | None) -> Iterator[tuple[Any, bool]]:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         where = f"--ray-address {address}" if address else "starting Ray on this machine"
         raise InputError(f"{where}: could not join the Ray cluster ({reason})") from None
-    _quiet_ray_data(ray)
     try:
         yield ray, address is None
     finally:
@@ -202,18 +204,8 @@ def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
         ) from None
 
 
-def _quiet_ray_data(ray) -> None:
-    context = ray.data.DataContext.get_current()
-    context.enable_progress_bars = False  # The command shows its own, in frames.
-    context.print_on_execution_start = False
-    context.enable_auto_log_stats = False
-    logging.getLogger("ray.data").setLevel(logging.ERROR)
-
-
-def _blocks(recordings: list[Recording], batch_size: int, *, tracking: bool) -> list:
-    """The input blocks: ``recording`` (its index), ``frame`` (index in it) and ``path``."""
-    import pyarrow as pa
-
+def _blocks(recordings: list[Recording], batch_size: int, *, tracking: bool) -> list[dict]:
+    """The input blocks: ``recording`` (its index), ``frame`` (indices in it) and ``path``."""
     blocks = []
     for number, recording in enumerate(recordings):
         paths = [os.path.abspath(frame) for frame in recording.frames]
@@ -221,13 +213,11 @@ def _blocks(recordings: list[Recording], batch_size: int, *, tracking: bool) -> 
         for start in range(0, len(paths), step):
             chunk = paths[start : start + step]
             blocks.append(
-                pa.table(
-                    {
-                        "recording": pa.array([number] * len(chunk), pa.int32()),
-                        "frame": pa.array(range(start, start + len(chunk)), pa.int64()),
-                        "path": pa.array(chunk, pa.string()),
-                    }
-                )
+                {
+                    "recording": np.full(len(chunk), number, np.int32),
+                    "frame": np.arange(start, start + len(chunk), dtype=np.int64),
+                    "path": np.array(chunk),
+                }
             )
     return blocks
 
@@ -287,7 +277,7 @@ def _recording_result(
 
 
 class FrameExtractor:
-    """One Ray Data actor: builds an extractor once and runs it over blocks of frames.
+    """One Ray actor: builds an extractor once and runs it over blocks of frames.
 
     Args:
         extractor: The extractor's name.
@@ -296,15 +286,14 @@ class FrameExtractor:
 
     def __init__(self, extractor: str, options: dict[str, Any]) -> None:
         self._extractor = make_extractor(extractor, **options)
-        # Load the models now: Ray Data sends blocks only to actors whose start has finished,
-        # so no block waits behind a model being loaded while another actor is idle.
+        # Load the models now, so that a restarted actor is ready before its block is resent.
         for blank in (np.zeros(LEAP_FRAME_SHAPE, np.uint8), np.zeros((64, 64, 3), np.uint8)):
             self._extractor.process(blank)
         self._node = socket.gethostname()
         self._frames_done = 0
         self._fault = _Fault.from_env()
 
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def extract(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Extracts the landmarks of one block (consecutive frames of one recording)."""
         paths = [str(p) for p in batch["path"]]
         n = len(paths)

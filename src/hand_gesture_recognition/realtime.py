@@ -714,43 +714,35 @@ def landmark_pixels(landmarks: np.ndarray, shape: tuple[int, ...]) -> np.ndarray
     return np.round(points).astype(np.int32)
 
 
-def draw_overlay(frame: np.ndarray, prediction: Prediction, fps: float | None = None) -> np.ndarray:
-    """Draws the hand's skeleton, the answer, the hand status and the FPS on a copy of a frame.
+def draw_hand(image: np.ndarray, landmarks: np.ndarray) -> None:
+    """Draws a hand's skeleton onto a BGR image in place.
 
     Args:
-        frame: The BGR or grayscale frame.
-        prediction: What the recognizer said about it.
-        fps: Frames per second to show, if any.
-
-    Returns:
-        The annotated BGR copy.
+        image: The BGR image (drawn on).
+        landmarks: ``(21, 3)`` normalised landmarks (see :func:`landmark_pixels`).
     """
     import cv2
 
-    image = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR) if frame.ndim == 2 else frame.copy()
-    height, width = image.shape[:2]
-    unit = max(1, round(min(width, height) / 240))
-    if prediction.landmarks is not None:
-        points = landmark_pixels(prediction.landmarks, image.shape)
-        for a, b in HAND_CONNECTIONS:
-            cv2.line(image, tuple(points[a]), tuple(points[b]), (0, 255, 0), unit, cv2.LINE_AA)
-        for x, y in points:
-            cv2.circle(image, (int(x), int(y)), unit + 1, (0, 0, 255), -1, cv2.LINE_AA)
-    if prediction.state == GESTURE:
-        answer, colour = f"{prediction.label} {prediction.confidence:.0%}", (0, 255, 0)
-    elif prediction.state == UNCERTAIN:
-        guess = f" ({prediction.candidate}?)" if prediction.candidate else ""
-        answer, colour = f"uncertain{guess} {prediction.confidence:.0%}", (0, 200, 255)
-    elif prediction.state == WARMING_UP:
-        answer, colour = "collecting frames...", (255, 255, 0)
-    else:
-        answer, colour = "no hand", (0, 0, 255)
-    status = "hand: found" if prediction.hand_detected else "hand: not found"
-    if fps:
-        status += f"  FPS {fps:.0f}"
-    scale = max(0.4, width / 1000)
+    unit = max(1, round(min(image.shape[:2]) / 240))
+    points = landmark_pixels(landmarks, image.shape)
+    for a, b in HAND_CONNECTIONS:
+        cv2.line(image, tuple(points[a]), tuple(points[b]), (0, 255, 0), unit, cv2.LINE_AA)
+    for x, y in points:
+        cv2.circle(image, (int(x), int(y)), unit + 1, (0, 0, 255), -1, cv2.LINE_AA)
+
+
+def draw_text_rows(image: np.ndarray, rows: Iterable[tuple[str, tuple[int, int, int]]]) -> None:
+    """Writes lines of text, each on a black band, from the top-left corner of an image in place.
+
+    Args:
+        image: The BGR image (drawn on).
+        rows: ``(text, BGR colour)`` pairs, top to bottom.
+    """
+    import cv2
+
+    scale = max(0.4, image.shape[1] / 1000)
     thickness = max(1, round(scale * 2))
-    for row, (text, text_colour) in enumerate(((answer, colour), (status, (255, 255, 255)))):
+    for row, (text, text_colour) in enumerate(rows):
         (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
         top = 4 + row * (h + base + 6)
         cv2.rectangle(image, (2, top), (8 + w, top + h + base + 4), (0, 0, 0), -1)
@@ -764,6 +756,42 @@ def draw_overlay(frame: np.ndarray, prediction: Prediction, fps: float | None = 
             thickness,
             cv2.LINE_AA,
         )
+
+
+def as_bgr(frame: np.ndarray) -> np.ndarray:
+    """A BGR copy of a BGR or grayscale frame, to draw on."""
+    import cv2
+
+    return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR) if frame.ndim == 2 else frame.copy()
+
+
+def draw_overlay(frame: np.ndarray, prediction: Prediction, fps: float | None = None) -> np.ndarray:
+    """Draws the hand's skeleton, the answer, the hand status and the FPS on a copy of a frame.
+
+    Args:
+        frame: The BGR or grayscale frame.
+        prediction: What the recognizer said about it.
+        fps: Frames per second to show, if any.
+
+    Returns:
+        The annotated BGR copy.
+    """
+    image = as_bgr(frame)
+    if prediction.landmarks is not None:
+        draw_hand(image, prediction.landmarks)
+    if prediction.state == GESTURE:
+        answer, colour = f"{prediction.label} {prediction.confidence:.0%}", (0, 255, 0)
+    elif prediction.state == UNCERTAIN:
+        guess = f" ({prediction.candidate}?)" if prediction.candidate else ""
+        answer, colour = f"uncertain{guess} {prediction.confidence:.0%}", (0, 200, 255)
+    elif prediction.state == WARMING_UP:
+        answer, colour = "collecting frames...", (255, 255, 0)
+    else:
+        answer, colour = "no hand", (0, 0, 255)
+    status = "hand: found" if prediction.hand_detected else "hand: not found"
+    if fps:
+        status += f"  FPS {fps:.0f}"
+    draw_text_rows(image, ((answer, colour), (status, (255, 255, 255))))
     return image
 
 
