@@ -471,7 +471,7 @@ def add_take(
     gesture: str | None,
     video: str | os.PathLike | None,
     progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio injects the request's tracker.
-) -> tuple[PersonalSession, pd.DataFrame, str]:
+) -> tuple[PersonalSession, pd.DataFrame, str, str | None]:
     """Adds a recorded or uploaded clip as one take of a gesture.
 
     The hand is found with the extractor live recognition uses (the model's, in tracking
@@ -484,8 +484,9 @@ def add_take(
         progress: Gradio's progress tracker.
 
     Returns:
-        The session, the takes per gesture and a status message in Markdown; a clip without
-        enough hand is refused with a warning and the reason in the status.
+        The session, the takes per gesture, a status message in Markdown and the clip input's
+        new value: None (cleared for the next take) once the clip was added; a clip without
+        enough hand is refused with a warning and the reason in the status, and kept.
 
     Raises:
         gr.Error: For a bad gesture name, a missing, too large or unreadable clip, too many
@@ -525,7 +526,7 @@ def add_take(
             "a few seconds."
         )
         gr.Warning(message)
-        return session, takes_table(session), f"**{message}**"
+        return session, takes_table(session), f"**{message}**", str(path)
     session.takes = takes
     added = takes.meta["recordings"][-1]
     status = (
@@ -533,7 +534,7 @@ def add_take(
         f"{added['detected']}. "
         "Fine-tune when every gesture has at least two takes."
     )
-    return session, takes_table(session), status
+    return session, takes_table(session), status, None
 
 
 def clear_takes(
@@ -822,7 +823,8 @@ def build_demo() -> gr.Blocks:
                     take_in = gr.Video(
                         label="Take (record with the webcam, or upload)",
                         sources=["webcam", "upload"],
-                        include_audio=False,
+                        # Without audio Gradio would need ffmpeg to strip it.
+                        include_audio=True,
                         elem_id="takes-video",
                     )
                     add_button = gr.Button("Add clip as a take", elem_id="takes-add")
@@ -873,12 +875,12 @@ def build_demo() -> gr.Blocks:
         image_button.click(recognize_image, image_in, image_outputs, api_name="recognize_image")
         image_in.upload(recognize_image, image_in, image_outputs, api_visibility="private")
 
-        take_outputs = [session, takes_out, takes_status]
+        take_outputs = [session, takes_out, takes_status, take_in]
         private = {"api_visibility": "private"}
-        # Finishing a recording or an upload adds it at once; the button adds it (again).
+        # Finishing a recording or an upload adds it at once (the button: after a refusal).
         for event in (add_button.click, take_in.stop_recording, take_in.upload):
             event(add_take, [session, gesture_in, take_in], take_outputs, **private)
-        clear_button.click(clear_takes, session, take_outputs, **private)
+        clear_button.click(clear_takes, session, take_outputs[:3], **private)
         finetune_button.click(finetune, session, [session, finetune_status, archive_out], **private)
         personal_outputs = [personal_out, personal_label, personal_status]
         for event in (personal_button.click, personal_in.upload, personal_in.stop_recording):

@@ -289,7 +289,7 @@ def append_take(
 
 
 def refusal(take: Take, min_share: float = MIN_HAND_SHARE, min_frames: int = 1) -> str:
-    """Why a take is refused: too short, no hand, or too little hand ("" when it can be saved).
+    """Why a take is refused: no hand, too little hand, or too short ("" when it can be saved).
 
     Args:
         take: The take.
@@ -299,8 +299,6 @@ def refusal(take: Take, min_share: float = MIN_HAND_SHARE, min_frames: int = 1) 
     Returns:
         The reason, to follow the take's name in a message; empty for a good take.
     """
-    if take.frames < min_frames:
-        return f"only {take.frames} frame(s), at least {min_frames} needed"
     if take.detected == 0:
         return f"no hand in any of its {take.frames} frames"
     if take.detected < min_share * take.frames:
@@ -308,6 +306,8 @@ def refusal(take: Take, min_share: float = MIN_HAND_SHARE, min_frames: int = 1) 
             f"hand found in only {take.detected} of its {take.frames} frames (at least "
             f"{min_share:.0%} needed)"
         )
+    if take.frames < min_frames:
+        return f"only {take.frames} frames, at least {min_frames} needed (one model window)"
     return ""
 
 
