@@ -492,7 +492,7 @@ def add_take(
         gr.Error: For a bad gesture name, a missing, too large or unreadable clip, too many
             takes, or a model that cannot be loaded.
     """
-    from hand_gesture_recognition.record import add_clip_take, check_label
+    from hand_gesture_recognition.record import add_clip_take, check_label, takes_per_gesture
 
     try:
         gesture = check_label(gesture or "", "The gesture name")
@@ -529,10 +529,10 @@ def add_take(
         return session, takes_table(session), f"**{message}**", str(path)
     session.takes = takes
     added = takes.meta["recordings"][-1]
+    number = takes_per_gesture(takes)[gesture][0]
     status = (
-        f"Added a take of **{gesture}**: {added['frames']} frames, hand found in "
-        f"{added['detected']}. "
-        "Fine-tune when every gesture has at least two takes."
+        f"Added take {number} of **{gesture}**: {added['frames']} frames, hand found in "
+        f"{added['detected']}. Fine-tune when every gesture has at least two takes."
     )
     return session, takes_table(session), status, None
 
