@@ -9,8 +9,15 @@ when a model is first needed (never at import):
   commit; ``HF_TOKEN`` is used for a private one). It takes precedence over
 * ``HGR_MODEL_DIR``: a local model directory (default ``models``).
 
-``HGR_MAX_UPLOAD_MB`` (default 50) limits the size of an uploaded file and ``HGR_MAX_FRAMES``
-(default 900) the number of frames of a clip that are processed.
+``HGR_MAX_UPLOAD_MB`` (default 50) limits the size of an uploaded file, ``HGR_MAX_FRAMES``
+(default 900) the number of frames of a clip that are processed, and ``HGR_FINETUNE_EPOCHS``
+(default 30) the epochs of fine-tuning in the "Your gestures" tab.
+
+The "Your gestures" tab turns clips into takes with
+:func:`~hand_gesture_recognition.record.add_clip_take`, fine-tunes the app's model on them with
+:func:`~hand_gesture_recognition.train.run_training` (``init``) into the session's temporary
+folder, recognises with the result, and zips it with
+:func:`~hand_gesture_recognition.storage.zip_directory`.
 
 Recognition, drawing and reading files are the package's own
 (:class:`~hand_gesture_recognition.realtime.RealTimeGestureRecognizer`,

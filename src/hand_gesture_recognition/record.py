@@ -25,6 +25,10 @@ keeps every finished take and earlier recordings are never lost.
 
 The gesture name ``none`` is the rejection class: hand poses that are not gestures. Here it
 is only a label like any other.
+
+The app's "Your gestures" tab adds whole clips as takes (:func:`add_clip_take`): the same
+extractor in tracking mode, the same judging (:func:`refusal`) and the same rows and
+``recordings`` entries (:func:`take_entry`) as the command's takes.
 """
 
 from __future__ import annotations
