@@ -416,7 +416,8 @@ class PersonalSession:
         folder: The session's temporary folder (takes file, models, zips); removed when the
             session ends.
         takes: The takes so far, a landmark table (None before the first).
-        model_dir: The latest fine-tuned model directory (None before the first).
+        model_dir: The latest fine-tuned model directory (None before the first); a new one
+            replaces it, and the older one and its zip are removed.
         archive: Its zip.
         runs: Fine-tuning runs so far (each writes a fresh model directory).
     """
@@ -643,13 +644,16 @@ def finetune(
     archive = zip_directory(
         out, session.folder / f"personal-model-{session.runs}.zip", folder="personal-model"
     )
-    previous = session.model_dir
+    previous = (session.model_dir, session.archive)
     session.model_dir, session.archive = out, archive
     with _personal_lock:
-        if previous is not None:
-            old = _personal_models.pop(str(previous), None)
+        if previous[0] is not None:
+            old = _personal_models.pop(str(previous[0]), None)
             if old is not None:
                 old.close()
+            # The page holds its own copy of the previous zip.
+            shutil.rmtree(previous[0], ignore_errors=True)
+            previous[1].unlink(missing_ok=True)
         personal_recognizer(out)
     validation = (result.metrics.get("validation") or {}).get("accuracy")
     checked = (
