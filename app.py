@@ -9,8 +9,15 @@ when a model is first needed (never at import):
   commit; ``HF_TOKEN`` is used for a private one). It takes precedence over
 * ``HGR_MODEL_DIR``: a local model directory (default ``models``).
 
-``HGR_MAX_UPLOAD_MB`` (default 50) limits the size of an uploaded file and ``HGR_MAX_FRAMES``
-(default 900) the number of frames of a clip that are processed.
+``HGR_MAX_UPLOAD_MB`` (default 50) limits the size of an uploaded file, ``HGR_MAX_FRAMES``
+(default 900) the number of frames of a clip that are processed, and ``HGR_FINETUNE_EPOCHS``
+(default 30) the epochs of fine-tuning in the "Your gestures" tab.
+
+The "Your gestures" tab turns clips into takes with
+:func:`~hand_gesture_recognition.record.add_clip_take`, fine-tunes the app's model on them with
+:func:`~hand_gesture_recognition.train.run_training` (``init``) into the session's temporary
+folder, recognises with the result, and zips it with
+:func:`~hand_gesture_recognition.storage.zip_directory`.
 
 Recognition, drawing and reading files are the package's own
 (:class:`~hand_gesture_recognition.realtime.RealTimeGestureRecognizer`,
@@ -23,11 +30,14 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import shutil
 import sys
 import tempfile
 import threading
 import time
 import uuid
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +46,7 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
+from hand_gesture_recognition.config import FinetuneConfig
 from hand_gesture_recognition.errors import InputError
 
 DEFAULT_MODEL_DIR = "models"
@@ -266,6 +277,16 @@ def recognize_video(
         gr.Error: For a missing, too large or unreadable file, or a model that cannot be
             loaded.
     """
+    return _recognize_clip(video, get_recognizer, _model_lock, progress)
+
+
+def _recognize_clip(
+    video: str | os.PathLike | None,
+    load: Callable[[], Any],
+    lock: threading.Lock,
+    progress: gr.Progress,
+) -> tuple[str | None, dict[str, float] | None, pd.DataFrame, str]:
+    """:func:`recognize_video` with the recognizer ``load`` returns, used while holding ``lock``."""
     from hand_gesture_recognition.realtime import CaptureSource, VideoSink, draw_overlay
 
     path = check_upload(video, "clip")
@@ -284,8 +305,8 @@ def recognize_video(
     hands = 0
     truncated = False
     try:
-        with _model_lock:
-            recognizer = get_recognizer()
+        with lock:
+            recognizer = load()
             # One frame more than the limit tells that the clip was longer.
             frames = itertools.islice(source, limit + 1)
             with contextlib.closing(recognizer.stream(frames, transform=_fit)) as steps:
@@ -381,6 +402,295 @@ def recognize_image(
     scores = {g: float(p) for g, p in zip(gestures, prediction.probabilities, strict=True)}
     status = _answer(prediction.candidate, prediction.confidence, recognizer.threshold) + "."
     return annotated, scores, status
+
+
+# ---------------------------------------------------------------------------------------------
+# "Your gestures": takes of the user's own gestures, a fine-tuned personal model, its zip.
+
+
+@dataclass
+class PersonalSession:
+    """One browser session's takes and fine-tuned model (kept in a ``gr.State``).
+
+    Attributes:
+        folder: The session's temporary folder (takes file, models, zips); removed when the
+            session ends.
+        takes: The takes so far, a landmark table (None before the first).
+        model_dir: The latest fine-tuned model directory (None before the first); a new one
+            replaces it, and the older one and its zip are removed.
+        archive: Its zip.
+        runs: Fine-tuning runs so far (each writes a fresh model directory).
+    """
+
+    folder: Path
+    takes: Any = None
+    model_dir: Path | None = None
+    archive: Path | None = None
+    runs: int = 0
+
+
+TAKES_COLUMNS = ("gesture", "takes", "frames", "hand found")
+#: Takes one session may collect.
+MAX_TAKES = 60
+#: Fine-tuned models kept loaded for trying them (the least recently used is closed first).
+MAX_PERSONAL_MODELS = 4
+_personal_lock = threading.Lock()
+_personal_models: OrderedDict[str, Any] = OrderedDict()
+
+
+def finetune_epochs() -> int:
+    """Most epochs of fine-tuning (``HGR_FINETUNE_EPOCHS``; early stopping may end sooner)."""
+    return _env_number("HGR_FINETUNE_EPOCHS", FinetuneConfig.epochs, int)
+
+
+def _session(session: PersonalSession | None) -> PersonalSession:
+    if session is not None and session.folder.is_dir():
+        return session
+    root = Path(tempfile.gettempdir()) / "hand-gesture-app-sessions"
+    root.mkdir(parents=True, exist_ok=True)
+    return PersonalSession(Path(tempfile.mkdtemp(prefix="session-", dir=root)))
+
+
+def end_session(session: PersonalSession | None) -> None:
+    """Removes a session's folder and closes its fine-tuned model (the state's delete hook)."""
+    if session is None:
+        return
+    if session.model_dir is not None:
+        with _personal_lock:
+            recognizer = _personal_models.pop(str(session.model_dir), None)
+            if recognizer is not None:
+                recognizer.close()
+    shutil.rmtree(session.folder, ignore_errors=True)
+
+
+def takes_table(session: PersonalSession | None) -> pd.DataFrame:
+    """The takes so far: takes, frames and the share of frames with a hand, per gesture."""
+    from hand_gesture_recognition.record import takes_per_gesture
+
+    rows = [
+        {"gesture": g, "takes": n, "frames": f, "hand found": f"{d / max(f, 1):.0%}"}
+        for g, (n, f, d) in takes_per_gesture(session.takes if session else None).items()
+    ]
+    return pd.DataFrame(rows, columns=list(TAKES_COLUMNS))
+
+
+def add_take(
+    session: PersonalSession | None,
+    gesture: str | None,
+    video: str | os.PathLike | None,
+    progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio injects the request's tracker.
+) -> tuple[PersonalSession, pd.DataFrame, str, str | None]:
+    """Adds a recorded or uploaded clip as one take of a gesture.
+
+    The hand is found with the extractor live recognition uses (the model's, in tracking
+    mode), through :func:`hand_gesture_recognition.record.add_clip_take`.
+
+    Args:
+        session: The session's takes (None at first).
+        gesture: The gesture's name (see :func:`hand_gesture_recognition.record.check_label`).
+        video: The clip's path.
+        progress: Gradio's progress tracker.
+
+    Returns:
+        The session, the takes per gesture, a status message in Markdown and the clip input's
+        new value: None (cleared for the next take) once the clip was added; a clip without
+        enough hand is refused with a warning and the reason in the status, and kept.
+
+    Raises:
+        gr.Error: For a bad gesture name, a missing, too large or unreadable clip, too many
+            takes, or a model that cannot be loaded.
+    """
+    from hand_gesture_recognition.record import add_clip_take, check_label, takes_per_gesture
+
+    try:
+        gesture = check_label(gesture or "", "The gesture name")
+    except InputError as error:
+        raise gr.Error(f"{error}.") from None
+    path = check_upload(video, "clip")
+    session = _session(session)
+    count = 0 if session.takes is None else len(set(session.takes.sequence.tolist()))
+    if count >= MAX_TAKES:
+        raise gr.Error(f"This session has {count} takes, the most it keeps; clear them first.")
+    progress(None, desc="finding the hand in the clip")
+    try:
+        with _model_lock:
+            recognizer = get_recognizer()
+            takes = add_clip_take(
+                session.takes,
+                path,
+                gesture,
+                recognizer.extractor,
+                max_frames=max_frames(),
+                min_frames=recognizer.sequence_length,
+                transform=_fit,
+            )
+    except InputError as error:
+        if "could not be read as a video" in str(error):
+            raise gr.Error(
+                f"{error}. Upload a video file (for example .mp4 or .webm), or record one."
+            ) from None
+        message = (
+            f"The clip was not added: {error}. Film the whole hand, well lit, for at least "
+            "a few seconds."
+        )
+        gr.Warning(message)
+        return session, takes_table(session), f"**{message}**", str(path)
+    session.takes = takes
+    added = takes.meta["recordings"][-1]
+    number = takes_per_gesture(takes)[gesture][0]
+    status = (
+        f"Added take {number} of **{gesture}**: {added['frames']} frames, hand found in "
+        f"{added['detected']}. Fine-tune when every gesture has at least two takes."
+    )
+    return session, takes_table(session), status, None
+
+
+def clear_takes(
+    session: PersonalSession | None,
+) -> tuple[PersonalSession | None, pd.DataFrame, str]:
+    """Forgets the session's takes (a fine-tuned model stays).
+
+    Returns:
+        The session, the (empty) takes per gesture and a status message.
+    """
+    if session is not None:
+        session.takes = None
+    return session, takes_table(session), "The takes were cleared."
+
+
+def personal_recognizer(model_dir: str | os.PathLike) -> Any:
+    """The recognizer of a fine-tuned model, loaded on first use; hold ``_personal_lock``."""
+    from hand_gesture_recognition.realtime import RealTimeGestureRecognizer
+
+    key = str(model_dir)
+    if key in _personal_models:
+        _personal_models.move_to_end(key)
+        return _personal_models[key]
+    recognizer = RealTimeGestureRecognizer(model_dir)
+    _personal_models[key] = recognizer
+    while len(_personal_models) > MAX_PERSONAL_MODELS:
+        _, old = _personal_models.popitem(last=False)
+        old.close()
+    return recognizer
+
+
+def finetune(
+    session: PersonalSession | None,
+    progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio injects the request's tracker.
+) -> tuple[PersonalSession | None, str, str | None]:
+    """Fine-tunes the app's model on the session's takes into a fresh model directory.
+
+    The takes are written to a landmark file in the session's folder and
+    :func:`hand_gesture_recognition.train.run_training` fine-tunes the app's model (the base)
+    on them (``init``, split ``none``, at most :func:`finetune_epochs` epochs). The new model
+    is zipped for download and is what the tab's own input recognises with from then on.
+
+    Args:
+        session: The session's takes.
+        progress: Gradio's progress tracker (stages: preparing, training, packing).
+
+    Returns:
+        The session, a status message in Markdown and the model's zip.
+
+    Raises:
+        gr.Error: Without two gestures of at least two takes each, or when fine-tuning fails.
+    """
+    from hand_gesture_recognition.record import check_takes
+    from hand_gesture_recognition.storage import zip_directory
+    from hand_gesture_recognition.train import run_training
+
+    try:
+        check_takes(session.takes if session else None)
+    except InputError as error:
+        raise gr.Error(f"Record more takes: {error}.") from None
+    session = _session(session)
+    source = model_source()
+    progress(0.02, desc="preparing: the base model")
+    try:
+        base = source.fetch()
+    except InputError as error:
+        raise gr.Error(
+            f"The base model could not be loaded from the {source.describe()}: {error}."
+        ) from None
+    session.runs += 1
+    landmarks = session.folder / f"takes-{session.runs}.npz"
+    out = session.folder / f"model-{session.runs}"
+    session.takes.save(landmarks)
+    stages = {
+        "fine-tuning": (0.1, "preparing: loading the base model"),
+        "training on": (0.2, "training and exporting (this takes a while)"),
+    }
+
+    def log(message: str) -> None:
+        for start, (share, desc) in stages.items():
+            if message.startswith(start):
+                progress(share, desc=desc)
+
+    try:
+        result = run_training(
+            landmarks=landmarks,
+            init=base,
+            out_dir=out,
+            epochs=finetune_epochs(),
+            split="none",
+            log=log,
+            verbose=0,
+        )
+    except InputError as error:
+        raise gr.Error(f"Fine-tuning failed: {error}.") from None
+    finally:
+        landmarks.unlink(missing_ok=True)
+    progress(0.9, desc="packing the model directory")
+    archive = zip_directory(
+        out, session.folder / f"personal-model-{session.runs}.zip", folder="personal-model"
+    )
+    previous = (session.model_dir, session.archive)
+    session.model_dir, session.archive = out, archive
+    with _personal_lock:
+        if previous[0] is not None:
+            old = _personal_models.pop(str(previous[0]), None)
+            if old is not None:
+                old.close()
+            # The page holds its own copy of the previous zip.
+            shutil.rmtree(previous[0], ignore_errors=True)
+            previous[1].unlink(missing_ok=True)
+        personal_recognizer(out)
+    validation = (result.metrics.get("validation") or {}).get("accuracy")
+    checked = (
+        f"; {validation:.0%} of the held-out take windows right" if validation is not None else ""
+    )
+    status = (
+        f"**Fine-tuned model ready: {', '.join(result.gestures)}** "
+        f"({result.metrics['training']['epochs_run']} epochs{checked}), fine-tuned from the "
+        f"{source.describe()}. Try it below, or download it as a model directory "
+        "(`hand-gesture predict --model-dir personal-model`)."
+    )
+    progress(1.0, desc="done")
+    return session, status, str(archive)
+
+
+def recognize_personal(
+    session: PersonalSession | None,
+    video: str | os.PathLike | None,
+    progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio injects the request's tracker.
+) -> tuple[str | None, dict[str, float] | None, pd.DataFrame, str]:
+    """Recognises the gestures of a clip with the session's fine-tuned model.
+
+    Args:
+        session: The session (its ``model_dir``).
+        video: The clip's path.
+        progress: Gradio's progress tracker.
+
+    Returns:
+        As :func:`recognize_video`.
+
+    Raises:
+        gr.Error: Before fine-tuning, or as :func:`recognize_video`.
+    """
+    if session is None or session.model_dir is None:
+        raise gr.Error("Fine-tune your model first: add takes of your gestures, then Fine-tune.")
+    model_dir = session.model_dir
+    return _recognize_clip(video, lambda: personal_recognizer(model_dir), _personal_lock, progress)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -509,6 +819,63 @@ def build_demo() -> gr.Blocks:
                         label="Gesture", num_top_classes=3, elem_id="image-label"
                     )
             image_status = gr.Markdown(elem_id="image-status")
+        with gr.Tab("Your gestures"):
+            gr.Markdown(
+                "Teach the model your own gestures: name a gesture, record (or upload) a few "
+                "seconds of it, and repeat for at least two takes of at least two gestures. "
+                "Fine-tuning then adapts the model above to them; try it here and download it."
+            )
+            session = gr.State(None, delete_callback=end_session)
+            with gr.Row():
+                with gr.Column():
+                    gesture_in = gr.Textbox(
+                        label="Gesture name", placeholder="e.g. wave", elem_id="takes-gesture"
+                    )
+                    take_in = gr.Video(
+                        label="Take (record with the webcam, or upload)",
+                        sources=["webcam", "upload"],
+                        # Without audio Gradio would need ffmpeg to strip it.
+                        include_audio=True,
+                        elem_id="takes-video",
+                    )
+                    add_button = gr.Button("Add clip as a take", elem_id="takes-add")
+                with gr.Column():
+                    takes_out = gr.Dataframe(
+                        value=takes_table(None),
+                        label="Takes so far",
+                        interactive=False,
+                        elem_id="takes-table",
+                    )
+                    clear_button = gr.Button("Clear takes", elem_id="takes-clear")
+                    takes_status = gr.Markdown(elem_id="takes-status")
+            finetune_button = gr.Button("Fine-tune", variant="primary", elem_id="finetune")
+            finetune_status = gr.Markdown(elem_id="finetune-status")
+            archive_out = gr.File(
+                label="Your model directory (zip)", interactive=False, elem_id="personal-zip"
+            )
+            gr.Markdown("### Try your model")
+            with gr.Row():
+                with gr.Column():
+                    personal_in = gr.Video(
+                        label="Clip (upload, or record with the webcam)",
+                        sources=["upload", "webcam"],
+                        include_audio=True,
+                        elem_id="personal-input",
+                    )
+                    personal_button = gr.Button("Recognise with your model")
+                with gr.Column():
+                    personal_out = gr.Video(
+                        show_label=False,
+                        interactive=False,
+                        height=VIDEO_HEIGHT,
+                        elem_id="personal-output",
+                    )
+                    personal_label = gr.Label(
+                        label="Gestures in the clip (top 3)",
+                        num_top_classes=3,
+                        elem_id="personal-label",
+                    )
+            personal_status = gr.Markdown(elem_id="personal-status")
 
         video_outputs = [video_out, video_label, timeline, video_status]
         video_button.click(recognize_video, video_in, video_outputs, api_name="recognize_video")
@@ -518,6 +885,17 @@ def build_demo() -> gr.Blocks:
         image_outputs = [image_out, image_label, image_status]
         image_button.click(recognize_image, image_in, image_outputs, api_name="recognize_image")
         image_in.upload(recognize_image, image_in, image_outputs, api_visibility="private")
+
+        take_outputs = [session, takes_out, takes_status, take_in]
+        private = {"api_visibility": "private"}
+        # Finishing a recording or an upload adds it at once (the button: after a refusal).
+        for event in (add_button.click, take_in.stop_recording, take_in.upload):
+            event(add_take, [session, gesture_in, take_in], take_outputs, **private)
+        clear_button.click(clear_takes, session, take_outputs[:3], **private)
+        finetune_button.click(finetune, session, [session, finetune_status, archive_out], **private)
+        personal_outputs = [personal_out, personal_label, personal_status]
+        for event in (personal_button.click, personal_in.upload, personal_in.stop_recording):
+            event(recognize_personal, [session, personal_in], personal_outputs, **private)
     return demo
 
 

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,8 @@ gradio_client = pytest.importorskip("gradio_client")
 
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+from helpers import final_labels  # noqa: E402
+
 import app  # noqa: E402
 
 
@@ -214,3 +217,126 @@ def test_space_requirements_match_the_lock_file():
     assert any(line.startswith("ai-edge-litert==") for line in lines)
     names = {line.split("==")[0] for line in lines}
     assert not names & {"tensorflow", "keras", "jupyter", "tf2onnx", "scikit-learn"}
+
+
+# ---------------------------------------------------------------------------------------------
+# "Your gestures": takes, fine-tuning, the personal model and its zip (handlers called directly).
+
+#: The webcam sample's folders and the names the user gives them.
+YOUR_GESTURES = {"stop": "stop", "thumbs_up": "thumbs_up"}
+#: Frame ranges of the three takes of each gesture; the held-back clip comes after them.
+TAKE_RANGES = ((0, 40), (40, 80), (80, 120))
+HELD_BACK_RANGE = (150, 195)
+
+
+def webcam_clip(webcam_sample: Path, folder: str, frames: range, out: Path) -> Path:
+    """Real webcam frames of one gesture as a 15 fps .mp4."""
+    images = [cv2.imread(str(webcam_sample / folder / f"{i}.jpg")) for i in frames]
+    assert all(image is not None for image in images)
+    return write_clip(out, images)
+
+
+@pytest.fixture
+def your_gestures_env(monkeypatch, trained_model_dir):
+    """The app's model is the session's trained model; fine-tuning runs a few epochs."""
+    monkeypatch.setenv("HGR_MODEL_DIR", str(trained_model_dir))
+    monkeypatch.delenv("HGR_REPO", raising=False)
+    monkeypatch.setenv("HGR_FINETUNE_EPOCHS", "8")
+    return trained_model_dir
+
+
+def test_your_gestures_takes_finetune_try_and_download(
+    your_gestures_env, webcam_sample, tmp_path, clips
+):
+    from hand_gesture_recognition.cli import main as cli_main
+    from hand_gesture_recognition.model import load_classifier
+
+    session = None
+    for folder, gesture in YOUR_GESTURES.items():
+        for number, (start, end) in enumerate(TAKE_RANGES, 1):
+            clip = webcam_clip(webcam_sample, folder, range(start, end), tmp_path / "take.mp4")
+            session, table, status, clip_input = app.add_take(session, gesture, str(clip))
+            assert f"Added take {number} of **{gesture}**: 40 frames" in status
+            assert clip_input is None  # cleared for the next take
+    assert table.to_dict("list") == {
+        "gesture": ["stop", "thumbs_up"],
+        "takes": [3, 3],
+        "frames": [120, 120],
+        "hand found": list(table["hand found"]),
+    }
+    # The takes are the extractor's live mode over each clip: MediaPipe, tracking.
+    recordings = session.takes.meta["recordings"]
+    assert [r["extractor"]["tracking"] for r in recordings] == [True] * 6
+    assert len({r["sequence"] for r in recordings}) == 6
+
+    session, status, archive = app.finetune(session)
+    assert "Fine-tuned model ready: stop, thumbs_up" in status
+    model_dir = session.model_dir
+    assert model_dir.parent == session.folder and model_dir != your_gestures_env
+
+    held_back = {
+        gesture: webcam_clip(
+            webcam_sample, folder, range(*HELD_BACK_RANGE), tmp_path / f"held-{gesture}.mp4"
+        )
+        for folder, gesture in YOUR_GESTURES.items()
+    }
+    for gesture, clip in held_back.items():
+        _, scores, _, status = app.recognize_personal(session, str(clip))
+        assert max(scores, key=scores.get) == gesture, scores
+        assert f"Gesture: {gesture}**" in status
+    # The main tabs keep the base model (LeapGestRecog's ten gestures).
+    _, scores, _, _ = app.recognize_video(str(clips["stop"]))
+    assert set(scores) == set(_gestures(your_gestures_env))
+
+    # The zip is the whole model directory, which predict runs as it is.
+    with zipfile.ZipFile(archive) as zipped:
+        names = set(zipped.namelist())
+        zipped.extractall(tmp_path / "unzipped")
+    expected = {
+        "hand_gesture_lstm_model.h5",
+        "gesture_mapping.json",
+        "model_config.json",
+        "model.tflite",
+        "model.onnx",
+        "calibration.json",
+        ".hgr-manifest.json",
+    }
+    assert {f"personal-model/{name}" for name in expected} <= names
+    unzipped = tmp_path / "unzipped" / "personal-model"
+    assert load_classifier(unzipped).gestures == ["stop", "thumbs_up"]
+    for gesture, clip in held_back.items():
+        jsonl = tmp_path / f"{gesture}.jsonl"
+        argv = ["predict", "--model-dir", str(unzipped), "--source", str(clip)]
+        assert cli_main([*argv, "--jsonl", str(jsonl), "--no-display"]) == 0
+        assert final_labels(jsonl) == [gesture] * 5
+
+    app.end_session(session)
+    assert not session.folder.exists()
+
+
+def test_your_gestures_refuses_clips_without_a_hand_and_one_gesture(
+    your_gestures_env, webcam_sample, tmp_path, clips
+):
+    session, table, status, clip_input = app.add_take(None, "stop", str(clips["black"]))
+    assert "The clip was not added: black.mp4: no hand in any of its 20 frames" in status
+    assert session.takes is None and table.empty and clip_input == str(clips["black"])
+    short = webcam_clip(webcam_sample, "stop", range(20), tmp_path / "short.mp4")
+    session, table, status, _ = app.add_take(session, "stop", str(short))
+    assert "short.mp4: only 20 frames, at least 30 needed (one model window)" in status
+    assert session.takes is None
+    with pytest.raises(gr.Error, match="The gesture name '  ': is empty"):
+        app.add_take(session, "  ", str(clips["stop"]))
+    with pytest.raises(gr.Error, match="looks like a path"):
+        app.add_take(session, "a/b", str(clips["stop"]))
+
+    for start, end in TAKE_RANGES[:2]:
+        clip = webcam_clip(webcam_sample, "stop", range(start, end), tmp_path / "take.mp4")
+        session, table, _, _ = app.add_take(session, "stop", str(clip))
+    assert table["takes"].tolist() == [2]
+    with pytest.raises(gr.Error, match="at least 2 gestures with at least 2 takes each.*stop: 2"):
+        app.finetune(session)
+    with pytest.raises(gr.Error, match="Fine-tune your model first"):
+        app.recognize_personal(session, str(clips["stop"]))
+    session, table, status = app.clear_takes(session)
+    assert session.takes is None and table.empty and "cleared" in status
+    app.end_session(session)

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -223,3 +224,22 @@ def test_the_cache_is_in_the_users_cache_folder(tmp_path, monkeypatch):
     assert storage.user_cache_dir() == tmp_path / "home" / ".cache" / "hand-gesture-recognition"
     monkeypatch.setenv("HGR_CACHE_DIR", str(tmp_path / "mine"))
     assert storage.user_cache_dir() == tmp_path / "mine"
+
+
+def test_zip_directory_holds_every_file_under_one_folder(tmp_path):
+    model = tmp_path / "model-3"
+    (model / "plots").mkdir(parents=True)
+    files = {"model.tflite": b"\x00tflite", ".hgr-manifest.json": b"{}", "plots/curve.png": b"png"}
+    for name, payload in files.items():
+        (model / name).write_bytes(payload)
+    (model / ".model.hgr-tmp-123-abc.h5").write_bytes(b"half-written")
+    (model / "link.json").symlink_to(model / ".hgr-manifest.json")
+    out = storage.zip_directory(model, tmp_path / "mine.zip", folder="personal-model")
+    assert out == tmp_path / "mine.zip"
+    with zipfile.ZipFile(out) as archive:
+        assert {n: archive.read(n) for n in archive.namelist()} == {
+            f"personal-model/{name}": payload for name, payload in files.items()
+        }
+    assert [p.name for p in tmp_path.iterdir() if "hgr-tmp" in p.name] == []
+    with pytest.raises(InputError, match="not a directory"):
+        storage.zip_directory(tmp_path / "mine.zip", tmp_path / "other.zip")

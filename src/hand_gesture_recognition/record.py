@@ -25,12 +25,17 @@ keeps every finished take and earlier recordings are never lost.
 
 The gesture name ``none`` is the rejection class: hand poses that are not gestures. Here it
 is only a label like any other.
+
+The app's "Your gestures" tab adds whole clips as takes (:func:`add_clip_take`): the same
+extractor in tracking mode, the same judging (:func:`refusal`) and the same rows and
+``recordings`` entries (:func:`take_entry`) as the command's takes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 import os
 import sys
 import time
@@ -287,17 +292,66 @@ def append_take(
     return LandmarkTable.concatenate(parts, meta)
 
 
-def _judge(take: Take, number: int, count: int, min_share: float) -> str:
-    """Why a take is refused ("" when it can be saved)."""
-    where = f"take {number} of {count}"
+def refusal(take: Take, min_share: float = MIN_HAND_SHARE, min_frames: int = 1) -> str:
+    """Why a take is refused: no hand, too little hand, or too short ("" when it can be saved).
+
+    Args:
+        take: The take.
+        min_share: Share of its frames that must show the hand.
+        min_frames: Frames it must have at least.
+
+    Returns:
+        The reason, to follow the take's name in a message; empty for a good take.
+    """
     if take.detected == 0:
-        return f"{where}: no hand in any of its {take.frames} frames; not saved"
+        return f"no hand in any of its {take.frames} frames"
     if take.detected < min_share * take.frames:
         return (
-            f"{where}: hand found in only {take.detected} of its {take.frames} frames (at least "
-            f"{min_share:.0%} needed); not saved"
+            f"hand found in only {take.detected} of its {take.frames} frames (at least "
+            f"{min_share:.0%} needed)"
         )
+    if take.frames < min_frames:
+        return f"only {take.frames} frames, at least {min_frames} needed (one model window)"
     return ""
+
+
+def _judge(take: Take, number: int, count: int, min_share: float) -> str:
+    """Why a take is refused ("" when it can be saved)."""
+    reason = refusal(take, min_share)
+    return f"take {number} of {count}: {reason}; not saved" if reason else ""
+
+
+def take_entry(
+    take: Take, subject: str, gesture: str, source: str, taken: set[str], extraction: dict
+) -> tuple[LandmarkTable, dict[str, Any]]:
+    """A good take as rows of a landmark file and its entry under ``meta.recordings``.
+
+    Args:
+        take: The take.
+        subject: Its subject.
+        gesture: Its gesture.
+        source: Where it came from (a camera or a file), for the entry.
+        taken: Sequence ids already in the file; the take gets a new one.
+        extraction: The extractor's settings.
+
+    Returns:
+        The take's rows (see :func:`take_table`) and its entry (sequence id, subject,
+        gesture, source, frames, frames with a hand, length, time, extractor).
+    """
+    sequence = new_sequence_id(subject, gesture, taken)
+    record = {
+        "sequence": sequence,
+        "subject": subject,
+        "gesture": gesture,
+        "source": source,
+        "first_frame": take.first_frame,
+        "frames": take.frames,
+        "detected": take.detected,
+        "seconds": round(take.seconds, 3),
+        "recorded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "extractor": extraction,
+    }
+    return take_table(take, sequence, subject, gesture), record
 
 
 #: The two phases of a take on screen.
@@ -522,20 +576,10 @@ def _record(
         refusal = _judge(take, number, settings.count, settings.min_hand_share)
         if refusal:
             raise InputError(f"--source {source}: {refusal}; {_kept(summary, settings.out)}")
-        sequence = new_sequence_id(settings.subject, settings.gesture, taken)
-        record = {
-            "sequence": sequence,
-            "subject": settings.subject,
-            "gesture": settings.gesture,
-            "source": source,
-            "first_frame": take.first_frame,
-            "frames": take.frames,
-            "detected": take.detected,
-            "seconds": round(take.seconds, 3),
-            "recorded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "extractor": extraction,
-        }
-        rows = take_table(take, sequence, settings.subject, settings.gesture)
+        rows, record = take_entry(
+            take, settings.subject, settings.gesture, source, taken, extraction
+        )
+        sequence = record["sequence"]
         updated = append_take(table, rows, record, extraction)
         updated.save(settings.out)
         table = updated
@@ -549,6 +593,134 @@ def _record(
         summary.sequences = len({str(s) for s in table.sequence.tolist()})
         summary.frames = len(table)
     return summary
+
+
+# ---------------------------------------------------------------------------------------------
+# Takes from whole clips (the app's "Your gestures" tab).
+
+#: Takes of each gesture that fine-tuning needs: its ``none`` split holds one of each gesture
+#: out for validation and trains on the others.
+MIN_TAKES = 2
+
+
+def clip_take(
+    clip: str | os.PathLike,
+    extractor: LandmarkExtractor,
+    *,
+    max_frames: int | None = None,
+    transform: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> Take:
+    """Reads a whole video clip as one take, the extractor starting afresh (tracking mode).
+
+    Args:
+        clip: A video file (or a folder of images).
+        extractor: The extractor live recognition uses.
+        max_frames: Frames read at most (None: all).
+        transform: Applied to each frame first (the resize live recognition applies).
+
+    Returns:
+        The take (its ``seconds`` are frames / the clip's frame rate).
+
+    Raises:
+        InputError: If the clip cannot be read as a video.
+    """
+    name = Path(clip).name
+    try:
+        frames = open_source(clip)
+    except InputError:
+        raise InputError(f"{name} could not be read as a video") from None
+    results: list[HandResult] = []
+    extractor.reset()
+    try:
+        with frames:
+            for frame, _ in itertools.islice(frames, max_frames):
+                results.append(extractor.process(transform(frame) if transform else frame))
+    finally:
+        extractor.reset()
+    return Take(results, 0, len(results) / float(frames.fps))
+
+
+def add_clip_take(
+    table: LandmarkTable | None,
+    clip: str | os.PathLike,
+    gesture: str,
+    extractor: LandmarkExtractor,
+    *,
+    subject: str = DEFAULT_SUBJECT,
+    max_frames: int | None = None,
+    min_frames: int = 1,
+    min_hand_share: float = MIN_HAND_SHARE,
+    transform: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> LandmarkTable:
+    """Adds a whole clip as one take of ``gesture``, judged as ``hand-gesture record`` judges.
+
+    Args:
+        table: The takes so far (None for none).
+        clip: A video file.
+        gesture: The take's label (checked with :func:`check_label`).
+        extractor: The extractor live recognition uses (run in tracking mode).
+        subject: The take's subject.
+        max_frames: Frames of the clip read at most (None: all).
+        min_frames: Frames the take needs (a model window: shorter takes train nothing).
+        min_hand_share: Share of its frames that must show the hand.
+        transform: Applied to each frame first.
+
+    Returns:
+        A new table: ``table``'s takes and this one (a new recording with a fresh sequence id,
+        listed under ``meta.recordings``).
+
+    Raises:
+        InputError: For a bad gesture name, an unreadable clip, or a refused take (too short,
+            no hand, too little hand), with the reason.
+    """
+    check_label(gesture, "gesture")
+    check_label(subject, "subject")
+    take = clip_take(clip, extractor, max_frames=max_frames, transform=transform)
+    reason = refusal(take, min_hand_share, min_frames)
+    if reason:
+        raise InputError(f"{Path(clip).name}: {reason}; not added")
+    taken = set() if table is None else set(table.sequence.tolist())
+    extraction = extractor.settings()
+    rows, record = take_entry(take, subject, gesture, Path(clip).name, taken, extraction)
+    return append_take(table, rows, record, extraction)
+
+
+def takes_per_gesture(table: LandmarkTable | None) -> dict[str, tuple[int, int, int]]:
+    """The takes of each gesture: how many, their frames, and their frames with a hand.
+
+    Args:
+        table: The takes (None for none).
+
+    Returns:
+        ``{gesture: (takes, frames, frames with a hand)}`` in gesture order.
+    """
+    if table is None:
+        return {}
+    counts = {}
+    for gesture in sorted(set(table.gesture.tolist())):
+        rows = table.gesture == gesture
+        counts[gesture] = (
+            len(set(table.sequence[rows].tolist())),
+            int(rows.sum()),
+            int(table.detected[rows].sum()),
+        )
+    return counts
+
+
+def check_takes(table: LandmarkTable | None, min_takes: int = MIN_TAKES) -> None:
+    """Refuses takes that fine-tuning cannot learn from: two gestures, ``min_takes`` of each.
+
+    Raises:
+        InputError: Saying what is needed and what there is.
+    """
+    counts = takes_per_gesture(table)
+    have = ", ".join(f"{g}: {n[0]}" for g, n in counts.items()) or "no takes"
+    short = [g for g, n in counts.items() if n[0] < min_takes]
+    if len(counts) < 2 or short:
+        raise InputError(
+            f"fine-tuning needs at least 2 gestures with at least {min_takes} takes each "
+            f"(one of each is held out to check the training); you have {have}"
+        )
 
 
 def _kept(summary: RecordSummary, out: Path) -> str:

@@ -28,6 +28,7 @@ import os
 import re
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -472,6 +473,51 @@ def check_output_dir(path: str | os.PathLike, option: str) -> Path:
     else:
         check_writable_location(path, option)
     return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Archives.
+
+
+def zip_directory(
+    directory: str | os.PathLike, out: str | os.PathLike, folder: str | None = None
+) -> Path:
+    """Writes every file of a directory (a model directory) into a zip file, atomically.
+
+    The files, hidden ones (the manifest) included, go under one top folder, so that unzipping
+    gives a directory that works as it is (``hand-gesture predict --model-dir FOLDER``).
+    Symbolic links, sockets and writers' temporary files are left out.
+
+    Args:
+        directory: The directory.
+        out: The zip file to write (replaced if it exists).
+        folder: The top folder's name in the zip (the directory's name by default).
+
+    Returns:
+        ``out``.
+
+    Raises:
+        InputError: If ``directory`` is not a directory.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise InputError(f"{directory}: not a directory")
+    top = folder or directory.name
+    files = sorted(
+        p
+        for p in directory.rglob("*")
+        if p.is_file() and not p.is_symlink() and TEMP_MARK not in p.name
+    )
+    out = Path(out)
+    tmp = atomic_output(out)
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for path in files:
+                archive.write(path, f"{top}/{path.relative_to(directory).as_posix()}")
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
