@@ -48,24 +48,14 @@ from hand_gesture_recognition.config import (  # noqa: E402 - after the log sett
     RunConfig,
     TrainingConfig,
 )
+from hand_gesture_recognition.dataset import LEAPGESTRECOG_GESTURES  # noqa: E402
 from hand_gesture_recognition.landmark_file import LandmarkTable  # noqa: E402
 from hand_gesture_recognition.landmarks import extract_landmarks  # noqa: E402
 from hand_gesture_recognition.preprocessing import table_windows, window_features  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "leapgestrecog-sample"
-GESTURES = (
-    "01_palm",
-    "02_l",
-    "03_fist",
-    "04_fist_moved",
-    "05_thumb",
-    "06_index",
-    "07_ok",
-    "08_palm_moved",
-    "09_c",
-    "10_down",
-)
+GESTURES = LEAPGESTRECOG_GESTURES
 #: The new gestures by default: two that differ only in motion (fist, moved fist) and one
 #: like a base gesture (palm); 08_palm_moved, 09_c and 10_down were too easy to tell apart
 #: (every method 1.000 but one run).

@@ -21,54 +21,37 @@ from .storage import check_output_dir, same_file
 DEFAULT_DATASETS = "datasets"
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
-    return value
+def _number(cast: type, kind: str, accept, expected: str):
+    """An argparse type: ``cast`` of the text, refused unless ``accept(value)``.
+
+    Args:
+        cast: ``int`` or ``float``.
+        kind: What text that ``cast`` cannot read was expected to be ("a whole number").
+        accept: Whether a value is in range.
+        expected: The range, for the message ("a number of at least 1").
+    """
+
+    def parse(text: str):
+        try:
+            value = cast(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}") from None
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text}")
+        return value
+
+    return parse
 
 
-def _probability(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {text}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 2**32), got {value}")
-    return value
+_positive_int = _number(int, "a whole number", lambda v: v >= 1, "a number of at least 1")
+_probability = _number(float, "a number in [0, 1]", lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]")
+_positive_float = _number(
+    float, "a number", lambda v: math.isfinite(v) and v > 0, "a number above 0"
+)
+_non_negative_float = _number(
+    float, "a number", lambda v: math.isfinite(v) and v >= 0, "a number of at least 0"
+)
+_seed = _number(int, "a whole number", lambda v: 0 <= v < 2**32, "a number in [0, 2**32)")
 
 
 def _log(message: str) -> None:
