@@ -1,4 +1,4 @@
-"""The extractor module: MediaPipe imported without TensorFlow, the hand still found."""
+"""The extractor module: MediaPipe imported without TensorFlow or pyplot, the hand still found."""
 
 from __future__ import annotations
 
@@ -13,13 +13,19 @@ from hand_gesture_recognition.realtime import read_image
 
 import_mediapipe()
 after_import = "tensorflow" in sys.modules
+pyplot_lazy = type(sys.modules["matplotlib.pyplot"]).__name__ == "_LazyModule"
 with MediaPipeHandsExtractor(tracking=False) as hands:
     result = hands.process(read_image(sys.argv[1]))
 after_extraction = "tensorflow" in sys.modules
+pyplot_lazy_after = type(sys.modules["matplotlib.pyplot"]).__name__ == "_LazyModule"
+import matplotlib.pyplot as plt
+figure = plt.figure(figsize=(2, 1))
 import tensorflow
 print(json.dumps({
     "after_import": after_import,
     "after_extraction": after_extraction,
+    "pyplot_deferred": [pyplot_lazy, pyplot_lazy_after],
+    "pyplot_works": [round(v) for v in figure.get_size_inches()],
     "detected": result.detected,
     "tensorflow_importable": hasattr(tensorflow, "constant"),
 }))
@@ -27,7 +33,8 @@ print(json.dumps({
 
 
 def test_mediapipe_is_imported_without_tensorflow_and_still_finds_the_hand(webcam_sample):
-    """TensorFlow is installed here: MediaPipe would import it, and it is kept out."""
+    """TensorFlow is installed here: MediaPipe would import it, and it is kept out; MediaPipe's
+    pyplot import is deferred to its first use."""
     frame = webcam_sample / "stop" / "5.jpg"
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(frame)],
@@ -40,6 +47,8 @@ def test_mediapipe_is_imported_without_tensorflow_and_still_finds_the_hand(webca
     assert report == {
         "after_import": False,
         "after_extraction": False,
+        "pyplot_deferred": [True, True],  # Loaded only on its first use...
+        "pyplot_works": [2, 1],  # ...where it works as ever.
         "detected": True,
         "tensorflow_importable": True,
     }

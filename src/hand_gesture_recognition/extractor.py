@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.abc
+import importlib.machinery
+import importlib.util
 import sys
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -34,34 +36,49 @@ def mark_runtime_started() -> None:
     process_state["runtime_started"] = True
 
 
-class _NoTensorFlow(importlib.abc.MetaPathFinder):
-    """Makes ``import tensorflow`` fail as if it were not installed."""
+class _MediaPipeImport(importlib.abc.MetaPathFinder):
+    """What :func:`import_mediapipe` changes while MediaPipe is imported.
+
+    Args:
+        block_tensorflow: Make ``import tensorflow`` fail as if it were not installed.
+    """
+
+    def __init__(self, block_tensorflow: bool) -> None:
+        self.block_tensorflow = block_tensorflow
 
     def find_spec(self, name, path=None, target=None):
-        if name == "tensorflow" or name.startswith("tensorflow."):
+        if self.block_tensorflow and (name == "tensorflow" or name.startswith("tensorflow.")):
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        if name == "matplotlib.pyplot":
+            spec = importlib.machinery.PathFinder.find_spec(name, path)
+            if spec is not None and spec.loader is not None:
+                spec.loader = importlib.util.LazyLoader(spec.loader)
+            return spec
         return None
 
 
 def import_mediapipe():
-    """Imports MediaPipe without the TensorFlow it would import when installed.
+    """Imports MediaPipe without the TensorFlow and the pyplot it would import first.
 
     ``import mediapipe`` imports TensorFlow only for a documentation decorator (its
     ``optional_dependencies`` falls back to a no-op when TensorFlow is missing), which takes
     about 7 s of every process that extracts landmarks: workers, Ray actors, ``predict``.
-    TensorFlow stays importable afterwards for whatever needs it.
+    TensorFlow stays importable afterwards for whatever needs it. Its drawing utilities also
+    import ``matplotlib.pyplot`` for a 3-D plot that nothing here draws (about 0.9 s): that
+    module is registered with the standard library's lazy loader instead, so it runs on its
+    first use, if any.
 
     Returns:
         The ``mediapipe`` module.
     """
-    if "mediapipe" in sys.modules or "tensorflow" in sys.modules:
-        return importlib.import_module("mediapipe")
-    blocker = _NoTensorFlow()
-    sys.meta_path.insert(0, blocker)
+    if "mediapipe" in sys.modules:
+        return sys.modules["mediapipe"]
+    hook = _MediaPipeImport(block_tensorflow="tensorflow" not in sys.modules)
+    sys.meta_path.insert(0, hook)
     try:
         return importlib.import_module("mediapipe")
     finally:
-        sys.meta_path.remove(blocker)
+        sys.meta_path.remove(hook)
 
 
 #: Leap Motion frames are 640x240 with pixels twice as tall as wide.
