@@ -593,12 +593,19 @@ def finetune(
         The session, a status message in Markdown and the model's zip.
 
     Raises:
-        gr.Error: Without two gestures of at least two takes each, or when fine-tuning fails.
+        gr.Error: Without Keras (the inference install), without two gestures of at least two
+            takes each, or when fine-tuning fails.
     """
+    from hand_gesture_recognition import model
     from hand_gesture_recognition.record import check_takes
     from hand_gesture_recognition.storage import zip_directory
     from hand_gesture_recognition.train import run_training
 
+    if not model.installed("keras"):
+        raise gr.Error(
+            "Fine-tuning needs Keras and TensorFlow, which this install (the inference set) "
+            f"does not have: use {model.TRAIN_INSTALL_HINT}. Recognition works without them."
+        )
     try:
         check_takes(session.takes if session else None)
     except InputError as error:

@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hand_gesture_recognition import model as model_module
+
 REPO = Path(__file__).resolve().parents[1]
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -315,7 +317,7 @@ def test_your_gestures_takes_finetune_try_and_download(
 
 
 def test_your_gestures_refuses_clips_without_a_hand_and_one_gesture(
-    your_gestures_env, webcam_sample, tmp_path, clips
+    your_gestures_env, webcam_sample, tmp_path, clips, monkeypatch
 ):
     session, table, status, clip_input = app.add_take(None, "stop", str(clips["black"]))
     assert "The clip was not added: black.mp4: no hand in any of its 20 frames" in status
@@ -335,6 +337,11 @@ def test_your_gestures_refuses_clips_without_a_hand_and_one_gesture(
     assert table["takes"].tolist() == [2]
     with pytest.raises(gr.Error, match="at least 2 gestures with at least 2 takes each.*stop: 2"):
         app.finetune(session)
+    # The inference install (the Space's) has no Keras: fine-tuning says so before any work.
+    with monkeypatch.context() as patch:
+        patch.setattr(model_module, "installed", lambda name: name != "keras")
+        with pytest.raises(gr.Error, match=r"Fine-tuning needs Keras and TensorFlow.*\[train\]"):
+            app.finetune(session)
     with pytest.raises(gr.Error, match="Fine-tune your model first"):
         app.recognize_personal(session, str(clips["stop"]))
     session, table, status = app.clear_takes(session)
