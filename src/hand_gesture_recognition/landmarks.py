@@ -287,25 +287,54 @@ def extract_frames(
     return rows, unreadable
 
 
-def recording_table(
-    recording: Recording, rows: Sequence[tuple[int, str, HandResult]]
+def results_table(
+    results: Sequence[HandResult],
+    *,
+    subject: str,
+    gesture: str,
+    sequence: str,
+    frames: Sequence[int],
+    paths: Sequence[str],
 ) -> LandmarkTable:
-    """Builds one recording's table from ``(frame index, path, result)`` rows in frame order."""
-    n = len(rows)
+    """Builds one recording's table from the extractor's results, one per frame in order.
+
+    Args:
+        results: The results (frames without a hand give NaN landmarks).
+        subject: The recording's subject.
+        gesture: Its gesture.
+        sequence: Its sequence id.
+        frames: Each result's frame index.
+        paths: Each result's image path (empty for frames that are no file).
+    """
+    n = len(results)
     landmarks = np.full((n, NUM_LANDMARKS, 3), np.nan, dtype=np.float32)
-    for i, (_, _, result) in enumerate(rows):
+    for i, result in enumerate(results):
         if result.detected:
             landmarks[i] = result.landmarks
     return LandmarkTable(
         landmarks=landmarks,
-        detected=np.array([r.detected for _, _, r in rows], dtype=bool),
-        score=np.array([r.score for _, _, r in rows], dtype=np.float32),
-        subject=np.array([recording.subject] * n, dtype=str),
-        gesture=np.array([recording.gesture] * n, dtype=str),
-        sequence=np.array([recording.sequence_id] * n, dtype=str),
-        frame=np.array([i for i, _, _ in rows], dtype=np.int64),
-        path=np.array([p for _, p, _ in rows], dtype=str),
-        aspect=np.array([r.aspect for _, _, r in rows], dtype=np.float32),
+        detected=np.array([r.detected for r in results], dtype=bool),
+        score=np.array([r.score for r in results], dtype=np.float32),
+        subject=np.array([subject] * n, dtype=str),
+        gesture=np.array([gesture] * n, dtype=str),
+        sequence=np.array([sequence] * n, dtype=str),
+        frame=np.array(frames, dtype=np.int64),
+        path=np.array(paths, dtype=str),
+        aspect=np.array([r.aspect for r in results], dtype=np.float32),
+    )
+
+
+def recording_table(
+    recording: Recording, rows: Sequence[tuple[int, str, HandResult]]
+) -> LandmarkTable:
+    """Builds one recording's table from ``(frame index, path, result)`` rows in frame order."""
+    return results_table(
+        [r for _, _, r in rows],
+        subject=recording.subject,
+        gesture=recording.gesture,
+        sequence=recording.sequence_id,
+        frames=[i for i, _, _ in rows],
+        paths=[p for _, p, _ in rows],
     )
 
 

@@ -49,9 +49,9 @@ import numpy as np
 
 from .config import PreprocessingConfig
 from .errors import InputError
-from .extractor import NUM_LANDMARKS, HandResult, LandmarkExtractor
+from .extractor import HandResult, LandmarkExtractor
 from .landmark_file import LandmarkTable
-from .landmarks import make_extractor
+from .landmarks import make_extractor, results_table
 from .realtime import (
     FrameSource,
     as_bgr,
@@ -254,21 +254,13 @@ def new_sequence_id(subject: str, gesture: str, taken: set[str]) -> str:
 
 def take_table(take: Take, sequence: str, subject: str, gesture: str) -> LandmarkTable:
     """One take as rows of a landmark file (``path`` empty: a take has no image files)."""
-    n = take.frames
-    landmarks = np.full((n, NUM_LANDMARKS, 3), np.nan, dtype=np.float32)
-    for i, result in enumerate(take.results):
-        if result.detected:
-            landmarks[i] = result.landmarks
-    return LandmarkTable(
-        landmarks=landmarks,
-        detected=np.array([r.detected for r in take.results], dtype=bool),
-        score=np.array([r.score for r in take.results], dtype=np.float32),
-        subject=np.array([subject] * n, dtype=str),
-        gesture=np.array([gesture] * n, dtype=str),
-        sequence=np.array([sequence] * n, dtype=str),
-        frame=np.arange(n, dtype=np.int64),
-        path=np.array([""] * n, dtype=str),
-        aspect=np.array([r.aspect for r in take.results], dtype=np.float32),
+    return results_table(
+        take.results,
+        subject=subject,
+        gesture=gesture,
+        sequence=sequence,
+        frames=range(take.frames),
+        paths=[""] * take.frames,
     )
 
 
