@@ -46,6 +46,7 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
+from hand_gesture_recognition.calibration import REJECTION_LABEL
 from hand_gesture_recognition.config import FinetuneConfig
 from hand_gesture_recognition.errors import InputError
 
@@ -252,6 +253,8 @@ def _timeline_row(prediction, time_s: float) -> dict[str, Any]:
 
 def _answer(gesture: str, confidence: float, threshold: float) -> str:
     """The answer in Markdown, marked uncertain under the recognizer's threshold."""
+    if gesture == REJECTION_LABEL:
+        return f"**Not a gesture** ({confidence:.0%} for the model's `{REJECTION_LABEL}` class)"
     answer = f"**Gesture: {gesture}** ({confidence:.0%}"
     if confidence < threshold:
         answer += f", uncertain: under the confidence threshold of {threshold:.0%}"

@@ -172,6 +172,16 @@ def test_hub_repository_is_downloaded_with_hub_download_model(monkeypatch, train
     assert calls == [("someone/hand-gestures", "v1", "hf_test")]
 
 
+def test_answers_name_the_gesture_or_say_it_is_none():
+    assert app._answer("01_palm", 0.9, 0.6) == "**Gesture: 01_palm** (90%)"
+    assert app._answer("01_palm", 0.5, 0.6) == (
+        "**Gesture: 01_palm** (50%, uncertain: under the confidence threshold of 60%)"
+    )
+    assert app._answer("none", 0.95, 0.6) == (
+        "**Not a gesture** (95% for the model's `none` class)"
+    )
+
+
 def test_import_and_build_load_no_model():
     code = (
         "import sys, app; app.build_demo(); "

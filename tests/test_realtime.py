@@ -233,6 +233,47 @@ def test_window_slides_bridges_gaps_and_clears(trained_model_dir, sample_landmar
         assert recognizer.update(hands[0]).state == WARMING_UP
 
 
+def test_a_none_class_answers_not_a_gesture(trained_model_dir, sample_landmarks):
+    from hand_gesture_recognition.extractor import HandResult
+    from hand_gesture_recognition.landmark_file import LandmarkTable
+    from hand_gesture_recognition.realtime import (
+        GESTURE,
+        NOT_GESTURE,
+        RealTimeGestureRecognizer,
+        draw_overlay,
+    )
+
+    table = LandmarkTable.load(sample_landmarks)
+
+    def hands(gesture):
+        rows = np.flatnonzero((table.gesture == gesture) & table.detected)[:36]
+        return [HandResult(table.landmarks[r], 1.0, float(table.aspect[r])) for r in rows]
+
+    mapping = json.loads((trained_model_dir / MAPPING_FILE).read_text())
+    with RealTimeGestureRecognizer(trained_model_dir, threshold=0.0) as recognizer:
+        palm = [recognizer.update(hand) for hand in hands("01_palm")][29:]
+        recognizer.reset()
+        fist = [recognizer.update(hand) for hand in hands("03_fist")][29:]
+    # The same model with the class it gives the palm frames renamed "none": a hand doing
+    # no gesture. It answers so whatever the confidence, and the other classes are unchanged.
+    named = palm[-1].label
+    assert named is not None and all(p.label == named for p in palm)
+    renamed = {("none" if g == named else g): i for g, i in mapping.items()}
+    with RealTimeGestureRecognizer(trained_model_dir, renamed, threshold=0.99) as recognizer:
+        answers = [recognizer.update(hand) for hand in hands("01_palm")][29:]
+        assert [(a.state, a.label, a.candidate) for a in answers] == [
+            (NOT_GESTURE, None, "none")
+        ] * len(palm)
+        assert [a.confidence for a in answers] == pytest.approx([p.confidence for p in palm])
+        frame = np.zeros((240, 320, 3), np.uint8)
+        assert draw_overlay(frame, answers[-1]).any()
+        recognizer.reset()
+        threshold_free = [recognizer.update(hand) for hand in hands("03_fist")][29:]
+        for before, after in zip(fist, threshold_free, strict=True):
+            assert after.candidate == before.label != named
+            assert after.state == (GESTURE if after.confidence >= 0.99 else "uncertain")
+
+
 def test_overlay_changes_pixels_at_landmarks(webcam_sample):
     import cv2
 

@@ -16,6 +16,10 @@ seen (post-hoc calibration under domain drift, Tomani et al., 2021).
 
 The fitted temperature and the threshold are saved beside the model as ``calibration.json``;
 a model without the file (older models, the original project's) keeps ``T = 1``.
+
+A model can also learn what is not a gesture: a class named :data:`REJECTION_LABEL`
+(``none``), trained on hand poses that are no gesture (``hand-gesture record --gesture none``).
+Its answer is "no known gesture" whatever its confidence.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from .config import read_json, write_json_atomic
 from .errors import InputError
 
 CALIBRATION_FILE = "calibration.json"
+#: The class of hand poses that are not gestures: answered as "no known gesture".
+REJECTION_LABEL = "none"
 _TINY = 1e-12
 
 

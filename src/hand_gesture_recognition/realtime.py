@@ -7,9 +7,10 @@ runs only when the hand is lost), preprocesses exactly as in training (the setti
 for missing frames), keeps the last ``sequence_length`` frames in the
 :class:`~hand_gesture_recognition.preprocessing.WindowStream` that also makes the training
 windows, and classifies that window on every frame once it is full. The answer is the mean of
-the last few probability vectors; under the confidence threshold it is ``uncertain``. A hand
-lost for a few frames is bridged as in training; lost for longer, the window is cleared and
-the state is ``no_hand``. A photo is its one frame held for a window
+the last few probability vectors; under the confidence threshold it is ``uncertain``, and
+when a model's ``none`` class (poses that are no gesture) is the most likely, ``not_gesture``.
+A hand lost for a few frames is bridged as in training; lost for longer, the window is cleared
+and the state is ``no_hand``. A photo is its one frame held for a window
 (:func:`~hand_gesture_recognition.preprocessing.still_window`).
 
 :func:`predict_command` is ``hand-gesture predict``: it reads a camera index, a video file or
@@ -33,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from .calibration import Calibration
+from .calibration import REJECTION_LABEL, Calibration
 from .errors import InputError
 from .extractor import HandResult, LandmarkExtractor
 from .hub import download_model
@@ -44,6 +45,9 @@ from .storage import atomic_output, check_output_file, same_file
 
 #: States of a :class:`Prediction`.
 NO_HAND, WARMING_UP, UNCERTAIN, GESTURE = "no_hand", "warming_up", "uncertain", "gesture"
+#: The state of a hand that the model's ``none`` class (:data:`REJECTION_LABEL`) says is
+#: doing no gesture.
+NOT_GESTURE = "not_gesture"
 
 #: Image files read from a folder source.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -79,7 +83,9 @@ class Prediction:
         hand_detected: Whether a hand was found in this frame.
         landmarks: This frame's ``(21, 3)`` landmarks, or None.
         state: ``no_hand``, ``warming_up`` (the window is filling), ``uncertain`` (under the
-            threshold, or too many frames of the window without a hand) or ``gesture``.
+            threshold, or too many frames of the window without a hand), ``not_gesture`` (the
+            model's ``none`` class is the most likely: a hand doing no gesture) or
+            ``gesture``.
         latency_ms: Time spent on this frame (landmarks, features, classifier).
         candidate: The most likely gesture even when uncertain, or None.
     """
@@ -227,14 +233,17 @@ class RealTimeGestureRecognizer:
         top = int(np.argmax(probabilities))
         confidence = float(probabilities[top])
         candidate = self.gestures[top]
-        confident = confidence >= self.threshold
+        if candidate == REJECTION_LABEL:
+            state = NOT_GESTURE
+        else:
+            state = GESTURE if confidence >= self.threshold else UNCERTAIN
         return Prediction(
-            candidate if confident else None,
+            candidate if state == GESTURE else None,
             confidence,
             probabilities,
             detected,
             landmarks,
-            GESTURE if confident else UNCERTAIN,
+            state,
             candidate=candidate,
         )
 
@@ -784,6 +793,8 @@ def draw_overlay(frame: np.ndarray, prediction: Prediction, fps: float | None = 
     elif prediction.state == UNCERTAIN:
         guess = f" ({prediction.candidate}?)" if prediction.candidate else ""
         answer, colour = f"uncertain{guess} {prediction.confidence:.0%}", (0, 200, 255)
+    elif prediction.state == NOT_GESTURE:
+        answer, colour = f"not a gesture {prediction.confidence:.0%}", (200, 200, 200)
     elif prediction.state == WARMING_UP:
         answer, colour = "collecting frames...", (255, 255, 0)
     else:

@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from .calibration import REJECTION_LABEL
 from .config import PreprocessingConfig
 from .errors import InputError
 from .extractor import HandResult, LandmarkExtractor
@@ -75,8 +76,6 @@ DEFAULT_SECONDS = 4.0
 DEFAULT_CAMERA_COUNTDOWN = 3.0
 #: A take is saved only if the hand was found in at least this share of its frames.
 MIN_HAND_SHARE = 0.5
-#: The label of hand poses that are not gestures (the rejection class).
-REJECTION_LABEL = "none"
 #: The window's title.
 WINDOW = "hand-gesture record"
 
