@@ -15,12 +15,23 @@ the ``hand-gesture extract`` command does before it extracts; the extraction's o
 (starting workers, building their graphs, writing the file) are timed.
 
     uv run python benchmarks/extract.py [--data DIR] [--frames N] [--extractor NAME] [--no-ray]
+
+Ray's workers each import Ray when they start, and Ray imports jsonschema, whose format checker
+imports ``rfc3987_syntax`` when it is installed: that builds dozens of parsers at import
+(jsonschema issue 1428) and is installed here by Jupyter (the ``notebook`` extra, in the dev
+environment), not by the ``cluster`` extra. So for what a cluster node runs, measure in an
+environment with the ``cluster`` extra only; the header prints the cost of ``import ray`` in
+the environment used:
+
+    UV_PROJECT_ENVIRONMENT=.venv-cluster uv run --no-dev --extra cluster \
+        python benchmarks/extract.py
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import os
 import secrets
@@ -151,6 +162,18 @@ def ray_block_overhead(blocks: int = 400) -> float:
     started = time.perf_counter()
     count = sum(1 for _ in pool.map_unordered(lambda a, b: a.extract.remote(b), tables))
     return (time.perf_counter() - started) / count
+
+
+def ray_import_cost() -> str:
+    """How long ``import ray`` takes in a fresh process here, and why it may be slow."""
+    code = "import time; t = time.perf_counter(); import ray; print(time.perf_counter() - t)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if result.returncode != 0:
+        return "Ray is not installed"
+    slow = importlib.util.find_spec("rfc3987_syntax") is not None
+    return f"{float(result.stdout.split()[-1]):.2f} s" + (
+        " (rfc3987_syntax installed: jsonschema builds its parsers at import)" if slow else ""
+    )
 
 
 def time_plain_loop(tree: Path) -> tuple[float, int]:
@@ -289,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
     cores = os.cpu_count() or 1
     print(f"cores: {cores}; data: {args.data} ({args.frames} frames per recording)")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if not args.no_ray:
+        print(f"import ray in a fresh process: {ray_import_cost()}")
     with tempfile.TemporaryDirectory() as scratch_dir:
         scratch = Path(scratch_dir)
         tree = subset_tree(args.data, args.frames, scratch / "tree")

@@ -58,6 +58,7 @@ from hand_gesture_recognition.augment import (
     vary_proportions,
 )
 from hand_gesture_recognition.calibration import (
+    REJECTION_LABEL,
     ShiftConfig,
     apply_temperature,
     expected_calibration_error,
@@ -70,18 +71,20 @@ from hand_gesture_recognition.config import (
     RunConfig,
     TrainingConfig,
 )
+from hand_gesture_recognition.dataset import gesture_order
 from hand_gesture_recognition.extractor import MediaPipeHandsExtractor
-from hand_gesture_recognition.features import frame_features
+from hand_gesture_recognition.features import frame_features, hand_axes, isotropic
 from hand_gesture_recognition.landmark_file import LandmarkTable
 from hand_gesture_recognition.landmarks import extract_landmarks, make_extractor
 from hand_gesture_recognition.preprocessing import (
     Segment,
+    WindowSet,
     segment_windows,
     still_window,
     window_features,
 )
 from hand_gesture_recognition.realtime import list_images, read_image
-from hand_gesture_recognition.sequences import prepare_data, split_windows
+from hand_gesture_recognition.sequences import prepare_data, split_windows, training_inputs
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -120,6 +123,27 @@ SHIFT = ShiftConfig()
 
 
 @dataclass(frozen=True)
+class Negatives:
+    """Synthetic windows of hand poses that are no gesture, trained as a ``none`` class.
+
+    Each is a training window whose hand gets one to three fingers (or the thumb) of a window
+    of another gesture, frame by frame, in the hand's own 3-D frame (finger transplants). It
+    is kept only if its fingers' extension (tip-to-knuckle distance over the finger's length,
+    median over the window) differs by at least ``margin`` in some finger from every
+    training window: a combination of fingers no gesture of the vocabulary has.
+
+    Attributes:
+        fraction: Synthetic windows per training window.
+        margin: Smallest difference in one finger's extension from every training window.
+        dims: 3 to compare extensions in 3-D, 2 in the image plane (what ``canonical`` sees).
+    """
+
+    fraction: float
+    margin: float
+    dims: int = 3
+
+
+@dataclass(frozen=True)
 class Design:
     """One way of building the model: features, missing frames, augmentation, LSTM or frames."""
 
@@ -128,6 +152,7 @@ class Design:
     augmentation: AugmentationConfig = field(default_factory=AugmentationConfig)
     kind: str = "lstm"
     missing: str = "window"
+    negatives: Negatives | None = None
 
     def preprocessing(self, stride: int = 1) -> PreprocessingConfig:
         """The design's preprocessing with training windows ``stride`` frames apart."""
@@ -142,6 +167,9 @@ DESIGNS = {
         Design("canonical", "canonical", OLD_AUG),
         Design("canonical/interpolate", "canonical", OLD_AUG, missing="interpolate"),
         Design("canonical+still", "canonical", STILL_AUG),
+        Design("canonical+none", "canonical", OLD_AUG, negatives=Negatives(0.5, 0.3)),
+        Design("canonical+none/sparse", "canonical", OLD_AUG, negatives=Negatives(0.25, 0.45)),
+        Design("canonical+none/2d", "canonical", OLD_AUG, negatives=Negatives(0.25, 0.45, dims=2)),
         Design("canonical+rot3d", "canonical", ROTATE_AUG),
         Design("canonical+rot3d/frame-mlp", "canonical", ROTATE_AUG, kind="frames"),
         Design("hand3d", "hand3d", OLD_AUG),
@@ -152,6 +180,81 @@ DESIGNS = {
         Design("bones+aug/frame-mlp", "bones", INVARIANT_AUG, kind="frames"),
     )
 }
+
+
+# ---------------------------------------------------------------------------------------------
+# Synthetic non-gestures.
+
+#: Each finger's landmarks from its base (the thumb's CMC joint, the others' knuckles) to its tip.
+FINGER_CHAINS = ((1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11, 12), (13, 14, 15, 16), (17, 18, 19, 20))
+
+
+def finger_extension(points: np.ndarray, dims: int = 3) -> np.ndarray:
+    """``(..., 5)``: each finger's base-to-tip distance over its length (1: straight)."""
+    points = points[..., :dims]
+    extension = []
+    for chain in FINGER_CHAINS:
+        bones = sum(
+            np.linalg.norm(points[..., b, :] - points[..., a, :], axis=-1)
+            for a, b in zip(chain[:-1], chain[1:], strict=True)
+        )
+        reach = np.linalg.norm(points[..., chain[-1], :] - points[..., chain[0], :], axis=-1)
+        extension.append(reach / np.maximum(bones, 1e-6))
+    return np.stack(extension, axis=-1)
+
+
+def transplant_fingers(receiver: np.ndarray, donor: np.ndarray, fingers) -> np.ndarray:
+    """The receiver's ``(L, 21, 3)`` isotropic hand with the donor's ``fingers``, frame by frame.
+
+    Each finger keeps its shape in the hand's own frame (scaled to the receiver's palm) and is
+    attached at the receiver's knuckle.
+    """
+    basis_r, length_r, side_r = hand_axes(receiver)
+    basis_d, length_d, side_d = hand_axes(donor)
+    out = receiver.copy()
+    for finger in fingers:
+        base, *joints = FINGER_CHAINS[finger]
+        offsets = donor[:, joints, :] - donor[:, base : base + 1, :]
+        local = np.einsum("lji,lik->ljk", offsets, basis_d) / length_d[:, None, None]
+        local[..., 2] *= (side_d * side_r)[:, None]
+        moved = np.einsum("ljk,lik->lji", local * length_r[:, None, None], basis_r)
+        out[:, joints, :] = receiver[:, base : base + 1, :] + moved
+    return out
+
+
+def with_negatives(
+    train: WindowSet, negatives: Negatives, label: int, rng: np.random.Generator
+) -> WindowSet:
+    """The training windows plus synthetic non-gesture windows labelled ``label``."""
+    points = isotropic(train.windows, train.aspect)
+    known = np.nanmedian(finger_extension(points, negatives.dims), axis=1)
+    made, aspects = [], []
+    wanted = round(negatives.fraction * len(train))
+    for _ in range(50 * wanted):
+        if len(made) == wanted:
+            break
+        i, j = rng.integers(len(train), size=2)
+        if train.labels[i] == train.labels[j]:
+            continue
+        fingers = rng.choice(5, size=int(rng.integers(1, 4)), replace=False)
+        hand = transplant_fingers(points[i], points[j], fingers)
+        extension = np.nanmedian(finger_extension(hand, negatives.dims), axis=0)
+        if np.isnan(extension).any() or np.abs(known - extension).max(1).min() < negatives.margin:
+            continue
+        hand[..., 1] /= train.aspect[i][:, None]
+        made.append(hand.astype(np.float32))
+        aspects.append(train.aspect[i])
+    n = len(made)
+    synthetic = WindowSet(
+        np.array(made).reshape(n, *train.windows.shape[1:]),
+        np.array(aspects).reshape(n, train.windows.shape[1]),
+        np.full(n, label),
+        np.array(["synthetic"] * n),
+        np.array(["synthetic"] * n),
+        np.zeros(n, np.int64),
+        np.zeros(n, np.int64),
+    )
+    return WindowSet.concatenate([train, synthetic], train.windows.shape[1])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -265,7 +368,7 @@ def hagrid_check(model: Classifier, photos: dict, gestures: list[str], threshold
     plain = np.zeros_like(probabilities)
     plain[detected] = apply_temperature(raw, model.temperatures["val"])
     answer = np.where(detected, probabilities.argmax(1), -1)
-    confident = detected & (probabilities.max(1) >= threshold)
+    confident = detected & (probabilities.max(1) >= threshold) & (answer != none_index(gestures))
     labels = photos["label"]
     others = np.isin(labels, HAGRID_REJECT)
     gesture_rows = np.isin(labels, list(HAGRID_TARGETS))
@@ -281,9 +384,20 @@ def hagrid_check(model: Classifier, photos: dict, gestures: list[str], threshold
         "hagrid acc@t": float(np.mean(accepted)),
         "hagrid gesture rejected": float(np.mean(rejected)),
         "hagrid reject none+peace": float((~confident[others]).mean()),
-        "hagrid reject (T val)": float((plain[others].max(1) < threshold).mean()),
+        "hagrid reject (T val)": float(
+            (
+                (plain[others].max(1) < threshold)
+                | (plain[others].argmax(1) == none_index(gestures))
+                | ~detected[others]
+            ).mean()
+        ),
         "hagrid AUROC": auroc(probabilities.max(1)[gesture_rows], probabilities.max(1)[others]),
     }
+
+
+def none_index(gestures: list[str]) -> int:
+    """The class index of the ``none`` class (-1 without one): its answers are rejections."""
+    return gestures.index(REJECTION_LABEL) if REJECTION_LABEL in gestures else -1
 
 
 def auroc(accepted: np.ndarray, rejected: np.ndarray) -> float:
@@ -333,9 +447,12 @@ def webcam_check(
             answer, confident = np.zeros(0, int), np.zeros(0, bool)
             plain_confident = confident
         else:
-            p = model.calibrated(x)
-            answer, confident = p.argmax(1), p.max(1) >= threshold
-            plain_confident = model.calibrated(x, "val").max(1) >= threshold
+            p, plain = model.calibrated(x), model.calibrated(x, "val")
+            answer = p.argmax(1)
+            confident = (p.max(1) >= threshold) & (answer != none_index(gestures))
+            plain_confident = (plain.max(1) >= threshold) & (
+                plain.argmax(1) != none_index(gestures)
+            )
             scores[name in WEBCAM_TARGETS].append(p.max(1))
         unusable = total - len(answer)  # too many frames without a hand: no answer
         if name in WEBCAM_TARGETS:
@@ -407,7 +524,12 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     started = time.perf_counter()
     summary = extract_landmarks(
-        leap, OUT / "leapgestrecog-sample-auto.npz", extractor="auto", workers=2, progress=False
+        leap,
+        OUT / "leapgestrecog-sample-auto.npz",
+        extractor="auto",
+        workers=2,
+        progress=False,
+        force=True,  # its own cache: extracted again when the frames or settings changed
     )
     table = LandmarkTable.load(summary.path)
     photos = photo_landmarks(hagrid, OUT / "hagrid-sample-auto.npz", "auto")
@@ -430,9 +552,17 @@ def main(argv: list[str] | None = None) -> int:
         for seed in range(args.seeds):
             t0 = time.perf_counter()
             prep = design.preprocessing(args.stride)
-            data = prepare_data(
-                table, prep, design.augmentation, TrainingConfig(split="time", seed=seed)
-            )
+            training = TrainingConfig(split="time", seed=seed)
+            if design.negatives is None:
+                data = prepare_data(table, prep, design.augmentation, training)
+            else:
+                rng = np.random.default_rng(seed)
+                gestures = gesture_order(table.gestures)
+                train, val, test, _ = split_windows(table, prep, training, gestures)
+                train = with_negatives(train, design.negatives, len(gestures), rng)
+                data = training_inputs(
+                    train, val, test, [*gestures, REJECTION_LABEL], design.augmentation, prep, rng
+                )
             _, val_windows, _, _ = split_windows(
                 table, prep, TrainingConfig(split="time", seed=seed)
             )

@@ -3,7 +3,7 @@ import pytest
 
 from hand_gesture_recognition.augment import random_rotations
 from hand_gesture_recognition.errors import InputError
-from hand_gesture_recognition.features import frame_features, hand_frame, isotropic
+from hand_gesture_recognition.features import frame_features, hand_axes, hand_frame, isotropic
 from hand_gesture_recognition.landmarks import make_extractor
 from hand_gesture_recognition.realtime import read_image
 
@@ -71,6 +71,19 @@ def test_hand_frame_places_the_knuckles_on_its_axes(real_hand):
     assert local[:, 2].sum() >= 0
 
 
+def test_hand_axes_are_orthonormal_and_the_side_tells_a_mirror_image(real_hand):
+    for landmarks, aspect in real_hand:
+        points = isotropic(landmarks, aspect)
+        basis, length, side = hand_axes(points)
+        np.testing.assert_allclose(basis.T @ basis, np.eye(3), atol=1e-6)
+        assert length == pytest.approx(np.linalg.norm(points[9] - points[0]), rel=1e-5)
+        mirrored = points * np.array([-1.0, 1.0, 1.0], np.float32)
+        assert hand_axes(mirrored)[2] == -side
+        # Back in the image from the hand's frame: the landmarks themselves.
+        local = hand_frame(points) * np.array([1.0, 1.0, side])
+        np.testing.assert_allclose(local * length @ basis.T + points[0], points, atol=1e-5)
+
+
 def test_gestures_stay_apart_in_the_new_modes(real_hand):
     (stop, a), (thumb, b), _ = real_hand
     for mode in ("hand3d", "bones"):
@@ -125,9 +138,7 @@ def _in_image_plane(window, aspect, angle=0.0, factor=1.0, shift=(0.0, 0.0), mir
 
 def test_raw_features_are_the_landmarks_themselves(real_window):
     window, aspect = real_window
-    np.testing.assert_array_equal(
-        frame_features(window, aspect, "raw"), window.reshape(30, 63)
-    )
+    np.testing.assert_array_equal(frame_features(window, aspect, "raw"), window.reshape(30, 63))
 
 
 def test_normalized_features_put_the_wrist_at_zero_and_the_palm_at_unit_length(real_window):
@@ -179,7 +190,5 @@ def test_each_mode_ignores_what_it_promises_to_on_a_real_window(real_window, mod
 def test_each_mode_still_sees_what_it_does_not_promise_to_ignore(real_window, mode, change):
     window, aspect = real_window
     moved = _in_image_plane(window, aspect, **change)
-    difference = frame_features(moved, aspect, mode) - frame_features(
-        window, aspect, mode
-    )
+    difference = frame_features(moved, aspect, mode) - frame_features(window, aspect, mode)
     assert np.abs(difference).max() > 0.05

@@ -122,19 +122,40 @@ def hand_frame(points: np.ndarray) -> np.ndarray:
     """
     points = np.asarray(points, dtype=np.float64)
     centred = points - points[..., WRIST : WRIST + 1, :]
+    basis, length, side = hand_axes(points)
+    local = (
+        np.einsum("...ij,...jk->...ik", centred, basis) / np.maximum(length, _EPS)[..., None, None]
+    )
+    local[..., 2] *= side[..., None]
+    return local.astype(np.float32)
+
+
+def hand_axes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The hand's own axes, size and side, as :func:`hand_frame` uses them.
+
+    Args:
+        points: ``(..., 21, 3)`` isotropic landmarks.
+
+    Returns:
+        ``basis`` ``(..., 3, 3)`` with the hand's x, y and z axes as columns, ``length`` (the
+        palm's 3-D length, wrist to middle knuckle) and ``side`` (+1 or -1: the sign that
+        makes the fingers bend towards +z in the hand's frame, which differs between a hand
+        and its mirror image).
+    """
+    points = np.asarray(points, dtype=np.float64)
+    centred = points - points[..., WRIST : WRIST + 1, :]
     up = centred[..., MIDDLE_MCP, :]
-    length = np.linalg.norm(up, axis=-1, keepdims=True)
-    y_axis = up / np.maximum(length, _EPS)
+    length = np.linalg.norm(up, axis=-1)
+    y_axis = up / np.maximum(length, _EPS)[..., None]
     across = centred[..., INDEX_MCP, :] - centred[..., PINKY_MCP, :]
     across = across - np.sum(across * y_axis, axis=-1, keepdims=True) * y_axis
     x_axis = across / np.maximum(np.linalg.norm(across, axis=-1, keepdims=True), _EPS)
     z_axis = np.cross(x_axis, y_axis)
-    basis = np.stack([x_axis, y_axis, z_axis], axis=-1)  # (..., 3, 3), axes as columns
-    local = np.einsum("...ij,...jk->...ik", centred, basis) / np.maximum(length, _EPS)[..., None]
+    basis = np.stack([x_axis, y_axis, z_axis], axis=-1)
     # A mirror image flips only z; fixing its sign makes both hands alike.
-    side = np.where(local[..., 2].sum(axis=-1) < 0, -1.0, 1.0)
-    local[..., 2] *= side[..., None]
-    return local.astype(np.float32)
+    depth = np.einsum("...ij,...j->...i", centred, z_axis)
+    side = np.where(depth.sum(axis=-1) < 0, -1.0, 1.0)
+    return basis, length, side
 
 
 def bone_features(local: np.ndarray) -> np.ndarray:
