@@ -49,9 +49,11 @@ from hand_gesture_recognition.config import (  # noqa: E402 - after the log sett
     TrainingConfig,
 )
 from hand_gesture_recognition.dataset import LEAPGESTRECOG_GESTURES  # noqa: E402
+from hand_gesture_recognition.evaluate import evaluate_model  # noqa: E402
 from hand_gesture_recognition.landmark_file import LandmarkTable  # noqa: E402
 from hand_gesture_recognition.landmarks import extract_landmarks  # noqa: E402
-from hand_gesture_recognition.preprocessing import table_windows, window_features  # noqa: E402
+from hand_gesture_recognition.model import LoadedModel  # noqa: E402
+from hand_gesture_recognition.record import split_takes  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "leapgestrecog-sample"
@@ -83,9 +85,9 @@ def takes_table(table: LandmarkTable, gestures: tuple[str, ...]) -> LandmarkTabl
 
 
 def choose(table: LandmarkTable, held_out: int) -> tuple[LandmarkTable, LandmarkTable]:
-    """Splits a takes table into the fine-tuning takes and the held-out take."""
-    held = np.char.endswith(table.sequence.astype(str), f"#take{held_out}")
-    return table.subset(~held), table.subset(held)
+    """Splits a takes table into the fine-tuning takes and the take ``held_out`` of each."""
+    takes = len(TAKE_STARTS)
+    return split_takes(table, keep=takes - 1, first=(held_out + 1) % takes)
 
 
 def base_model(table: LandmarkTable, work: Path, gestures: tuple[str, ...]) -> Path:
@@ -110,13 +112,10 @@ def base_model(table: LandmarkTable, work: Path, gestures: tuple[str, ...]) -> P
     return out
 
 
-def held_out_accuracy(model, gestures: list[str], config: RunConfig, held: LandmarkTable):
+def held_out_accuracy(loaded: LoadedModel, held: LandmarkTable) -> tuple[float, int]:
     """Accuracy of a Keras or LiteRT model on every window of the held-out takes."""
-    from hand_gesture_recognition.model import predict_classes
-
-    windows = table_windows(held, gestures, config.preprocessing)
-    x = window_features(windows, config.preprocessing.feature_mode)
-    return float((predict_classes(model, x) == windows.labels).mean()), len(windows)
+    metrics = evaluate_model(loaded, held)
+    return metrics["accuracy"], metrics["support"]
 
 
 def time_command(base: Path, takes: Path, out: Path) -> float:
@@ -154,7 +153,7 @@ def time_command(base: Path, takes: Path, out: Path) -> float:
 def compare(base_dir: Path, takes: LandmarkTable, seeds: list[int], folds: int) -> None:
     """Held-out accuracy of the fine-tuning strategies and of a fresh model."""
     from hand_gesture_recognition.model import load_model
-    from hand_gesture_recognition.train import BaseModel, train_model
+    from hand_gesture_recognition.train import train_on_takes
 
     loaded = load_model(base_dir)
     strategies = {
@@ -171,22 +170,11 @@ def compare(base_dir: Path, takes: LandmarkTable, seeds: list[int], folds: int) 
             for name, settings in strategies.items():
                 # Fine-tuning runs as `train --init` does (its epoch cap); the fresh model
                 # gets a fresh training's (100 epochs, early stopping).
-                config = RunConfig(
-                    preprocessing=loaded.config.preprocessing,
-                    augmentation=loaded.config.augmentation,
-                    model=loaded.config.model,
-                    training=TrainingConfig(
-                        split="none",
-                        seed=seed,
-                        epochs=settings.epochs if settings else 100,
-                        learning_rate=settings.learning_rate if settings else 1e-3,
-                    ),
-                )
-                base = BaseModel(loaded, settings) if settings else None
                 started = time.perf_counter()
-                result = train_model(train_takes, config, verbose=0, base=base)
+                result = train_on_takes(train_takes, loaded, settings, seed=seed)
                 seconds[name].append(time.perf_counter() - started)
-                accuracy, n = held_out_accuracy(result.model, result.gestures, config, held)
+                trained = LoadedModel(result.model, result.gestures, result.config)
+                accuracy, n = held_out_accuracy(trained, held)
                 results[name].append(accuracy)
                 print(
                     f"  fold {fold} seed {seed} {name:26s} held-out accuracy {accuracy:.3f} "
@@ -238,7 +226,7 @@ def main() -> None:
     from hand_gesture_recognition.model import load_classifier
 
     loaded = load_classifier(out)
-    accuracy, n = held_out_accuracy(loaded.model, loaded.gestures, loaded.config, held)
+    accuracy, n = held_out_accuracy(loaded, held)
     lineage = loaded.config.info["finetuned_from"]
     print(
         f"  the fine-tuned directory on LiteRT (predict's loader): held-out take accuracy "

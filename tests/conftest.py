@@ -57,6 +57,18 @@ def webcam_sample() -> Path:
 
 
 @pytest.fixture(scope="session")
+def webcam_takes(webcam_sample: Path):
+    """The webcam sample's stop and thumbs_up cut into takes once per session (do not change it).
+
+    Frames 20-199 of each clip (the hand is in view from frame 18 on), five takes of 36 frames,
+    as the notebook cuts them.
+    """
+    from hand_gesture_recognition.record import folder_takes
+
+    return folder_takes(webcam_sample, 36, gestures=["stop", "thumbs_up"], skip=20)
+
+
+@pytest.fixture(scope="session")
 def hagrid_sample() -> Path:
     """``../shared/data/hagrid-sample``: close-up photos of many people's hands, 40 per class."""
     return _require(SHARED_DATA / "hagrid-sample")

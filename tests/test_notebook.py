@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -61,16 +62,42 @@ def test_committed_notebook_is_clean_and_has_one_parameters_cell():
         'SPLIT = "auto"',
         'OUTPUT_DIR = "models"',
         "KEEP_DATASET = False",
+        'MY_TAKES = "../shared/data/webcam-sample"',
+        "MY_GESTURES = None",
+        "FINETUNE_TAKES = 3",
+        "FINETUNE_EPOCHS = 30",
+        'FINETUNE_DIR = "models-mine"',
     ):
         assert name in parameters.source
 
 
+#: Appended to the notebook by the end-to-end test: what the fine-tuning section found, as JSON.
+TAKES_REPORT = """\
+import json
+print("takes report:", json.dumps({
+    "tuning": record.take_order(tuning),
+    "held_out": record.take_order(held_out),
+    "summary": comparison.summary(),
+    "confusion": {name: m["confusion_matrix"] for name, m in comparison.held_out.items()},
+    "labels": comparison.held_out[FINETUNED]["labels"],
+}))
+"""
+
+
+def takes_report(notebook) -> dict:
+    printed = "".join(o.get("text", "") for o in notebook.cells[-1].outputs)
+    return json.loads(printed.split("takes report:", 1)[1])
+
+
 @pytest.mark.slow
-def test_notebook_runs_end_to_end_on_the_sample(leap_sample, sample_landmarks, tmp_path):
+def test_notebook_runs_end_to_end_on_the_sample(
+    leap_sample, sample_landmarks, webcam_sample, tmp_path
+):
     from nbclient import NotebookClient
 
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     out = tmp_path / "models"
+    mine = tmp_path / "models-mine"
     injected = inject_parameters(
         notebook,
         {
@@ -83,8 +110,14 @@ def test_notebook_runs_end_to_end_on_the_sample(leap_sample, sample_landmarks, t
             "STRIDE": 2,
             "WORKERS": 2,
             "LIVE_DEMO": False,
+            # Your own gestures: the webcam sample's stop and thumbs_up, a few epochs.
+            "MY_TAKES": str(webcam_sample),
+            "MY_GESTURES": ["stop", "thumbs_up"],
+            "FINETUNE_EPOCHS": 3,
+            "FINETUNE_DIR": str(mine),
         },
     )
+    notebook.cells.append(nbformat.v4.new_code_cell(TAKES_REPORT))
     # The kernel's working directory is a scratch folder: nothing lands in the repository.
     client = NotebookClient(
         notebook,
@@ -107,10 +140,44 @@ def test_notebook_runs_end_to_end_on_the_sample(leap_sample, sample_landmarks, t
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     images = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert len(images) >= 8  # frames, landmarks, coverage, features, augmentation, curves,
-    # confusion matrix, per-gesture accuracy
+    assert len(images) >= 10  # frames, landmarks, coverage, features, augmentation, curves,
+    # confusion matrix, per-gesture accuracy; the takes' comparison and confusion matrix
     text = "\n".join(o.get("text", "") for o in outputs)
     assert "Leave-one-subject-out skipped" in text
     assert "Live demo skipped" in text
     assert "is left as it is" in text  # a DATA_DIR the user gave is never deleted
     assert leap_sample.is_dir()
+
+    # Your own gestures: five 36-frame takes of each gesture (frames 20-199 of its clip), the
+    # first three fine-tune and the last two are held out.
+    report = takes_report(notebook)
+    for part, count in (("tuning", 3), ("held_out", 2)):
+        assert {g: len(ids) for g, ids in report[part].items()} == {
+            "stop": count,
+            "thumbs_up": count,
+        }
+        # Sequence ids begin with the time of the take: the fine-tuning takes came first.
+        assert all(max(report["tuning"][g]) < min(report["held_out"][g]) for g in report[part])
+    for name in ARTIFACTS[:4] + ("calibration.json",):
+        assert (mine / name).stat().st_size > 0, name
+    tuned = json.loads((mine / "model_config.json").read_text())
+    lineage = tuned["info"]["finetuned_from"]
+    assert lineage["path"] == str(out.resolve())
+    assert lineage["model_sha256"] == hashlib.sha256((out / ARTIFACTS[0]).read_bytes()).hexdigest()
+    assert (
+        lineage["gestures"]
+        == json.loads((out / "model_config.json").read_text())["info"]["gestures"]
+    )
+    assert json.loads((mine / "gesture_mapping.json").read_text()) == {"stop": 0, "thumbs_up": 1}
+    assert tuned["training"]["epochs"] == 3 and tuned["training"]["split"] == "none"
+    assert tuned["preprocessing"]["window_stride"] == 1  # the base's stride was 2
+    assert f"fine-tuned from {out.resolve()}" in text
+    # Both models are tested on the same 28 held-out windows (two takes of each gesture, 7
+    # windows per 36-frame take); the fine-tuned model gets every one right.
+    rows = {row["model"]: row for row in report["summary"]}
+    assert list(rows) == ["fine-tuned", "from scratch"]
+    assert [row["held-out windows"] for row in rows.values()] == [28, 28]
+    assert [row["epochs"] for row in rows.values()] == [3, 3]
+    assert report["labels"] == ["stop", "thumbs_up"]
+    assert report["confusion"]["fine-tuned"] == [[14, 0], [0, 14]]
+    assert rows["fine-tuned"]["held-out accuracy"] == 1.0

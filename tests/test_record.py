@@ -12,9 +12,15 @@ import pytest
 
 from hand_gesture_recognition import record
 from hand_gesture_recognition.cli import main
+from hand_gesture_recognition.errors import InputError
 from hand_gesture_recognition.landmark_file import LandmarkTable
 from hand_gesture_recognition.landmarks import make_extractor
-from hand_gesture_recognition.realtime import CaptureSource, FrameSource, landmark_pixels
+from hand_gesture_recognition.realtime import (
+    CaptureSource,
+    FrameSource,
+    landmark_pixels,
+    read_image,
+)
 
 FPS = 10.0
 #: The first frames of the webcam sample's ``stop`` show no hand yet; the videos start later.
@@ -346,3 +352,130 @@ def test_ctrl_c_in_a_subprocess_keeps_the_finished_take(tmp_path, webcam_sample)
     table = LandmarkTable.load(out)
     assert len(table) == 150 and len(table.meta["recordings"]) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == [".mine.npz.lock", "long.avi", "mine.npz"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Takes cut from clips, and the takes kept for fine-tuning.
+
+
+def _jpgs(folder, first, count):
+    return [read_image(folder / f"{i}.jpg") for i in range(first, first + count)]
+
+
+def test_a_folder_of_clips_is_cut_into_takes_as_record_cuts_a_video(webcam_takes, webcam_sample):
+    takes = webcam_takes
+    order = record.take_order(takes)
+    assert list(order) == ["stop", "thumbs_up"] and [len(ids) for ids in order.values()] == [5, 5]
+    assert len(takes) == 2 * 5 * 36 and takes.subjects == [record.DEFAULT_SUBJECT]
+    assert takes.extractor == "auto" and takes.meta["extractor"]["tracking"] is True
+    entries = takes.meta["recordings"]
+    assert [r["sequence"] for r in entries] == order["stop"] + order["thumbs_up"]
+    assert [r["first_frame"] for r in entries] == [20, 56, 92, 128, 164] * 2
+    assert {(r["source"], r["frames"], r["seconds"]) for r in entries[:5]} == {("stop", 36, 1.2)}
+    assert [r["source"] for r in entries[5:]] == ["thumbs_up"] * 5
+    rows = dict(takes.sequences())
+    for entry in entries:
+        sequence = entry["sequence"]
+        gesture = entry["gesture"]
+        assert sequence.startswith(f"{record.DEFAULT_SUBJECT}/{gesture}/")
+        assert takes.frame[rows[sequence]].tolist() == list(range(36))
+        assert entry["detected"] == int(takes.detected[rows[sequence]].sum()) >= 34
+    # Each take is what the tracking extractor finds when it starts afresh at the take.
+    for entry in (entries[0], entries[9]):
+        folder = webcam_sample / entry["gesture"]
+        detected, landmarks = _reference(_jpgs(folder, entry["first_frame"], 36))
+        np.testing.assert_array_equal(takes.detected[rows[entry["sequence"]]], detected)
+        np.testing.assert_allclose(takes.landmarks[rows[entry["sequence"]]], landmarks, atol=1e-5)
+
+
+def test_a_video_clip_is_cut_too_and_what_is_left_over_is_not_a_take(tmp_path, webcam_sample):
+    video = tmp_path / "clips" / "wave.avi"
+    video.parent.mkdir()
+    _write_video(video, _stop_frames(webcam_sample, 50))
+    (tmp_path / "clips" / "notes.txt").write_text("not a clip")
+    takes = record.folder_takes(tmp_path / "clips", 20, subject="ann")
+    assert takes.gestures == ["wave"] and takes.subjects == ["ann"] and len(takes) == 40
+    entries = takes.meta["recordings"]
+    assert [(r["first_frame"], r["frames"], r["seconds"]) for r in entries] == [
+        (0, 20, 2.0),  # 20 frames of a 10 fps video
+        (20, 20, 2.0),
+    ]
+    decoded = _decoded(video)
+    rows = dict(takes.sequences())
+    for entry in entries:
+        start = entry["first_frame"]
+        detected, landmarks = _reference(decoded[start : start + 20])
+        np.testing.assert_array_equal(takes.detected[rows[entry["sequence"]]], detected)
+        np.testing.assert_allclose(takes.landmarks[rows[entry["sequence"]]], landmarks, atol=1e-5)
+    # count: at most this many takes; more takes join the table given, which is not changed.
+    extractor = make_extractor("auto", tracking=True)
+    try:
+        more = record.clip_takes(video, "wave", 10, extractor, table=takes, skip=5, count=2)
+    finally:
+        extractor.close()
+    assert len(takes) == 40 and len(more) == 60
+    assert [r["first_frame"] for r in more.meta["recordings"]] == [0, 20, 5, 15]
+    assert len(record.take_order(more)["wave"]) == 4
+
+
+def test_clips_that_cannot_be_cut_are_refused(tmp_path, webcam_sample, webcam_takes):
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    _write_video(clips / "fist.avi", _stop_frames(webcam_sample, 10) + _black(10))
+    with pytest.raises(InputError, match=r"fist.avi: take 2 \(frames 10-19\): no hand in any "):
+        record.folder_takes(clips, 10)
+    with pytest.raises(InputError, match="fist.avi: too short for one take of 30 frames after"):
+        record.folder_takes(clips, 30)
+    with pytest.raises(InputError, match="no clip of peace; it has fist"):
+        record.folder_takes(clips, 10, gestures=["peace"])
+    with pytest.raises(InputError, match="takes need frames >= 1"):
+        record.folder_takes(clips, 0)
+    with pytest.raises(InputError, match="no clips"):
+        record.folder_takes(tmp_path, 10)  # holds only the folder "clips", without frames
+    with pytest.raises(InputError, match="'a/b': looks like a path"):
+        record.clip_takes(clips / "fist.avi", "a/b", 10, None)
+    with pytest.raises(InputError, match="nowhere: not found; expected a landmark file"):
+        record.load_takes(tmp_path / "nowhere", 10)
+    webcam_takes.save(tmp_path / "mine.npz")
+    with pytest.raises(InputError, match="mine.npz: no takes of peace; it has stop, thumbs_up"):
+        record.load_takes(tmp_path / "mine.npz", 10, gestures=["peace", "stop"])
+
+
+def test_a_recorded_file_is_loaded_as_it_is(tmp_path, webcam_takes):
+    webcam_takes.save(tmp_path / "mine.npz")
+    loaded = record.load_takes(tmp_path / "mine.npz", 10)  # frames concern clips only
+    assert loaded.sequence.tolist() == webcam_takes.sequence.tolist()
+    assert loaded.meta == webcam_takes.meta
+    stop = record.load_takes(tmp_path / "mine.npz", 10, gestures=["stop"])
+    assert stop.gestures == ["stop"] and len(stop) == 5 * 36
+    assert [r["gesture"] for r in stop.meta["recordings"]] == ["stop"] * 5
+    np.testing.assert_array_equal(stop.landmarks, webcam_takes.landmarks[: 5 * 36])
+
+
+def test_the_first_takes_of_each_gesture_fine_tune_and_the_others_are_held_out(webcam_takes):
+    order = record.take_order(webcam_takes)
+    tuning, held = record.split_takes(webcam_takes, keep=3)
+    assert record.take_order(tuning) == {g: ids[:3] for g, ids in order.items()}
+    assert record.take_order(held) == {g: ids[3:] for g, ids in order.items()}
+    assert len(tuning) + len(held) == len(webcam_takes)
+    assert [r["sequence"] for r in held.meta["recordings"]] == order["stop"][3:] + (
+        order["thumbs_up"][3:]
+    )
+    assert record.takes_overview({"fine-tuning": tuning, "held-out": held}) == {
+        "fine-tuning takes": {"stop": 3, "thumbs_up": 3},
+        "fine-tuning frames": {"stop": 108, "thumbs_up": 108},
+        "held-out takes": {"stop": 2, "thumbs_up": 2},
+        "held-out frames": {"stop": 72, "thumbs_up": 72},
+    }
+    # first rotates the takes held out (positions wrap around): folds of a cross-validation.
+    tuning, held = record.split_takes(webcam_takes, keep=3, first=3)
+    assert record.take_order(tuning) == {g: [ids[0], ids[3], ids[4]] for g, ids in order.items()}
+    assert record.take_order(held) == {g: ids[1:3] for g, ids in order.items()}
+
+    with pytest.raises(InputError, match="needs at least 2 gestures with 6 takes or more; you "):
+        record.split_takes(webcam_takes, keep=5)
+    with pytest.raises(InputError, match="keep 1: fine-tuning needs at least 2 takes"):
+        record.split_takes(webcam_takes, keep=1)
+    stop = record.keep_sequences(webcam_takes, webcam_takes.gesture == "stop")
+    with pytest.raises(InputError, match="you have stop: 5"):
+        record.split_takes(stop)

@@ -120,3 +120,91 @@ def test_finetuning_keeps_the_base_preprocessing():
     table.meta = {"preprocessing": {"feature_mode": "canonical", "window_stride": 5}}
     with pytest.raises(InputError, match="mine.npz: recorded for preprocessing feature_mode"):
         check_data_fits(table, "mine.npz", kept)
+
+
+def test_takes_config_keeps_the_base_design_for_both_models():
+    from dataclasses import replace
+
+    from hand_gesture_recognition.config import FinetuneConfig, ModelConfig
+    from hand_gesture_recognition.train import takes_config
+
+    base = RunConfig(
+        preprocessing=PreprocessingConfig(window_stride=3, feature_mode="normalized"),
+        augmentation=AugmentationConfig(copies=1),
+        model=ModelConfig(lstm_units=(32, 16), dense_units=(16,)),
+        training=TrainingConfig(epochs=80, split="time", learning_rate=5e-3, batch_size=64),
+        info={"gestures": ["01_palm", "02_l"]},
+    )
+    finetuned = takes_config(base, FinetuneConfig(learning_rate=1e-4, epochs=12), seed=5)
+    fresh = takes_config(base, None, seed=5)
+    for config in (finetuned, fresh):
+        assert config.preprocessing == replace(base.preprocessing, window_stride=1)
+        assert config.augmentation == base.augmentation and config.model == base.model
+        assert config.training.split == "none" and config.training.seed == 5
+        assert config.training.batch_size == 32 and config.info == {}
+    assert (finetuned.training.epochs, finetuned.training.learning_rate) == (12, 1e-4)
+    assert (fresh.training.epochs, fresh.training.learning_rate) == (100, 1e-3)
+    given = takes_config(base, None, epochs=7, split="recording", preprocessing=base.preprocessing)
+    assert given.training.epochs == 7 and given.training.split == "recording"
+    assert given.preprocessing.window_stride == 3
+
+
+def test_held_out_takes_of_a_gesture_not_trained_on_are_refused_first(webcam_takes, tmp_path):
+    from hand_gesture_recognition.record import keep_sequences
+    from hand_gesture_recognition.train import compare_with_scratch
+
+    stop = keep_sequences(webcam_takes, webcam_takes.gesture == "stop")
+    with pytest.raises(InputError, match="takes to train on lack: thumbs_up"):
+        compare_with_scratch(stop, webcam_takes, tmp_path / "no-base", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_finetuning_and_a_fresh_model_on_the_same_takes(trained_model_dir, webcam_takes, tmp_path):
+    from hand_gesture_recognition.config import FinetuneConfig
+    from hand_gesture_recognition.evaluate import evaluate_model
+    from hand_gesture_recognition.record import split_takes
+    from hand_gesture_recognition.storage import file_digest
+    from hand_gesture_recognition.train import FINETUNED, SCRATCH, compare_with_scratch
+
+    tuning, held = split_takes(webcam_takes, keep=3)
+    out = tmp_path / "mine"
+    comparison = compare_with_scratch(tuning, held, trained_model_dir, out, epochs=3, seed=42)
+
+    finetuned, scratch = comparison.results[FINETUNED], comparison.results[SCRATCH]
+    for name in (
+        "hand_gesture_lstm_model.h5",
+        "gesture_mapping.json",
+        "model_config.json",
+        "metrics.json",
+        "calibration.json",
+    ):
+        assert (out / name).stat().st_size > 0, name
+    saved = json.loads((out / "model_config.json").read_text())
+    lineage = saved["info"]["finetuned_from"]
+    assert lineage["path"] == str(trained_model_dir.resolve())
+    assert lineage["model_sha256"] == file_digest(trained_model_dir / "hand_gesture_lstm_model.h5")
+    assert len(lineage["gestures"]) == 10 and lineage["gestures"][0] == "01_palm"
+    assert lineage["freeze"] == FinetuneConfig().freeze
+    assert saved["training"]["epochs"] == 3 and saved["training"]["split"] == "none"
+    assert json.loads((out / "gesture_mapping.json").read_text()) == {"stop": 0, "thumbs_up": 1}
+    assert json.loads((out / "metrics.json").read_text())["test"] is None
+    # The fresh model: the same settings, no base and no directory.
+    assert scratch.out_dir is None and "finetuned_from" not in scratch.config.info
+    assert scratch.config.training == finetuned.config.training
+    assert scratch.config.preprocessing == finetuned.config.preprocessing
+    assert scratch.gestures == finetuned.gestures == ["stop", "thumbs_up"]
+
+    # Both are tested on every window of the two held-out takes of each gesture: 36 - 29 = 7
+    # windows per take. The stop and thumbs_up takes are easy: both models get them all.
+    for name in (FINETUNED, SCRATCH):
+        metrics = comparison.held_out[name]
+        assert metrics["support"] == 2 * 2 * 7
+        assert metrics["confusion_matrix"] == [[14, 0], [0, 14]], name
+    rows = {row["model"]: row for row in comparison.summary()}
+    assert list(rows) == [FINETUNED, SCRATCH]
+    assert rows[FINETUNED]["held-out accuracy"] == 1.0 and rows[SCRATCH]["held-out windows"] == 28
+    assert rows[FINETUNED]["epochs"] == 3 and rows[SCRATCH]["seconds"] > 0
+    # The directory holds the model that was tested.
+    reloaded = evaluate_model(load_model(out), held)
+    assert reloaded["confusion_matrix"] == comparison.held_out[FINETUNED]["confusion_matrix"]

@@ -165,6 +165,30 @@ def test_loso_chart_has_two_bars_per_subject():
         visualize.plot_loso({"folds": []})
 
 
+def test_takes_comparison_shows_each_models_recall_side_by_side():
+    truth = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    held_out = {
+        "fine-tuned": compute_metrics(truth, truth, ["stop", "thumbs_up"]),
+        "from scratch": compute_metrics(
+            truth, np.array([0, 0, 0, 0, 0, 0, 1, 1]), ["stop", "thumbs_up"]
+        ),
+    }
+    axis = visualize.plot_takes_comparison(held_out).axes[0]
+    # One bar per model in each group (stop, thumbs_up, all), the models side by side.
+    assert [bar.get_height() for bar in axis.patches] == pytest.approx(
+        [1.0, 1.0, 1.0, 1.0, 0.5, 0.75]
+    )
+    lefts = [bar.get_x() for bar in axis.patches]
+    assert all(a < b for a, b in zip(lefts[:3], lefts[3:], strict=True)) and lefts[3] < lefts[1]
+    assert [t.get_text() for t in axis.get_xticklabels()] == ["stop", "thumbs_up", "all"]
+    texts = [t.get_text() for t in axis.texts]
+    assert texts == ["4/4", "4/4", "8/8", "4/4", "2/4", "6/8"]
+    legend = {t.get_text() for t in axis.get_legend().get_texts()}
+    assert legend == {"fine-tuned", "from scratch", "chance"}
+    with pytest.raises(InputError):
+        visualize.plot_takes_comparison({})
+
+
 def test_artifacts_are_listed_with_sizes(tmp_path):
     (tmp_path / "loso").mkdir()
     (tmp_path / "metrics.json").write_text("{}")

@@ -29,6 +29,11 @@ is only a label like any other.
 The app's "Your gestures" tab adds whole clips as takes (:func:`add_clip_take`): the same
 extractor in tracking mode, the same judging (:func:`refusal`) and the same rows and
 ``recordings`` entries (:func:`take_entry`) as the command's takes.
+
+Clips you already have are cut into consecutive takes the same way (:func:`clip_takes`,
+:func:`folder_takes` for a folder of ``<gesture>`` clips, :func:`load_takes` for either a clip
+folder or a file ``record`` wrote), and :func:`split_takes` keeps the first takes of each
+gesture to fine-tune and holds out the others to test (the notebook's *Your own gestures*).
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +59,8 @@ from .extractor import HandResult, LandmarkExtractor
 from .landmark_file import LandmarkTable
 from .landmarks import make_extractor, results_table
 from .realtime import (
+    IMAGE_SUFFIXES,
+    VIDEO_SUFFIXES,
     FrameSource,
     as_bgr,
     close_windows,
@@ -722,3 +729,287 @@ def _kept(summary: RecordSummary, out: Path) -> str:
 
 def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Takes cut from clips you already have, and the takes kept for fine-tuning.
+
+
+def clip_takes(
+    clip: str | os.PathLike,
+    gesture: str,
+    frames: int,
+    extractor: LandmarkExtractor,
+    *,
+    table: LandmarkTable | None = None,
+    subject: str = DEFAULT_SUBJECT,
+    skip: int = 0,
+    count: int | None = None,
+    min_hand_share: float = MIN_HAND_SHARE,
+) -> LandmarkTable:
+    """Cuts a clip into consecutive takes of ``frames`` frames and adds each to a table.
+
+    Each take is what ``hand-gesture record --source CLIP --no-display`` records from a video:
+    the extractor (tracking mode) starts afresh at the take's first frame, the take is judged
+    by :func:`refusal` and added as one recording with a fresh sequence id and an entry under
+    ``meta.recordings`` (:func:`take_entry`). The frames after the last whole take are left
+    out.
+
+    Args:
+        clip: A video file or a folder of consecutive frames (read in name order).
+        gesture: The takes' label (checked with :func:`check_label`).
+        frames: Frames per take.
+        extractor: The extractor live recognition uses (run in tracking mode).
+        table: The takes so far (None for none); it is not changed.
+        subject: The takes' subject.
+        skip: Frames left out at the start of the clip (before the hand is in view).
+        count: Takes cut at most (None: as many as the clip holds).
+        min_hand_share: Share of a take's frames that must show the hand.
+
+    Returns:
+        A new table: ``table``'s takes and the clip's, in the clip's order.
+
+    Raises:
+        InputError: For a bad label, frame count or clip, a clip too short for one take, or
+            a refused take (naming the clip, the take and the reason).
+    """
+    check_label(gesture, "gesture")
+    check_label(subject, "subject")
+    if frames < 1 or skip < 0 or (count is not None and count < 1):
+        raise InputError(
+            f"takes need frames >= 1, skip >= 0 and count >= 1 (or None); got frames {frames}, "
+            f"skip {skip}, count {count}"
+        )
+    name = Path(clip).name
+    try:
+        source = open_source(clip)
+    except InputError:
+        raise InputError(f"{clip}: could not be read as a video or a folder of frames") from None
+    taken = set() if table is None else set(table.sequence.tolist())
+    extraction = extractor.settings()
+    fps = float(source.fps)
+    added = 0
+    with source:
+        read = itertools.islice(source, skip, None)
+        while count is None or added < count:
+            first = skip + added * frames
+            chunk = [frame for frame, _ in itertools.islice(read, frames)]
+            if len(chunk) < frames:
+                break
+            extractor.reset()
+            take = Take([extractor.process(frame) for frame in chunk], first, frames / fps)
+            reason = refusal(take, min_hand_share)
+            if reason:
+                raise InputError(
+                    f"{clip}: take {added + 1} (frames {first}-{first + frames - 1}): "
+                    f"{reason}; not added"
+                )
+            rows, record = take_entry(take, subject, gesture, name, taken, extraction)
+            table = append_take(table, rows, record, extraction)
+            taken.add(record["sequence"])
+            added += 1
+    extractor.reset()
+    if added == 0:
+        raise InputError(f"{clip}: too short for one take of {frames} frames after skipping {skip}")
+    return table
+
+
+def folder_takes(
+    folder: str | os.PathLike,
+    frames: int,
+    *,
+    gestures: list[str] | tuple[str, ...] | None = None,
+    subject: str = DEFAULT_SUBJECT,
+    skip: int = 0,
+    count: int | None = None,
+    extractor: str = PreprocessingConfig.extractor,
+    min_confidence: float = PreprocessingConfig.min_detection_confidence,
+) -> LandmarkTable:
+    """Cuts a folder of gesture clips into takes (:func:`clip_takes`), one gesture per clip.
+
+    A clip is a sub-folder of consecutive frames named after its gesture
+    (``stop/0.jpg``, ``stop/1.jpg``, ...) or a video file named after it (``stop.mp4``).
+
+    Args:
+        folder: The folder of clips.
+        frames: Frames per take.
+        gestures: The gestures to cut, in this order (None: every clip, by name).
+        subject: The takes' subject.
+        skip: Frames left out at the start of each clip.
+        count: Takes cut from each clip at most (None: as many as it holds).
+        extractor: The landmark extractor (run in tracking mode, as ``record`` runs it).
+        min_confidence: Confidence under which a frame has no hand.
+
+    Returns:
+        The takes of every clip, gesture after gesture, with ``meta.recordings``.
+
+    Raises:
+        InputError: If the folder holds no clip, a gesture asked for has none, or a clip
+            cannot be cut (see :func:`clip_takes`).
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise InputError(f"{root}: not a folder of gesture clips")
+    clips = {}
+    for entry in sorted(root.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir() and any(p.suffix.lower() in IMAGE_SUFFIXES for p in entry.iterdir()):
+            clips[entry.name] = entry
+        elif entry.is_file() and entry.suffix.lower() in VIDEO_SUFFIXES:
+            clips[entry.stem] = entry
+    if not clips:
+        raise InputError(
+            f"{root}: no clips (a <gesture>/ folder of frames or a <gesture> video file)"
+        )
+    chosen = list(gestures) if gestures is not None else sorted(clips)
+    missing = [g for g in chosen if g not in clips]
+    if missing:
+        raise InputError(
+            f"{root}: no clip of {', '.join(missing)}; it has {', '.join(sorted(clips))}"
+        )
+    landmark_extractor = make_extractor(extractor, tracking=True, min_confidence=min_confidence)
+    table = None
+    try:
+        for gesture in chosen:
+            table = clip_takes(
+                clips[gesture],
+                gesture,
+                frames,
+                landmark_extractor,
+                table=table,
+                subject=subject,
+                skip=skip,
+                count=count,
+            )
+    finally:
+        landmark_extractor.close()
+    return table
+
+
+def load_takes(
+    source: str | os.PathLike,
+    frames: int,
+    *,
+    gestures: list[str] | tuple[str, ...] | None = None,
+    skip: int = 0,
+    count: int | None = None,
+) -> LandmarkTable:
+    """Your takes: a landmark file ``hand-gesture record`` wrote, or a folder of clips.
+
+    Args:
+        source: A ``.npz`` landmark file (read as it is), or a folder of gesture clips, cut
+            into takes by :func:`folder_takes`.
+        frames: Frames per take (clips only).
+        gestures: Keep only these gestures (None: all).
+        skip: Frames left out at the start of each clip (clips only).
+        count: Takes cut from each clip at most (clips only).
+
+    Returns:
+        The takes.
+
+    Raises:
+        InputError: If the file is not a landmark file, a gesture asked for has no take, or
+            the clips cannot be cut.
+    """
+    path = Path(source)
+    if path.is_dir():
+        return folder_takes(path, frames, gestures=gestures, skip=skip, count=count)
+    if not path.is_file():
+        raise InputError(
+            f"{path}: not found; expected a landmark file that 'hand-gesture record' wrote "
+            "(.npz) or a folder of gesture clips"
+        )
+    table = LandmarkTable.load(path)
+    if gestures is None:
+        return table
+    missing = [g for g in gestures if g not in table.gestures]
+    if missing:
+        raise InputError(
+            f"{path}: no takes of {', '.join(missing)}; it has {', '.join(table.gestures)}"
+        )
+    return keep_sequences(table, np.isin(table.gesture, list(gestures)))
+
+
+def take_order(table: LandmarkTable) -> dict[str, list[str]]:
+    """Each gesture's takes (sequence ids) in the order their rows come in the table.
+
+    That is the order ``record`` appended them (and :func:`clip_takes` cut them).
+
+    Args:
+        table: The takes.
+
+    Returns:
+        ``{gesture: [sequence id, ...]}``, gestures sorted.
+    """
+    _, first = np.unique(table.sequence.astype(str), return_index=True)
+    order: dict[str, list[str]] = {g: [] for g in table.gestures}
+    for index in np.sort(first):
+        order[str(table.gesture[index])].append(str(table.sequence[index]))
+    return order
+
+
+def keep_sequences(table: LandmarkTable, rows: np.ndarray) -> LandmarkTable:
+    """The rows ``rows`` (a mask) of a table; ``meta.recordings`` keeps their entries only."""
+    part = table.subset(rows)
+    kept = set(part.sequence.tolist())
+    recordings = part.meta.get("recordings")
+    if isinstance(recordings, list):
+        part.meta["recordings"] = [r for r in recordings if r.get("sequence") in kept]
+    return part
+
+
+def split_takes(
+    table: LandmarkTable, keep: int = 3, first: int = 0
+) -> tuple[LandmarkTable, LandmarkTable]:
+    """Splits each gesture's takes into those that fine-tune and those held out to test.
+
+    Each gesture's takes are taken in recording order (:func:`take_order`); ``keep`` of
+    them, from position ``first`` on, fine-tune and the others are held out. Positions wrap
+    around, so ``first`` rotates the held-out takes (the folds of a cross-validation).
+
+    Args:
+        table: The takes.
+        keep: Takes of each gesture that fine-tune (at least :data:`MIN_TAKES`: fine-tuning
+            holds one of them out to validate).
+        first: Position of the first fine-tuning take.
+
+    Returns:
+        The fine-tuning takes and the held-out takes.
+
+    Raises:
+        InputError: If a gesture has no more than ``keep`` takes (none would be held out),
+            ``keep`` is under :data:`MIN_TAKES`, or there are fewer than two gestures.
+    """
+    if keep < MIN_TAKES:
+        raise InputError(f"keep {keep}: fine-tuning needs at least {MIN_TAKES} takes of each")
+    order = take_order(table)
+    short = {g: len(ids) for g, ids in order.items() if len(ids) <= keep}
+    if len(order) < 2 or short:
+        have = ", ".join(f"{g}: {len(ids)}" for g, ids in order.items()) or "no takes"
+        raise InputError(
+            f"keeping {keep} takes of each gesture to fine-tune and testing on the rest needs "
+            f"at least 2 gestures with {keep + 1} takes or more; you have {have}"
+        )
+    tuning = {ids[(first + k) % len(ids)] for ids in order.values() for k in range(keep)}
+    rows = np.isin(table.sequence.astype(str), sorted(tuning))
+    return keep_sequences(table, rows), keep_sequences(table, ~rows)
+
+
+def takes_overview(parts: Mapping[str, LandmarkTable]) -> dict[str, dict[str, int]]:
+    """The takes and frames of each gesture in each part, as the columns of a table.
+
+    Args:
+        parts: Tables of takes by name (e.g. ``{"fine-tuning": ..., "held out": ...}``).
+
+    Returns:
+        ``{"<name> takes": {gesture: takes}, "<name> frames": {gesture: frames}}`` for each
+        part in order (a gesture a part lacks counts 0), gestures sorted.
+    """
+    gestures = sorted({g for table in parts.values() for g in table.gestures})
+    columns: dict[str, dict[str, int]] = {}
+    for name, table in parts.items():
+        counts = takes_per_gesture(table)
+        columns[f"{name} takes"] = {g: counts.get(g, (0, 0, 0))[0] for g in gestures}
+        columns[f"{name} frames"] = {g: counts.get(g, (0, 0, 0))[1] for g in gestures}
+    return columns

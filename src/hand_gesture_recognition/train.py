@@ -27,7 +27,7 @@ from .config import (
 )
 from .dataset import download, find_recordings, remove_download
 from .errors import InputError
-from .evaluate import compute_metrics, write_reports
+from .evaluate import compute_metrics, evaluate_model, write_reports
 from .features import frame_features
 from .landmark_file import LandmarkTable, merge_tables
 from .landmarks import extract_landmarks
@@ -337,6 +337,194 @@ def train_model(
         return _train_model(table, config, out_dir, force, verbose, data, own, base)
 
 
+def takes_config(
+    base: RunConfig,
+    finetune: FinetuneConfig | None = None,
+    *,
+    epochs: int | None = None,
+    split: str = "none",
+    seed: int = 42,
+    batch_size: int = 32,
+    preprocessing: PreprocessingConfig | None = None,
+) -> RunConfig:
+    """The settings of a model trained on a few takes with a base model's design.
+
+    The base's preprocessing (at window stride 1), augmentation and architecture are kept:
+    fine-tuning needs them, and a fresh model with the same design compares with it on
+    equal terms. ``train --init`` fine-tunes with these settings.
+
+    Args:
+        base: The base model's settings.
+        finetune: How the base is fine-tuned; None for a fresh model of the same design.
+        epochs: Maximum epochs (None: ``finetune.epochs``, or a fresh training's 100).
+        split: The split (``none`` keeps no test set; see
+            :mod:`~hand_gesture_recognition.sequences`).
+        seed: Seed of the split, the augmentation and the new weights.
+        batch_size: Mini-batch size.
+        preprocessing: The preprocessing, when the caller has checked and set it (None: the
+            base's at window stride 1).
+
+    Returns:
+        The settings (their ``info`` is empty; training fills it).
+    """
+    default = TrainingConfig()
+    return RunConfig(
+        preprocessing=preprocessing or replace(base.preprocessing, window_stride=1),
+        augmentation=base.augmentation,
+        model=base.model,
+        training=TrainingConfig(
+            epochs=epochs or (finetune.epochs if finetune is not None else default.epochs),
+            batch_size=batch_size,
+            split=split,
+            seed=seed,
+            learning_rate=finetune.learning_rate if finetune is not None else default.learning_rate,
+        ),
+    )
+
+
+def train_on_takes(
+    takes: LandmarkTable,
+    base: LoadedModel,
+    finetune: FinetuneConfig | None = None,
+    out_dir: str | os.PathLike | None = None,
+    *,
+    epochs: int | None = None,
+    seed: int = 42,
+    force: bool = False,
+    verbose: int | str = 0,
+) -> TrainResult:
+    """Fine-tunes a base model on a few takes, or trains a fresh model of its design on them.
+
+    The split is ``none`` (one take of each gesture or more validates, the rest trains; no
+    test set) and the settings are :func:`takes_config`'s, as ``train --init`` uses them.
+
+    Args:
+        takes: The takes (at least two gestures with two takes each).
+        base: The base model (Keras; :func:`~hand_gesture_recognition.model.load_model`).
+        finetune: How it is fine-tuned; None trains a fresh model of the same design instead
+            (whose ``model_config.json`` then has no ``info.finetuned_from``).
+        out_dir: Receives the model directory (nothing is written when None).
+        epochs: Maximum epochs (None: ``finetune.epochs``, or 100 for a fresh model).
+        seed: Seed of the split, the augmentation and the new weights.
+        force: Replace a model already in ``out_dir``.
+        verbose: Keras verbosity.
+
+    Returns:
+        The trained model and its metrics (validation figures only).
+
+    Raises:
+        InputError: If the takes were extracted for another preprocessing than the base's,
+            ``out_dir`` holds a model and ``force`` is false, or there are too few takes.
+    """
+    check_data_fits(takes, "the takes", base.preprocessing)
+    config = takes_config(base.config, finetune, epochs=epochs, seed=seed)
+    start = BaseModel(base, finetune) if finetune is not None else None
+    return train_model(takes, config, out_dir, force=force, verbose=verbose, base=start)
+
+
+#: The models :func:`compare_with_scratch` trains, by name.
+FINETUNED, SCRATCH = "fine-tuned", "from scratch"
+
+
+@dataclass
+class TakesComparison:
+    """A fine-tuned model against a fresh one trained on the same takes, on held-out takes.
+
+    Attributes:
+        results: :data:`FINETUNED` and :data:`SCRATCH`, the two trained models.
+        held_out: The metrics of each on every window of the held-out takes
+            (:func:`~hand_gesture_recognition.evaluate.evaluate_model`).
+        seconds: Each model's training time (preparing, fitting, calibrating, saving).
+    """
+
+    results: dict[str, TrainResult]
+    held_out: dict[str, dict[str, Any]]
+    seconds: dict[str, float]
+
+    def summary(self) -> list[dict[str, Any]]:
+        """One row per model: held-out accuracy and macro-F1, windows, epochs and seconds."""
+        return [
+            {
+                "model": name,
+                "held-out accuracy": metrics["accuracy"],
+                "held-out macro-F1": metrics["macro_f1"],
+                "held-out windows": metrics["support"],
+                "epochs": self.results[name].metrics["training"]["epochs_run"],
+                "seconds": round(self.seconds[name], 1),
+            }
+            for name, metrics in self.held_out.items()
+        ]
+
+
+def compare_with_scratch(
+    takes: LandmarkTable,
+    held_out: LandmarkTable,
+    base: str | os.PathLike | LoadedModel,
+    out_dir: str | os.PathLike | None = None,
+    *,
+    finetune: FinetuneConfig | None = None,
+    epochs: int | None = None,
+    seed: int = 42,
+    force: bool = False,
+    verbose: int | str = 0,
+) -> TakesComparison:
+    """Fine-tunes a base model on a few takes, trains a fresh one on them, tests both.
+
+    Both models are trained by :func:`train_on_takes` with the same settings, seed and
+    epoch budget; only the starting weights differ. Each is then evaluated on every window
+    (stride 1) of the held-out takes, which neither has seen.
+
+    Args:
+        takes: The takes to train on (e.g. the first part of :func:`~hand_gesture_recognition.
+            record.split_takes`).
+        held_out: The takes to test on; their gestures must be among ``takes``'.
+        base: The base model or its directory.
+        out_dir: Receives the fine-tuned model directory (None: it is not saved); the fresh
+            model is not saved.
+        finetune: How the base is fine-tuned (the defaults of :class:`FinetuneConfig`).
+        epochs: Maximum epochs of each model (None: ``finetune.epochs``).
+        seed: Seed of the split, the augmentation and the new weights.
+        force: Replace a model already in ``out_dir``.
+        verbose: Keras verbosity.
+
+    Returns:
+        Both models, their held-out metrics and their training times.
+
+    Raises:
+        InputError: If the held-out takes have a gesture the takes lack, ``base`` is not a
+            model directory, ``out_dir`` holds a model and ``force`` is false, or training
+            refuses the takes.
+    """
+    unknown = sorted(set(held_out.gestures) - set(takes.gestures))
+    if unknown:
+        raise InputError(
+            f"the held-out takes have gestures the takes to train on lack: {', '.join(unknown)}"
+        )
+    if out_dir is not None:
+        check_output_dir(out_dir, force)
+    loaded = base if isinstance(base, LoadedModel) else load_model(base)
+    finetune = finetune or FinetuneConfig()
+    epochs = epochs or finetune.epochs
+    results, metrics, seconds = {}, {}, {}
+    for name, settings, directory in ((FINETUNED, finetune, out_dir), (SCRATCH, None, None)):
+        started = time.perf_counter()
+        result = train_on_takes(
+            takes,
+            loaded,
+            settings,
+            directory,
+            epochs=epochs,
+            seed=seed,
+            force=force,
+            verbose=verbose,
+        )
+        seconds[name] = time.perf_counter() - started
+        trained = LoadedModel(result.model, result.gestures, result.config, result.out_dir)
+        results[name] = result
+        metrics[name] = evaluate_model(trained, held_out)
+    return TakesComparison(results, metrics, seconds)
+
+
 def check_gestures(gestures: list[str], where: object) -> None:
     """Refuses data with fewer than two gestures (a one-class model is always "right").
 
@@ -543,20 +731,28 @@ def run_training(
             min_detection_confidence=0.5 if min_confidence is None else min_confidence,
         )
     check_output_dir(out_dir, force)
-    split = split or ("none" if init is not None else "auto")
-    epochs = epochs or (finetune.epochs if init is not None else 100)
-    config = RunConfig(
-        preprocessing=preprocessing,
-        augmentation=base_config.augmentation if base_config else AugmentationConfig(),
-        model=base_config.model if base_config else ModelConfig(),
-        training=TrainingConfig(
+    if base_config is not None:
+        config = takes_config(
+            base_config,
+            finetune,
             epochs=epochs,
-            batch_size=batch_size,
-            split=split,
+            split=split or "none",
             seed=seed,
-            learning_rate=finetune.learning_rate if init is not None else 1e-3,
-        ),
-    )
+            batch_size=batch_size,
+            preprocessing=preprocessing,
+        )
+    else:
+        config = RunConfig(
+            preprocessing=preprocessing,
+            augmentation=AugmentationConfig(),
+            model=ModelConfig(),
+            training=TrainingConfig(
+                epochs=epochs or TrainingConfig.epochs,
+                batch_size=batch_size,
+                split=split or "auto",
+                seed=seed,
+            ),
+        )
     with OutputLock(out_dir) as lock:
         downloaded: Path | None = None
         if not paths and data_dir is None:

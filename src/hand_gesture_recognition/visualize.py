@@ -525,3 +525,47 @@ def list_artifacts(directory: str | os.PathLike) -> list[tuple[str, int]]:
     return sorted(
         (str(p.relative_to(root)), p.stat().st_size) for p in root.rglob("*") if p.is_file()
     )
+
+
+def plot_takes_comparison(held_out: Mapping[str, Mapping[str, Any]]):
+    """Bar chart of models side by side: each gesture's accuracy on the held-out takes.
+
+    Args:
+        held_out: Metrics of each model by name
+            (:attr:`hand_gesture_recognition.train.TakesComparison.held_out`), all on the
+            same windows.
+
+    Returns:
+        A figure with one axis: one bar per model for each gesture (its recall, annotated with
+        the windows right of the gesture's windows) and one for all windows together.
+
+    Raises:
+        InputError: If ``held_out`` is empty.
+    """
+    if not held_out:
+        raise InputError("no models to compare")
+    first = next(iter(held_out.values()))
+    gestures = list(first["per_class"])
+    groups = [*gestures, "all"]
+    positions = np.arange(len(groups))
+    width = 0.8 / len(held_out)
+    figure, axes = _figure(1, 1, max(6.0, 1.3 * len(groups) + 2), 4)
+    axis = axes[0, 0]
+    for k, (name, metrics) in enumerate(held_out.items()):
+        rows = [metrics["per_class"][g] for g in gestures]
+        values = [r["recall"] for r in rows] + [metrics["accuracy"]]
+        support = [r["support"] for r in rows] + [metrics["support"]]
+        right = [round(v * s) for v, s in zip(values, support, strict=True)]
+        offset = (k - (len(held_out) - 1) / 2) * width
+        bars = axis.bar(positions + offset, values, width, label=name)
+        axis.bar_label(
+            bars, labels=[f"{r}/{s}" for r, s in zip(right, support, strict=True)],
+            fontsize=7, padding=1,
+        )  # fmt: skip
+    axis.axhline(1 / len(gestures), ls=":", color="tab:red", lw=1, label="chance")
+    axis.set_xticks(positions, groups)
+    axis.set_ylim(0, 1.15)
+    axis.set_ylabel("share of held-out windows right")
+    axis.set_title("Held-out takes: accuracy per gesture")
+    axis.legend(loc="lower right", fontsize=8)
+    return figure
