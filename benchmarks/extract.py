@@ -276,7 +276,13 @@ def _measure_here(args: argparse.Namespace) -> int:
     if args.measure == "plain":
         seconds, frames = time_plain_loop(args.tree)
     elif args.measure == "ray":
-        import ray  # noqa: F401 - imported before timing, as the command does.
+        from hand_gesture_recognition.cluster import import_ray
+
+        # Imported before timing, and the way the command imports it: Ray reads its settings
+        # when it is imported, and a plain `import ray` here would let a driver started by
+        # `uv run` have Ray start every worker through `uv run` in a packed-up copy of this
+        # folder (RAY_ENABLE_UV_RUN_RUNTIME_ENV), which the command switches off.
+        import_ray()
 
         address = args.ray_address or None
         print(json.dumps(time_ray(args.tree, args.workers, args.extractor, args.scratch, address)))

@@ -62,6 +62,7 @@ def import_ray():
     # Nothing here reaches off this machine: no usage statistics. A driver run by `uv run`
     # would otherwise have Ray start every worker through `uv run` with this folder packed up
     # as its working directory; the workers use the Python environment they were started in.
+    # Ray reads both settings when it is first imported, so they are set before.
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
     try:
