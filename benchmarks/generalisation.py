@@ -18,6 +18,11 @@ and reports, as mean ± sd over the seeds:
   of 30 consecutive frames: stop -> 01_palm, thumbs_up -> 05_thumb (class-balanced), the
   same with the threshold, and ``webcam reject``: share of ``peace`` windows rejected.
 
+For the LSTM designs, ``AUROC distance`` is the same separation of gestures from
+non-gestures by an open-set score that does not go through the softmax: minus the
+Mahalanobis distance of a window's last hidden layer output to the nearest class mean of the
+training windows (one covariance shared by the classes).
+
 Also printed once: the hand-found rate on the HaGRID photos with MediaPipe Hands alone and
 with the photo fallbacks of the ``auto`` extractor, and how much each augmentation changes
 the features of each mode (a transform that changes nothing is wasted work).
@@ -328,6 +333,31 @@ class Classifier:
             "shifted": fit_temperature(self.raw(x_shifted), np.tile(data.y_val, SHIFT.copies)),
         }
         self.temperature = self.temperatures["shifted"]
+        self.embedding = None
+        if design.kind == "lstm":
+            import keras
+
+            # The last hidden layer's output: a Mahalanobis distance to the nearest class mean
+            # there, with one covariance shared by the classes (Lee et al., 2018), is an
+            # open-set score that does not go through the softmax.
+            self.embedding = keras.Model(self.model.inputs, self.model.layers[-2].output)
+            seen = self.embed(data.x_train)
+            classes = np.unique(data.y_train)
+            self.means = np.stack([seen[data.y_train == c].mean(0) for c in classes])
+            centred = seen - self.means[np.searchsorted(classes, data.y_train)]
+            self.precision = np.linalg.inv(np.cov(centred.T) + 1e-3 * np.eye(seen.shape[1]))
+
+    def embed(self, x: np.ndarray) -> np.ndarray:
+        return np.concatenate(
+            [np.asarray(self.embedding(x[i : i + 512])) for i in range(0, len(x), 512)]
+        )
+
+    def closeness(self, x: np.ndarray) -> np.ndarray:
+        """Minus the Mahalanobis distance to the nearest class mean (NaN for frame-MLPs)."""
+        if self.embedding is None or len(x) == 0:
+            return np.full(len(x), np.nan)
+        offsets = self.embed(x)[:, None, :] - self.means[None]
+        return -np.einsum("nci,ij,ncj->nc", offsets, self.precision, offsets).min(axis=1)
 
     def raw(self, x: np.ndarray) -> np.ndarray:
         if len(x) == 0:
@@ -392,7 +422,17 @@ def hagrid_check(model: Classifier, photos: dict, gestures: list[str], threshold
             ).mean()
         ),
         "hagrid AUROC": auroc(probabilities.max(1)[gesture_rows], probabilities.max(1)[others]),
+        "hagrid AUROC distance": distance_auroc(model, windows, labels[detected]),
     }
+
+
+def distance_auroc(model: Classifier, windows: np.ndarray, labels: np.ndarray) -> float:
+    """AUROC of the embedding-distance score (gestures against ``none``/``peace``)."""
+    closeness = model.closeness(windows)
+    if np.isnan(closeness).all():
+        return float("nan")
+    gestures = np.isin(labels, list(HAGRID_TARGETS))
+    return auroc(closeness[gestures], closeness[np.isin(labels, HAGRID_REJECT)])
 
 
 def none_index(gestures: list[str]) -> int:
@@ -441,6 +481,7 @@ def webcam_check(
     prep = model.design.preprocessing()
     accuracy, accepted, rejected_peace, plain_peace = [], [], [], []
     scores: dict[bool, list] = {True: [], False: []}
+    distances: dict[bool, list] = {True: [], False: []}
     for name in (*WEBCAM_TARGETS, *WEBCAM_REJECT):
         x, total = webcam_windows(frames, name, prep, stride)
         if x is None:
@@ -454,6 +495,7 @@ def webcam_check(
                 plain.argmax(1) != none_index(gestures)
             )
             scores[name in WEBCAM_TARGETS].append(p.max(1))
+            distances[name in WEBCAM_TARGETS].append(model.closeness(x))
         unusable = total - len(answer)  # too many frames without a hand: no answer
         if name in WEBCAM_TARGETS:
             right = answer == gestures.index(WEBCAM_TARGETS[name])
@@ -469,6 +511,11 @@ def webcam_check(
         "webcam reject (T val)": float(np.mean(plain_peace)),
         "webcam AUROC": auroc(np.concatenate(scores[True]), np.concatenate(scores[False] or [[]]))
         if scores[False]
+        else float("nan"),
+        "webcam AUROC distance": auroc(
+            np.concatenate(distances[True]), np.concatenate(distances[False])
+        )
+        if scores[False] and model.embedding is not None
         else float("nan"),
     }
 
