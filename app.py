@@ -15,8 +15,8 @@ when a model is first needed (never at import):
 
 The "Your gestures" tab turns clips into takes with
 :func:`~hand_gesture_recognition.record.add_clip_take`, fine-tunes the app's model on them with
-:func:`~hand_gesture_recognition.train.run_training` (``init``) into the session's temporary
-folder, recognises with the result, and zips it with
+:func:`~hand_gesture_recognition.train.train_on_takes` (as ``train --init`` does) into the
+session's temporary folder, recognises with the result, and zips it with
 :func:`~hand_gesture_recognition.storage.zip_directory`.
 
 Recognition, drawing and reading files are the package's own
@@ -583,9 +583,9 @@ def finetune(
 ) -> tuple[PersonalSession | None, str, str | None]:
     """Fine-tunes the app's model on the session's takes into a fresh model directory.
 
-    The takes are written to a landmark file in the session's folder and
-    :func:`hand_gesture_recognition.train.run_training` fine-tunes the app's model (the base)
-    on them (``init``, split ``none``, at most :func:`finetune_epochs` epochs). The new model
+    :func:`hand_gesture_recognition.train.train_on_takes` fine-tunes the app's model (the
+    base) on them with ``train --init``'s settings (split ``none``, at most
+    :func:`finetune_epochs` epochs). The new model
     is zipped for download and is what the tab's own input recognises with from then on.
 
     Args:
@@ -602,7 +602,7 @@ def finetune(
     from hand_gesture_recognition import model
     from hand_gesture_recognition.record import check_takes
     from hand_gesture_recognition.storage import zip_directory
-    from hand_gesture_recognition.train import run_training
+    from hand_gesture_recognition.train import train_on_takes
 
     if not model.installed("keras"):
         raise gr.Error(
@@ -617,39 +617,20 @@ def finetune(
     source = model_source()
     progress(0.02, desc="preparing: the base model")
     try:
-        base = source.fetch()
+        base = model.load_model(source.fetch())
     except InputError as error:
         raise gr.Error(
             f"The base model could not be loaded from the {source.describe()}: {error}."
         ) from None
     session.runs += 1
-    landmarks = session.folder / f"takes-{session.runs}.npz"
     out = session.folder / f"model-{session.runs}"
-    session.takes.save(landmarks)
-    stages = {
-        "fine-tuning": (0.1, "preparing: loading the base model"),
-        "training on": (0.2, "training and exporting (this takes a while)"),
-    }
-
-    def log(message: str) -> None:
-        for start, (share, desc) in stages.items():
-            if message.startswith(start):
-                progress(share, desc=desc)
-
+    progress(0.2, desc="training and exporting (this takes a while)")
     try:
-        result = run_training(
-            landmarks=landmarks,
-            init=base,
-            out_dir=out,
-            epochs=finetune_epochs(),
-            split="none",
-            log=log,
-            verbose=0,
+        result = train_on_takes(
+            session.takes, base, FinetuneConfig(), out, epochs=finetune_epochs()
         )
     except InputError as error:
         raise gr.Error(f"Fine-tuning failed: {error}.") from None
-    finally:
-        landmarks.unlink(missing_ok=True)
     progress(0.9, desc="packing the model directory")
     archive = zip_directory(
         out, session.folder / f"personal-model-{session.runs}.zip", folder="personal-model"
