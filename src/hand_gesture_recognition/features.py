@@ -122,7 +122,7 @@ def hand_frame(points: np.ndarray) -> np.ndarray:
     """
     points = np.asarray(points, dtype=np.float64)
     centred = points - points[..., WRIST : WRIST + 1, :]
-    basis, length, side = hand_axes(points)
+    basis, length, side = _axes(centred)
     local = (
         np.einsum("...ij,...jk->...ik", centred, basis) / np.maximum(length, _EPS)[..., None, None]
     )
@@ -143,7 +143,11 @@ def hand_axes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         and its mirror image).
     """
     points = np.asarray(points, dtype=np.float64)
-    centred = points - points[..., WRIST : WRIST + 1, :]
+    return _axes(points - points[..., WRIST : WRIST + 1, :])
+
+
+def _axes(centred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`hand_axes` of landmarks already moved to the wrist."""
     up = centred[..., MIDDLE_MCP, :]
     length = np.linalg.norm(up, axis=-1)
     y_axis = up / np.maximum(length, _EPS)[..., None]
