@@ -55,6 +55,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 import numpy as np
 
 from hand_gesture_recognition.augment import (
+    FINGERS,
     mirror,
     rotate_3d,
     scale,
@@ -65,6 +66,7 @@ from hand_gesture_recognition.augment import (
 from hand_gesture_recognition.calibration import (
     REJECTION_LABEL,
     ShiftConfig,
+    answered,
     apply_temperature,
     expected_calibration_error,
     fit_temperature,
@@ -89,7 +91,7 @@ from hand_gesture_recognition.preprocessing import (
     window_features,
 )
 from hand_gesture_recognition.realtime import list_images, read_image
-from hand_gesture_recognition.sequences import prepare_data, split_windows, training_inputs
+from hand_gesture_recognition.sequences import split_windows, training_inputs
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -191,7 +193,7 @@ DESIGNS = {
 # Synthetic non-gestures.
 
 #: Each finger's landmarks from its base (the thumb's CMC joint, the others' knuckles) to its tip.
-FINGER_CHAINS = ((1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11, 12), (13, 14, 15, 16), (17, 18, 19, 20))
+FINGER_CHAINS = tuple(chain[1:] for chain in FINGERS)
 
 
 def finger_extension(points: np.ndarray, dims: int = 3) -> np.ndarray:
@@ -398,7 +400,7 @@ def hagrid_check(model: Classifier, photos: dict, gestures: list[str], threshold
     plain = np.zeros_like(probabilities)
     plain[detected] = apply_temperature(raw, model.temperatures["val"])
     answer = np.where(detected, probabilities.argmax(1), -1)
-    confident = detected & (probabilities.max(1) >= threshold) & (answer != none_index(gestures))
+    confident = detected & answered(probabilities, gestures, threshold)
     labels = photos["label"]
     others = np.isin(labels, HAGRID_REJECT)
     gesture_rows = np.isin(labels, list(HAGRID_TARGETS))
@@ -415,11 +417,7 @@ def hagrid_check(model: Classifier, photos: dict, gestures: list[str], threshold
         "hagrid gesture rejected": float(np.mean(rejected)),
         "hagrid reject none+peace": float((~confident[others]).mean()),
         "hagrid reject (T val)": float(
-            (
-                (plain[others].max(1) < threshold)
-                | (plain[others].argmax(1) == none_index(gestures))
-                | ~detected[others]
-            ).mean()
+            (~(detected & answered(plain, gestures, threshold)))[others].mean()
         ),
         "hagrid AUROC": auroc(probabilities.max(1)[gesture_rows], probabilities.max(1)[others]),
         "hagrid AUROC distance": distance_auroc(model, windows, labels[detected]),
@@ -433,11 +431,6 @@ def distance_auroc(model: Classifier, windows: np.ndarray, labels: np.ndarray) -
         return float("nan")
     gestures = np.isin(labels, list(HAGRID_TARGETS))
     return auroc(closeness[gestures], closeness[np.isin(labels, HAGRID_REJECT)])
-
-
-def none_index(gestures: list[str]) -> int:
-    """The class index of the ``none`` class (-1 without one): its answers are rejections."""
-    return gestures.index(REJECTION_LABEL) if REJECTION_LABEL in gestures else -1
 
 
 def auroc(accepted: np.ndarray, rejected: np.ndarray) -> float:
@@ -490,10 +483,8 @@ def webcam_check(
         else:
             p, plain = model.calibrated(x), model.calibrated(x, "val")
             answer = p.argmax(1)
-            confident = (p.max(1) >= threshold) & (answer != none_index(gestures))
-            plain_confident = (plain.max(1) >= threshold) & (
-                plain.argmax(1) != none_index(gestures)
-            )
+            confident = answered(p, gestures, threshold)
+            plain_confident = answered(plain, gestures, threshold)
             scores[name in WEBCAM_TARGETS].append(p.max(1))
             distances[name in WEBCAM_TARGETS].append(model.closeness(x))
         unusable = total - len(answer)  # too many frames without a hand: no answer
@@ -599,19 +590,17 @@ def main(argv: list[str] | None = None) -> int:
         for seed in range(args.seeds):
             t0 = time.perf_counter()
             prep = design.preprocessing(args.stride)
-            training = TrainingConfig(split="time", seed=seed)
-            if design.negatives is None:
-                data = prepare_data(table, prep, design.augmentation, training)
-            else:
-                rng = np.random.default_rng(seed)
-                gestures = gesture_order(table.gestures)
-                train, val, test, _ = split_windows(table, prep, training, gestures)
+            # As prepare_data does for the time split, with synthetic non-gestures if asked.
+            gestures = gesture_order(table.gestures)
+            train, val_windows, test, _ = split_windows(
+                table, prep, TrainingConfig(split="time", seed=seed), gestures
+            )
+            rng = np.random.default_rng(seed)
+            if design.negatives is not None:
                 train = with_negatives(train, design.negatives, len(gestures), rng)
-                data = training_inputs(
-                    train, val, test, [*gestures, REJECTION_LABEL], design.augmentation, prep, rng
-                )
-            _, val_windows, _, _ = split_windows(
-                table, prep, TrainingConfig(split="time", seed=seed)
+                gestures = [*gestures, REJECTION_LABEL]
+            data = training_inputs(
+                train, val_windows, test, gestures, design.augmentation, prep, rng
             )
             shifted, shifted_aspect = shift_windows(
                 val_windows.windows, val_windows.aspect, SHIFT, np.random.default_rng(seed)

@@ -15,9 +15,9 @@ fine-tunes the base twice on the same takes, as ``hand-gesture train --init`` do
 
 and reports on every window of the held-out takes (mean ± sd over folds and seeds): the share
 of stop/thumbs_up windows answered right and confidently, and the share of V-sign windows
-*rejected* (answered ``none``, or under the threshold). The held-out V signs are the same
-person's V sign, so this measures the mechanism, not a model's notion of non-gestures in
-general (TECHNICAL_REPORT section 14.4).
+*rejected* (answered ``none``, or under the model's calibrated threshold, 0.6). The held-out
+V signs are the same person's V sign, so this measures the mechanism, not a model's notion
+of non-gestures in general (TECHNICAL_REPORT section 14.4).
 
     uv run python benchmarks/personal_none.py [--seeds 0 1 2] [--folds 2] [--work DIR]
 """
@@ -37,7 +37,8 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 
 from hand_gesture_recognition.calibration import (  # noqa: E402 - after the log settings.
     REJECTION_LABEL,
-    apply_temperature,
+    Calibration,
+    answered,
 )
 from hand_gesture_recognition.config import (  # noqa: E402
     FinetuneConfig,
@@ -47,7 +48,7 @@ from hand_gesture_recognition.config import (  # noqa: E402
 )
 from hand_gesture_recognition.landmark_file import LandmarkTable  # noqa: E402
 from hand_gesture_recognition.landmarks import extract_landmarks  # noqa: E402
-from hand_gesture_recognition.model import load_model  # noqa: E402
+from hand_gesture_recognition.model import load_model, predict_probabilities  # noqa: E402
 from hand_gesture_recognition.preprocessing import table_windows, window_features  # noqa: E402
 from hand_gesture_recognition.record import load_takes, split_takes  # noqa: E402
 from hand_gesture_recognition.train import train_model, train_on_takes  # noqa: E402
@@ -56,7 +57,6 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 GESTURES = ("stop", "thumbs_up")
 NOT_A_GESTURE = "peace"
-THRESHOLD = 0.6
 
 
 def base_model(work: Path) -> Path:
@@ -76,17 +76,16 @@ def base_model(work: Path) -> Path:
 
 
 def answers(result, held_out: LandmarkTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each held-out window's true gesture, answer and whether it is confident and a gesture."""
+    """Each held-out window's true gesture, answer and whether it is answered as a gesture."""
     prep = result.config.preprocessing
     names = [*GESTURES, REJECTION_LABEL]
     windows = table_windows(held_out, names, prep)
-    temperature = result.metrics.get("calibration", {}).get("temperature", 1.0)
-    p = apply_temperature(
-        result.model.predict(window_features(windows, prep.feature_mode), verbose=0), temperature
+    calibration = Calibration(**result.metrics["calibration"])
+    p = calibration.apply(
+        predict_probabilities(result.model, window_features(windows, prep.feature_mode))
     )
-    gestures = list(result.gestures)
-    answer = np.array(gestures)[p.argmax(1)]
-    accepted = (p.max(1) >= THRESHOLD) & (answer != REJECTION_LABEL)
+    answer = np.array(result.gestures)[p.argmax(1)]
+    accepted = answered(p, result.gestures, calibration.threshold)
     return np.array(names)[windows.labels], answer, accepted
 
 

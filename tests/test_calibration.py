@@ -7,6 +7,7 @@ from hand_gesture_recognition.calibration import (
     CALIBRATION_FILE,
     Calibration,
     ShiftConfig,
+    answered,
     apply_temperature,
     calibrate,
     expected_calibration_error,
@@ -97,3 +98,14 @@ def test_training_saves_a_calibration_that_lowers_ece_on_real_validation_windows
     assert fitted.ece_after == pytest.approx(
         expected_calibration_error(apply_temperature(p, fitted.temperature), val.labels)
     )
+
+
+def test_answered_needs_confidence_and_a_class_that_is_not_none():
+    probabilities = np.array(
+        [[0.7, 0.2, 0.1], [0.5, 0.3, 0.2], [0.1, 0.1, 0.8], [0.3, 0.3, 0.4]], np.float32
+    )
+    gestures = ["01_palm", "05_thumb", "none"]
+    assert answered(probabilities, gestures, 0.6).tolist() == [True, False, False, False]
+    assert answered(probabilities, gestures, 0.0).tolist() == [True, True, False, False]
+    # Without a none class the same top class is an answer when confident.
+    assert answered(probabilities, ["a", "b", "c"], 0.6).tolist() == [True, False, True, False]

@@ -97,6 +97,25 @@ class Calibration:
         return cls(**data)
 
 
+def answered(probabilities: np.ndarray, gestures: list[str], threshold: float) -> np.ndarray:
+    """Whether each calibrated ``(..., C)`` probability vector is answered as a gesture.
+
+    It is when its top probability reaches ``threshold`` and its top class is not the
+    :data:`REJECTION_LABEL` class (a model without one has no such class).
+
+    Args:
+        probabilities: Calibrated probabilities in ``gestures``' order.
+        gestures: The class names.
+        threshold: The smallest confident top probability.
+
+    Returns:
+        ``(...)`` booleans.
+    """
+    probabilities = np.asarray(probabilities)
+    named = np.asarray(gestures)[probabilities.argmax(axis=-1)] != REJECTION_LABEL
+    return (probabilities.max(axis=-1) >= threshold) & named
+
+
 @dataclass(frozen=True)
 class ShiftConfig:
     """The perturbation of validation windows the temperature is fitted on.
