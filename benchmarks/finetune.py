@@ -53,7 +53,7 @@ from hand_gesture_recognition.evaluate import evaluate_model  # noqa: E402
 from hand_gesture_recognition.landmark_file import LandmarkTable  # noqa: E402
 from hand_gesture_recognition.landmarks import extract_landmarks  # noqa: E402
 from hand_gesture_recognition.model import LoadedModel  # noqa: E402
-from hand_gesture_recognition.record import split_takes  # noqa: E402
+from hand_gesture_recognition.record import cut_takes, split_takes  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "leapgestrecog-sample"
@@ -77,15 +77,6 @@ def sample_landmarks(work: Path) -> Path:
     summary = extract_landmarks(DATA, out, extractor="auto", workers=2, progress=False, force=True)
     print(f"{'reused' if summary.reused else 'extracted'} landmarks of {summary.frames} frames")
     return out
-
-
-def takes_table(table: LandmarkTable, gestures: tuple[str, ...]) -> LandmarkTable:
-    """The recordings of ``gestures`` cut into takes: sequence ids ``<id>#take<k>``."""
-    rows = np.flatnonzero(np.isin(table.gesture, gestures))
-    part = table.subset(rows)
-    take = np.searchsorted(np.asarray(TAKE_STARTS), part.frame, side="right") - 1
-    part.sequence = np.char.add(part.sequence.astype(str), np.char.add("#take", take.astype(str)))
-    return part
 
 
 def choose(table: LandmarkTable, held_out: int) -> tuple[LandmarkTable, LandmarkTable]:
@@ -208,7 +199,7 @@ def main() -> None:
     base_gestures = tuple(g for g in GESTURES if g not in args.new)
     print(f"base gestures: {', '.join(base_gestures)}; new: {', '.join(args.new)}")
     base = base_model(table, args.work, base_gestures)
-    takes = takes_table(table, tuple(args.new))
+    takes = cut_takes(table, TAKE_STARTS, args.new)
     train_takes, held = choose(takes, held_out=len(TAKE_STARTS) - 1)
     takes_file = args.work / "takes.npz"
     train_takes.save(takes_file)

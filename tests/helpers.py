@@ -105,27 +105,3 @@ def assert_recognised(answers: dict) -> None:
     """Every gesture's last five answers are that gesture (not uncertain, not another)."""
     wrong = {g: labels for g, labels in answers.items() if labels != [g] * len(labels)}
     assert not wrong, f"held-back frames answered wrongly: {wrong}"
-
-
-def cut_takes(table, starts, gestures=None, subject=None):
-    """Cuts each recording (of ``gestures``) into takes beginning at the frames ``starts``.
-
-    A take's sequence id is the recording's plus ``#take<k>``, as a user's short takes of
-    one gesture would be; ``subject`` renames the subject (and prefixes the ids with it).
-    """
-    rows = (
-        np.arange(len(table))
-        if gestures is None
-        else np.flatnonzero(np.isin(table.gesture, list(gestures)))
-    )
-    part = table.subset(rows)
-    take = np.searchsorted(np.asarray(starts), part.frame, side="right") - 1
-    keep = take >= 0
-    part = part.subset(keep)
-    take = take[keep]
-    ids = np.char.add(part.sequence.astype(str), np.char.add("#take", take.astype(str)))
-    if subject is not None:
-        part.subject = np.full(len(part), subject)
-        ids = np.char.add(f"{subject}:", ids)
-    part.sequence = ids
-    return part

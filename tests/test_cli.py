@@ -274,11 +274,10 @@ def test_init_that_is_not_a_model_directory(capsys, tmp_path, trained_model_dir)
 def test_finetuning_merged_takes_makes_a_normal_model_directory(
     tmp_path, sample_landmarks, trained_model_dir, capsys
 ):
-    from helpers import cut_takes
-
     from hand_gesture_recognition.landmark_file import LandmarkTable
     from hand_gesture_recognition.model import load_classifier, load_model
     from hand_gesture_recognition.preprocessing import table_windows, window_features
+    from hand_gesture_recognition.record import cut_takes
 
     # Three takes of three gestures; two keep names the base model does not know. The base
     # trained on frames before 96 of each recording (its time split's test part is after).

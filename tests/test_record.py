@@ -479,3 +479,24 @@ def test_the_first_takes_of_each_gesture_fine_tune_and_the_others_are_held_out(w
     stop = record.keep_sequences(webcam_takes, webcam_takes.gesture == "stop")
     with pytest.raises(InputError, match="you have stop: 5"):
         record.split_takes(stop)
+
+
+def test_cut_takes_splits_extracted_recordings_at_the_given_frames(sample_landmarks):
+    table = LandmarkTable.load(sample_landmarks)
+    takes = record.cut_takes(table, (10, 50), ["01_palm", "05_thumb"], subject="ana")
+    for gesture in ("01_palm", "05_thumb"):
+        (recording,) = set(table.sequence[table.gesture == gesture].tolist())
+        frames = table.frame[table.sequence == recording]
+        assert sorted(set(takes.sequence[takes.gesture == gesture])) == [
+            f"ana:{recording}#take0",
+            f"ana:{recording}#take1",
+        ]
+        first = takes.frame[takes.sequence == f"ana:{recording}#take0"]
+        second = takes.frame[takes.sequence == f"ana:{recording}#take1"]
+        assert first.tolist() == [f for f in frames.tolist() if 10 <= f < 50]
+        assert second.tolist() == [f for f in frames.tolist() if f >= 50]
+    assert set(takes.subject) == {"ana"} and set(takes.gesture) == {"01_palm", "05_thumb"}
+    # The landmarks travel with their frames.
+    row = np.flatnonzero((table.gesture == "05_thumb") & (table.frame == 60))[0]
+    moved = np.flatnonzero((takes.gesture == "05_thumb") & (takes.frame == 60))[0]
+    np.testing.assert_array_equal(takes.landmarks[moved], table.landmarks[row])

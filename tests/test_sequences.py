@@ -2,7 +2,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import cut_takes, make_table
+from helpers import make_table
 
 from hand_gesture_recognition.config import (
     AugmentationConfig,
@@ -11,6 +11,7 @@ from hand_gesture_recognition.config import (
 )
 from hand_gesture_recognition.errors import InputError
 from hand_gesture_recognition.landmark_file import LandmarkTable, merge_tables
+from hand_gesture_recognition.record import cut_takes
 from hand_gesture_recognition.sequences import (
     prepare_data,
     split_windows,

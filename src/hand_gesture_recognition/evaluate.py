@@ -224,9 +224,7 @@ def add_slices(
     return metrics
 
 
-def predictions_csv(
-    windows: WindowSet, probabilities: np.ndarray, gestures: list[str]
-) -> bytes:
+def predictions_csv(windows: WindowSet, probabilities: np.ndarray, gestures: list[str]) -> bytes:
     """The ``predictions.csv`` bytes: one row per window, in window order.
 
     Args:

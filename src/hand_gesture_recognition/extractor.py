@@ -322,5 +322,3 @@ def unpad_result(
     points[:, 1] = (points[:, 1] * padded[0] - top) / height
     points[:, 2] = points[:, 2] * padded[1] / width
     return HandResult(points.astype(np.float32), result.score, height / width)
-
-

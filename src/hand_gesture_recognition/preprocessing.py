@@ -153,9 +153,7 @@ def window_input(window: Window, config: PreprocessingConfig) -> np.ndarray:
     return frame_features(window.landmarks, window.aspect, config.feature_mode)
 
 
-def still_window(
-    landmarks: np.ndarray, aspect: float, config: PreprocessingConfig
-) -> np.ndarray:
+def still_window(landmarks: np.ndarray, aspect: float, config: PreprocessingConfig) -> np.ndarray:
     """The ``(L, 63)`` model input of one photo: its landmarks held for a whole window."""
     features = frame_features(landmarks, aspect, config.feature_mode)
     return np.repeat(features.reshape(1, NUM_FEATURES), config.sequence_length, axis=0)

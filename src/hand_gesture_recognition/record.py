@@ -959,6 +959,43 @@ def keep_sequences(table: LandmarkTable, rows: np.ndarray) -> LandmarkTable:
     return part
 
 
+def cut_takes(
+    table: LandmarkTable,
+    starts: list[int] | tuple[int, ...],
+    gestures: list[str] | tuple[str, ...] | None = None,
+    subject: str | None = None,
+) -> LandmarkTable:
+    """Cuts recordings already extracted into takes that begin at the frames ``starts``.
+
+    Frames before the first start are left out. A take's sequence id is its recording's plus
+    ``#take<k>``, as a user's short takes of one gesture would be.
+
+    Args:
+        table: The recordings' landmarks.
+        starts: The first frame (``frame`` value) of each take, ascending.
+        gestures: Cut only these gestures' recordings (None: all).
+        subject: Give the takes this subject, and prefix their ids with it (None: keep).
+
+    Returns:
+        The takes.
+    """
+    rows = (
+        np.arange(len(table))
+        if gestures is None
+        else np.flatnonzero(np.isin(table.gesture, list(gestures)))
+    )
+    part = table.subset(rows)
+    take = np.searchsorted(np.asarray(starts), part.frame, side="right") - 1
+    part = part.subset(take >= 0)
+    take = take[take >= 0]
+    ids = np.char.add(part.sequence.astype(str), np.char.add("#take", take.astype(str)))
+    if subject is not None:
+        part.subject = np.full(len(part), subject)
+        ids = np.char.add(f"{subject}:", ids)
+    part.sequence = ids
+    return part
+
+
 def split_takes(
     table: LandmarkTable, keep: int = 3, first: int = 0
 ) -> tuple[LandmarkTable, LandmarkTable]:
