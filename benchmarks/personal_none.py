@@ -19,7 +19,7 @@ of stop/thumbs_up windows answered right and confidently, and the share of V-sig
 V signs are the same person's V sign, so this measures the mechanism, not a model's notion
 of non-gestures in general (TECHNICAL_REPORT section 14.4).
 
-    uv run python benchmarks/personal_none.py [--seeds 0 1 2] [--folds 2] [--work DIR]
+    uv run python benchmarks/personal_none.py [--seeds 0 1 2 3 4] [--folds 2] [--work DIR]
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def answers(result, held_out: LandmarkTable) -> tuple[np.ndarray, np.ndarray, np
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path.home() / ".cache" / "hgr-personal-none")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--folds", type=int, default=2)
     args = parser.parse_args(argv)
     if not DATA.is_dir():
