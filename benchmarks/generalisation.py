@@ -27,11 +27,19 @@ Also printed once: the hand-found rate on the HaGRID photos with MediaPipe Hands
 with the photo fallbacks of the ``auto`` extractor, and how much each augmentation changes
 the features of each mode (a transform that changes nothing is wasted work).
 
+With ``--teachers N`` each seed's model is trained as ``hand-gesture train --teachers N``
+trains it: N models from other seeds first, then one model on their averaged probabilities
+on the training windows and shifted copies of them (knowledge distillation,
+:func:`hand_gesture_recognition.model.distil`); it is reported under the design's name, and
+the N teachers' ensemble (probabilities averaged, N models' cost at every window) as
+``<design>/teachers``.
+
 Landmarks of the three sets are extracted once and cached in ``benchmarks/out/`` (ignored by
 git). The development sets are for measuring, not for tuning single frames.
 
     uv run python benchmarks/generalisation.py [--seeds 5] [--epochs 30] [--stride 2]
         [--designs canonical hand3d ...] [--threshold 0.6]
+        [--teachers 5]
 
 The figures in TECHNICAL_REPORT section 14 come from (52 min on 2 shared cores; one LSTM seed
 2-9 min, one single-frame seed 3-20 s; the first run also extracts the landmarks, ~3 min):
@@ -83,6 +91,7 @@ from hand_gesture_recognition.extractor import MediaPipeHandsExtractor
 from hand_gesture_recognition.features import frame_features, hand_axes, isotropic
 from hand_gesture_recognition.landmark_file import LandmarkTable
 from hand_gesture_recognition.landmarks import extract_landmarks, make_extractor
+from hand_gesture_recognition.model import distil
 from hand_gesture_recognition.preprocessing import (
     Segment,
     WindowSet,
@@ -92,6 +101,7 @@ from hand_gesture_recognition.preprocessing import (
 )
 from hand_gesture_recognition.realtime import list_images, read_image
 from hand_gesture_recognition.sequences import split_windows, training_inputs
+from hand_gesture_recognition.train import transfer_inputs
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -311,12 +321,20 @@ class Classifier:
 
     def __init__(self, design: Design, data, x_shifted: np.ndarray, epochs: int, seed: int):
         self.design = design
-        if design.kind == "lstm":
+        self.train(data, epochs, seed)
+        self.temperatures = {
+            "val": fit_temperature(self.raw(data.x_val), data.y_val),
+            "shifted": fit_temperature(self.raw(x_shifted), np.tile(data.y_val, SHIFT.copies)),
+        }
+        self.temperature = self.temperatures["shifted"]
+
+    def train(self, data, epochs: int, seed: int) -> None:
+        if self.design.kind == "lstm":
             from hand_gesture_recognition.model import fit
 
             config = RunConfig(
-                preprocessing=design.preprocessing(),
-                augmentation=design.augmentation,
+                preprocessing=self.design.preprocessing(),
+                augmentation=self.design.augmentation,
                 training=TrainingConfig(epochs=epochs, split="time", seed=seed),
             )
             self.model, history = fit(data, config, verbose=0)
@@ -330,13 +348,12 @@ class Classifier:
                 (128, 64), max_iter=300, early_stopping=True, random_state=seed
             ).fit(frames, labels)
             self.epochs = self.model.n_iter_
-        self.temperatures = {
-            "val": fit_temperature(self.raw(data.x_val), data.y_val),
-            "shifted": fit_temperature(self.raw(x_shifted), np.tile(data.y_val, SHIFT.copies)),
-        }
-        self.temperature = self.temperatures["shifted"]
+        self.fit_distance(data)
+
+    def fit_distance(self, data) -> None:
+        """Class means and shared covariance of the training windows' last hidden layer."""
         self.embedding = None
-        if design.kind == "lstm":
+        if self.design.kind == "lstm":
             import keras
 
             # The last hidden layer's output: a Mahalanobis distance to the nearest class mean
@@ -377,6 +394,59 @@ class Classifier:
 
     def calibrated(self, x: np.ndarray, which: str = "shifted") -> np.ndarray:
         return apply_temperature(self.raw(x), self.temperatures[which])
+
+
+class Ensemble(Classifier):
+    """Trained models of one design, their probabilities averaged; its temperature fitted anew.
+
+    Its open-set score is the members' mean closeness (each a Mahalanobis distance in its
+    own embedding).
+    """
+
+    def __init__(self, design, data, x_shifted, parts: list[Classifier]):
+        self.parts = parts
+        super().__init__(design, data, x_shifted, 0, 0)
+
+    def train(self, data, epochs: int, seed: int) -> None:
+        self.epochs = sum(p.epochs for p in self.parts)
+        self.embedding = self.parts[0].embedding
+
+    def closeness(self, x: np.ndarray) -> np.ndarray:
+        return np.mean([p.closeness(x) for p in self.parts], axis=0)
+
+    def raw(self, x: np.ndarray) -> np.ndarray:
+        return np.mean([p.raw(x) for p in self.parts], axis=0)
+
+
+class Distilled(Classifier):
+    """One model taught by ``teachers`` models of other seeds, as ``train --teachers`` does.
+
+    :func:`~hand_gesture_recognition.model.distil` trains it; ``x_transfer`` are the shifted
+    training windows of :func:`~hand_gesture_recognition.train.transfer_inputs`. The
+    teachers stay available as ``parts`` (Classifiers), to measure their ensemble too.
+    """
+
+    def __init__(self, design, data, x_shifted, epochs, seed, x_transfer, teachers: int):
+        self.x_transfer = x_transfer
+        self.teachers = teachers
+        super().__init__(design, data, x_shifted, epochs, seed)
+
+    def train(self, data, epochs: int, seed: int) -> None:
+        config = RunConfig(
+            preprocessing=self.design.preprocessing(),
+            augmentation=self.design.augmentation,
+            training=TrainingConfig(epochs=epochs, split="time", seed=seed, teachers=self.teachers),
+        )
+        self.model, history, teachers = distil(data, config, self.x_transfer, verbose=0)
+        self.epochs = len(history["loss"])
+        self.parts = []
+        for teacher, teacher_history in teachers:
+            part = Classifier.__new__(Classifier)
+            part.design, part.model = self.design, teacher
+            part.epochs = len(teacher_history["loss"])
+            part.fit_distance(data)
+            self.parts.append(part)
+        self.fit_distance(data)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -543,6 +613,27 @@ def spread(values: list[float]) -> str:
     return f"{np.mean(values):.3f} ± {np.std(values, ddof=1) if len(values) > 1 else 0.0:.3f}"
 
 
+def measure(name, model, data, x_shifted, y_shifted, photos, frames, args, results) -> None:
+    """Appends one trained model's figures to ``results[name]``."""
+    val, val_shifted = model.raw(data.x_val), model.raw(x_shifted)
+    t_val, t_shift = model.temperatures["val"], model.temperatures["shifted"]
+    row = {
+        "ir test": float((model.raw(data.x_test).argmax(1) == data.y_test).mean()),
+        "val ECE raw": expected_calibration_error(val, data.y_val),
+        "val ECE T val": expected_calibration_error(apply_temperature(val, t_val), data.y_val),
+        "shifted-val ECE raw": expected_calibration_error(val_shifted, y_shifted),
+        "shifted-val ECE T shift": expected_calibration_error(
+            apply_temperature(val_shifted, t_shift), y_shifted
+        ),
+        "T val": t_val,
+        "T shifted": t_shift,
+        **hagrid_check(model, photos, data.gestures, args.threshold),
+        **webcam_check(model, frames, data.gestures, args.threshold),
+    }
+    for key, value in row.items():
+        results.setdefault(name, {}).setdefault(key, []).append(value)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--designs", nargs="+", default=list(DESIGNS), choices=list(DESIGNS))
@@ -550,6 +641,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--stride", type=int, default=2, help="step between training windows")
     parser.add_argument("--threshold", type=float, default=0.6, help="calibrated confidence")
+    parser.add_argument(
+        "--teachers",
+        type=int,
+        default=0,
+        help="train each seed's model as train --teachers N does, and measure the teachers' "
+        "ensemble too (as <design>/teachers)",
+    )
     args = parser.parse_args(argv)
     leap, hagrid, webcam = (
         DATA / "leapgestrecog-sample",
@@ -607,31 +705,28 @@ def main(argv: list[str] | None = None) -> int:
             )
             x_shifted = frame_features(shifted, shifted_aspect, design.feature_mode)
             y_shifted = np.tile(data.y_val, SHIFT.copies)
-            model = Classifier(design, data, x_shifted, args.epochs, seed)
-            val, val_shifted = model.raw(data.x_val), model.raw(x_shifted)
-            t_val, t_shift = model.temperatures["val"], model.temperatures["shifted"]
-            row = {
-                "ir test": float((model.raw(data.x_test).argmax(1) == data.y_test).mean()),
-                "val ECE raw": expected_calibration_error(val, data.y_val),
-                "val ECE T val": expected_calibration_error(
-                    apply_temperature(val, t_val), data.y_val
-                ),
-                "shifted-val ECE raw": expected_calibration_error(val_shifted, y_shifted),
-                "shifted-val ECE T shift": expected_calibration_error(
-                    apply_temperature(val_shifted, t_shift), y_shifted
-                ),
-                "T val": t_val,
-                "T shifted": t_shift,
-                **hagrid_check(model, photos, data.gestures, args.threshold),
-                **webcam_check(model, frames, data.gestures, args.threshold),
-            }
-            for key, value in row.items():
-                results.setdefault(name, {}).setdefault(key, []).append(value)
-            print(
-                f"[{name} seed {seed}] {time.perf_counter() - t0:.0f} s, {model.epochs} epochs: "
-                + ", ".join(f"{k} {v:.3f}" for k, v in row.items()),
-                flush=True,
-            )
+            if args.teachers:
+                config = RunConfig(
+                    preprocessing=prep, training=TrainingConfig(split="time", seed=seed)
+                )
+                x_transfer = transfer_inputs(table, config, gestures)
+                model = Distilled(
+                    design, data, x_shifted, args.epochs, seed, x_transfer, args.teachers
+                )
+                models = {
+                    name: model,
+                    f"{name}/teachers": Ensemble(design, data, x_shifted, model.parts),
+                }
+            else:
+                models = {name: Classifier(design, data, x_shifted, args.epochs, seed)}
+            for label, model in models.items():
+                measure(label, model, data, x_shifted, y_shifted, photos, frames, args, results)
+                print(
+                    f"[{label} seed {seed}] {time.perf_counter() - t0:.0f} s, "
+                    f"{model.epochs} epochs: "
+                    + ", ".join(f"{k} {v[-1]:.3f}" for k, v in results[label].items()),
+                    flush=True,
+                )
     print(
         f"\nmean ± sd over {args.seeds} seeds (epochs <= {args.epochs}, stride {args.stride}, "
         f"threshold {args.threshold} on calibrated confidence):"

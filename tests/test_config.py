@@ -18,7 +18,7 @@ def test_run_config_round_trips_through_json(tmp_path):
         preprocessing=PreprocessingConfig(window_stride=3, feature_mode="raw", missing="zero"),
         augmentation=AugmentationConfig(copies=1, scale_range=(0.8, 1.2)),
         model=ModelConfig(lstm_units=(16, 8), dense_units=(4,), dropout=0.1),
-        training=TrainingConfig(epochs=5, split="time", seed=3),
+        training=TrainingConfig(epochs=5, split="time", seed=3, teachers=4),
         info={"gestures": ["a", "b"]},
     )
     config.save(tmp_path / "model_config.json")
@@ -41,6 +41,8 @@ def test_settings_are_frozen():
         lambda: PreprocessingConfig(max_missing_fraction=1.5),
         lambda: TrainingConfig(split="shuffle"),
         lambda: TrainingConfig(split_fractions=(0.5, 0.5, 0.5)),
+        lambda: TrainingConfig(teachers=1),
+        lambda: TrainingConfig(teachers=-2),
         lambda: ModelConfig(dropout=1.0),
         lambda: AugmentationConfig(copies=-1),
     ],

@@ -546,6 +546,29 @@ def test_seed_outside_the_range_is_a_usage_error(capsys, seed):
     usage_error(capsys, ["train", "--seed", seed], "--seed")
 
 
+@pytest.mark.parametrize("teachers", ["1", "-2", "two"])
+def test_teachers_other_than_zero_or_two_and_more_is_a_usage_error(capsys, teachers):
+    usage_error(capsys, ["train", "--teachers", teachers], "--teachers")
+
+
+def test_teachers_with_init_is_one_line(capsys, trained_model_dir, tmp_path):
+    one_line_error(
+        capsys,
+        [
+            "train",
+            "--landmarks",
+            str(tmp_path / "takes.npz"),
+            "--init",
+            str(trained_model_dir),
+            "--teachers",
+            "2",
+            "--out",
+            str(tmp_path / "m"),
+        ],
+        "teachers train a fresh model; they cannot be combined with --init",
+    )
+
+
 def test_a_seed_outside_the_range_in_a_config_file_is_refused(tmp_path):
     path = tmp_path / "model_config.json"
     path.write_text(json.dumps({"training": {"seed": -3}}))

@@ -208,3 +208,24 @@ def test_finetuning_and_a_fresh_model_on_the_same_takes(trained_model_dir, webca
     # The directory holds the model that was tested.
     reloaded = evaluate_model(load_model(out), held)
     assert reloaded["confusion_matrix"] == comparison.held_out[FINETUNED]["confusion_matrix"]
+
+
+def test_a_model_trained_with_teachers_records_them(sample_landmarks, tmp_path):
+    table = LandmarkTable.load(sample_landmarks)
+    config = RunConfig(
+        preprocessing=PreprocessingConfig(window_stride=4),
+        augmentation=AugmentationConfig(copies=1),
+        training=TrainingConfig(epochs=2, split="time", seed=5, teachers=2),
+    )
+    out = tmp_path / "model"
+    result = train_model(table, config, out, verbose=0)
+
+    teachers = json.loads((out / "metrics.json").read_text())["training"]["teachers"]
+    assert teachers["count"] == 2 and teachers["epochs_run"] == [2, 2]
+    saved = json.loads((out / "model_config.json").read_text())
+    assert saved["training"]["teachers"] == 2
+    data = prepare_data(table, config.preprocessing, config.augmentation, config.training)
+    np.testing.assert_array_equal(
+        load_model(out).model(data.x_test, training=False).numpy(),
+        result.model(data.x_test, training=False).numpy(),
+    )

@@ -52,6 +52,7 @@ _non_negative_float = _number(
     float, "a number", lambda v: math.isfinite(v) and v >= 0, "a number of at least 0"
 )
 _seed = _number(int, "a whole number", lambda v: 0 <= v < 2**32, "a number in [0, 2**32)")
+_teachers = _number(int, "a whole number", lambda v: v == 0 or v >= 2, "0 or at least 2")
 
 
 def _log(message: str) -> None:
@@ -354,6 +355,14 @@ def _add_train_parser(commands) -> None:
     )
     parser.add_argument("--seed", type=_seed, default=42, help="seed in [0, 2**32) (default: 42)")
     parser.add_argument(
+        "--teachers",
+        type=_teachers,
+        default=0,
+        help="train this many models from other seeds first, then the saved model on their "
+        "averaged answers (distillation): better on other people and cameras at one model's "
+        "cost, teachers + 1 times the training time; 0 or at least 2 (default: 0)",
+    )
+    parser.add_argument(
         "--features",
         choices=FEATURE_MODES,
         default=None,
@@ -404,6 +413,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         split=args.split,
         seed=args.seed,
+        teachers=args.teachers,
         feature_mode=args.features,
         missing=args.missing,
         stride=args.stride,

@@ -185,6 +185,12 @@ class TrainingConfig:
             else ``time`` when every recording is long enough for it, else ``recording``.
         split_fractions: Train, validation and test shares (64/16/20 as in the original).
         seed: Seed for the split, augmentation and weight initialisation.
+        teachers: 0 trains the model directly. With 2 or more, that many models are trained
+            first from other seeds, and the saved model learns their averaged probabilities
+            on the training windows and on shifted copies of them (distillation,
+            :func:`~hand_gesture_recognition.model.distil`): it answers more like their
+            ensemble on other people and cameras, at one model's cost, and trains
+            ``teachers + 1`` times longer.
     """
 
     epochs: int = 100
@@ -195,6 +201,7 @@ class TrainingConfig:
     split: str = "auto"
     split_fractions: tuple[float, float, float] = (0.64, 0.16, 0.20)
     seed: int = 42
+    teachers: int = 0
 
     def __post_init__(self) -> None:
         _check_choice("split", self.split, ("auto", *SPLIT_KINDS))
@@ -210,6 +217,8 @@ class TrainingConfig:
             raise InputError(f"batch size must be at least 1, got {self.batch_size}")
         if not 0 <= self.seed < 2**32:
             raise InputError(f"seed must be in [0, 2**32), got {self.seed}")
+        if self.teachers < 0 or self.teachers == 1:
+            raise InputError(f"teachers must be 0 or at least 2, got {self.teachers}")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import importlib.util
 import os
 import tempfile
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -739,6 +739,63 @@ def fit(
         shuffle=True,
     )
     return model, {k: [float(v) for v in values] for k, values in history.history.items()}
+
+
+def teacher_seed(seed: int, k: int) -> int:
+    """The seed of the ``k``-th teacher of a model trained with ``seed`` (never ``seed``)."""
+    return (seed + 1000 * (k + 1)) % 2**32
+
+
+def distil(
+    data: SplitData,
+    config: RunConfig,
+    x_transfer: np.ndarray,
+    verbose: int | str = "auto",
+    callbacks: list | None = None,
+):
+    """Trains ``config.training.teachers`` models, then one model on their averaged answers.
+
+    The teachers differ only by their seed (:func:`teacher_seed`). Their ensemble answers
+    other people and cameras more steadily than any one of them (TECHNICAL_REPORT section
+    14.5), but costs one model per teacher at every window. The returned student has the
+    configured architecture; it learns the teachers' averaged probabilities (knowledge
+    distillation, Hinton et al., 2015) on the training windows and on ``x_transfer``, inputs
+    the teachers were not trained on (shifted copies of the training windows), and is
+    validated against their answers on the validation windows.
+
+    Args:
+        data: Features and labels of each part.
+        config: Model and training settings (``training.teachers`` >= 2).
+        x_transfer: ``(n, L, F)`` extra inputs to learn the teachers' answers on.
+        verbose: Keras verbosity.
+        callbacks: Extra Keras callbacks, for every fit.
+
+    Returns:
+        The student, its history, and each teacher with its history.
+    """
+    import keras
+
+    training = config.training
+    teachers = []
+    for k in range(training.teachers):
+        seeded = replace(config, training=replace(training, seed=teacher_seed(training.seed, k)))
+        teachers.append(fit(data, seeded, verbose, callbacks))
+    x = np.concatenate([data.x_train, x_transfer])
+
+    def answers(windows: np.ndarray) -> np.ndarray:
+        return np.mean([predict_probabilities(t, windows) for t, _ in teachers], axis=0)
+
+    soft = replace(data, x_train=x, y_train=answers(x), y_val=answers(data.x_val))
+    keras.utils.set_random_seed(training.seed)
+    student = build_model(len(data.gestures), config.preprocessing.sequence_length, config.model)
+    # The targets are probabilities, not class indices.
+    student.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=training.learning_rate),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    student, history = fit(soft, config, verbose, callbacks, model=student)
+    return student, history, teachers
 
 
 def predict_probabilities(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:

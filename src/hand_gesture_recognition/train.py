@@ -34,6 +34,7 @@ from .landmarks import extract_landmarks
 from .model import (
     MODEL_SET_FILES,
     LoadedModel,
+    distil,
     finetune_model,
     fit,
     load_model,
@@ -288,6 +289,19 @@ def fit_calibration(
     x = frame_features(windows, aspect, config.preprocessing.feature_mode)
     labels = np.tile(val.labels, len(windows) // max(len(val), 1))
     return calibrate(predict_probabilities(model, x), labels)
+
+
+def transfer_inputs(table: LandmarkTable, config: RunConfig, gestures: list[str]) -> np.ndarray:
+    """Shifted copies of the training windows, on which a student learns its teachers' answers.
+
+    The shift is the one the temperature is fitted on (:class:`ShiftConfig`): the hand
+    turned in 3-D, other finger proportions, depth and noise, as another person or camera
+    would show it; the teachers never saw these inputs.
+    """
+    train, _, _, _ = split_windows(table, config.preprocessing, config.training, gestures)
+    rng = np.random.default_rng(config.training.seed + 1)
+    windows, aspect = shift_windows(train.windows, train.aspect, ShiftConfig(), rng)
+    return frame_features(windows, aspect, config.preprocessing.feature_mode)
 
 
 def train_model(
@@ -554,7 +568,13 @@ def _train_model(table, config, out_dir, force, verbose, data, lock, base) -> Tr
     start = None
     if base is not None:
         start = finetune_model(base.loaded, data.gestures, config, base.settings)
-    model, history = fit(data, config, verbose, model=start)
+    teacher_histories: list[dict] = []
+    if config.training.teachers and start is None:
+        x_transfer = transfer_inputs(table, config, data.gestures)
+        model, history, teachers = distil(data, config, x_transfer, verbose)
+        teacher_histories = [h for _, h in teachers]
+    else:
+        model, history = fit(data, config, verbose, model=start)
     trained = time.perf_counter()
     calibration = fit_calibration(model, table, config, data.gestures)
     if len(data.y_test):
@@ -588,6 +608,12 @@ def _train_model(table, config, out_dir, force, verbose, data, lock, base) -> Tr
         "seconds_per_epoch": round((trained - prepared) / max(epochs, 1), 3),
         "best_val_loss": min(history.get("val_loss", [float("nan")])),
     }
+    if teacher_histories:
+        metrics["training"]["teachers"] = {
+            "count": len(teacher_histories),
+            "epochs_run": [len(h.get("loss", [])) for h in teacher_histories],
+            "best_val_loss": [min(h.get("val_loss", [float("nan")])) for h in teacher_histories],
+        }
     metrics["landmarks"] = {"extractor": table.extractor, "coverage": table.coverage()}
     info = {
         **config.info,
@@ -640,6 +666,7 @@ def run_training(
     batch_size: int = 32,
     split: str | None = None,
     seed: int = 42,
+    teachers: int = 0,
     feature_mode: str | None = None,
     missing: str | None = None,
     stride: int | None = None,
@@ -676,6 +703,8 @@ def run_training(
         split: ``auto``, ``subject``, ``time``, ``recording``, ``none`` or ``random``
             (None: ``auto``, or ``none`` with ``init``).
         seed: Seed for split, augmentation and initialisation.
+        teachers: Models trained first whose averaged answers the saved model learns
+            (``TrainingConfig.teachers``; 0 trains it directly; not with ``init``).
         feature_mode: ``raw``, ``normalized`` or ``canonical`` (None: ``canonical``, or the
             base's with ``init``).
         missing: ``window``, ``zero`` or ``interpolate`` (see
@@ -712,6 +741,8 @@ def run_training(
         Path(p)
         for p in ([landmarks] if isinstance(landmarks, (str, os.PathLike)) else landmarks or [])
     ]
+    if init is not None and teachers:
+        raise InputError("teachers train a fresh model; they cannot be combined with --init")
     base_config = base_gestures = None
     finetune = finetune or FinetuneConfig()
     if init is not None:
@@ -751,6 +782,7 @@ def run_training(
                 batch_size=batch_size,
                 split=split or "auto",
                 seed=seed,
+                teachers=teachers,
             ),
         )
     with OutputLock(out_dir) as lock:
@@ -818,6 +850,12 @@ def run_training(
         log(
             f"training on {len(table)} frames of {len(table.gestures)} gestures, "
             f"{len(table.subjects)} subject(s) ..."
+            + (
+                f" ({teachers} teacher models from other seeds first, then the saved model "
+                "on their averaged answers)"
+                if config.training.teachers
+                else ""
+            )
         )
         fingerprint = data_fingerprint(table, paths if len(paths) > 1 else paths[0])
         config = replace(config, info={**config.info, "data": fingerprint})
