@@ -9,12 +9,13 @@ Leap Motion frames of ../shared/data/leapgestrecog-sample), then times per frame
   and ``model.predict`` on the window of the last 30 frames on every frame.
 
 and the classifier alone per window (``FastClassifier``, a compiled Keras call, and
-``model.predict``), with the largest difference of its outputs from the Keras model's.
+``model.predict``), with the largest difference of its outputs from the Keras model's, and
+the same for ``--ensemble N`` averaged copies of it (what a seed ensemble would cost live).
 Frame decoding is not timed. By default the process is pinned to one CPU core.
 Targets: process_frame p50 <= 0.25x the original-style loop's; >= 60 frames per second on
 webcam frames; the classifier <= 1 ms per window.
 
-    uv run python benchmarks/realtime.py [--model DIR] [--frames N] [--cores N]
+    uv run python benchmarks/realtime.py [--model DIR] [--frames N] [--cores N] [--ensemble N]
 """
 
 from __future__ import annotations
@@ -184,6 +185,23 @@ def time_classifier(model, windows, repeats: int) -> dict[str, tuple[float, floa
     return results
 
 
+def averaged_copies(model, count: int):
+    """``count`` freshly initialised copies of ``model`` whose probabilities are averaged.
+
+    The cost per window of a seed ensemble (``benchmarks/generalisation.py --teachers``'s
+    ``<design>/teachers``); its weights do not matter for latency.
+    """
+    import keras
+
+    inputs = keras.Input(model.inputs[0].shape[1:])
+    copies = []
+    for i in range(count):
+        copy = keras.models.clone_model(model)
+        copy.name = f"member_{i}"
+        copies.append(copy(inputs))
+    return keras.Model(inputs, keras.layers.Average()(copies))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -196,6 +214,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=200, help="frames per video")
     parser.add_argument("--cores", type=int, default=1, help="CPU cores to run on (default 1)")
     parser.add_argument("--repeats", type=int, default=300, help="classifier calls timed")
+    parser.add_argument(
+        "--ensemble",
+        type=int,
+        default=5,
+        help="also time N averaged copies of the classifier (a seed ensemble; 0: skip)",
+    )
     args = parser.parse_args(argv)
     if not DATA.is_dir():
         print(f"benchmarks/realtime.py: error: sample data not found at {DATA}", file=sys.stderr)
@@ -259,6 +283,16 @@ def main(argv: list[str] | None = None) -> int:
         print("classifier per window in ms (p50 / p95), largest difference from Keras outputs:")
         for name, (p50, p95, diff) in time_classifier(loaded.model, windows, args.repeats).items():
             print(f"  {name:28s} {p50:7.3f} / {p95:7.3f}   max |diff| {diff:.1e}")
+            if name.startswith("FastClassifier"):
+                single = p50
+        if args.ensemble > 1:
+            ensemble = averaged_copies(loaded.model, args.ensemble)
+            timed = time_classifier(ensemble, windows, args.repeats)
+            p50, p95, diff = next(v for k, v in timed.items() if k.startswith("FastClassifier"))
+            print(
+                f"  {args.ensemble} averaged copies (FastClassifier) {p50:7.3f} / {p95:7.3f}   "
+                f"max |diff| {diff:.1e}; {p50 / single:.2f}x one model"
+            )
     print("targets: p50 ratio <= 0.25x; webcam >= 60 fps; classifier <= 1 ms per window")
     return 0
 
