@@ -359,8 +359,9 @@ def _add_train_parser(commands) -> None:
         type=_teachers,
         default=0,
         help="train this many models from other seeds first, then the saved model on their "
-        "averaged answers (distillation): better on other people and cameras at one model's "
-        "cost, teachers + 1 times the training time; 0 or at least 2 (default: 0)",
+        "averaged answers (distillation): more often right, and steadier across seeds, on "
+        "photos of other people (not on the webcam check), at one model's cost and teachers "
+        "+ 1 times the training time; 0 or at least 2 (default: 0)",
     )
     parser.add_argument(
         "--features",
