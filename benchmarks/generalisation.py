@@ -328,16 +328,19 @@ class Classifier:
         }
         self.temperature = self.temperatures["shifted"]
 
+    def config(self, epochs: int, seed: int, teachers: int = 0) -> RunConfig:
+        """The design's settings for an LSTM trained on the time split."""
+        return RunConfig(
+            preprocessing=self.design.preprocessing(),
+            augmentation=self.design.augmentation,
+            training=TrainingConfig(epochs=epochs, split="time", seed=seed, teachers=teachers),
+        )
+
     def train(self, data, epochs: int, seed: int) -> None:
         if self.design.kind == "lstm":
             from hand_gesture_recognition.model import fit
 
-            config = RunConfig(
-                preprocessing=self.design.preprocessing(),
-                augmentation=self.design.augmentation,
-                training=TrainingConfig(epochs=epochs, split="time", seed=seed),
-            )
-            self.model, history = fit(data, config, verbose=0)
+            self.model, history = fit(data, self.config(epochs, seed), verbose=0)
             self.epochs = len(history["loss"])
         else:
             from sklearn.neural_network import MLPClassifier
@@ -432,11 +435,7 @@ class Distilled(Classifier):
         super().__init__(design, data, x_shifted, epochs, seed)
 
     def train(self, data, epochs: int, seed: int) -> None:
-        config = RunConfig(
-            preprocessing=self.design.preprocessing(),
-            augmentation=self.design.augmentation,
-            training=TrainingConfig(epochs=epochs, split="time", seed=seed, teachers=self.teachers),
-        )
+        config = self.config(epochs, seed, self.teachers)
         self.model, history, teachers = distil(data, config, self.x_transfer, verbose=0)
         self.epochs = len(history["loss"])
         self.parts = []

@@ -43,6 +43,7 @@ from .model import (
     read_mapping,
     write_model_files,
 )
+from .preprocessing import WindowSet
 from .sequences import SplitData, prepare_data, split_windows
 from .storage import OutputLock, file_digest, same_file, user_cache_dir, write_file_set
 from .storage import check_output_dir as check_writable_dir
@@ -284,24 +285,30 @@ def fit_calibration(
         The calibration.
     """
     _, val, _, _ = split_windows(table, config.preprocessing, config.training, gestures)
-    rng = np.random.default_rng(config.training.seed)
-    windows, aspect = shift_windows(val.windows, val.aspect, ShiftConfig(), rng)
-    x = frame_features(windows, aspect, config.preprocessing.feature_mode)
-    labels = np.tile(val.labels, len(windows) // max(len(val), 1))
+    x, labels = shifted_inputs(val, config, config.training.seed)
     return calibrate(predict_probabilities(model, x), labels)
+
+
+def shifted_inputs(part: WindowSet, config: RunConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Model inputs of shifted copies of windows (:class:`ShiftConfig`), and their labels.
+
+    The shift turns the hand in 3-D and changes finger proportions, depth and noise, as
+    another person or camera would show it.
+    """
+    rng = np.random.default_rng(seed)
+    windows, aspect = shift_windows(part.windows, part.aspect, ShiftConfig(), rng)
+    labels = np.tile(part.labels, len(windows) // max(len(part), 1))
+    return frame_features(windows, aspect, config.preprocessing.feature_mode), labels
 
 
 def transfer_inputs(table: LandmarkTable, config: RunConfig, gestures: list[str]) -> np.ndarray:
     """Shifted copies of the training windows, on which a student learns its teachers' answers.
 
-    The shift is the one the temperature is fitted on (:class:`ShiftConfig`): the hand
-    turned in 3-D, other finger proportions, depth and noise, as another person or camera
-    would show it; the teachers never saw these inputs.
+    The shift is the one the temperature is fitted on (:func:`shifted_inputs`); the teachers
+    never saw these inputs.
     """
     train, _, _, _ = split_windows(table, config.preprocessing, config.training, gestures)
-    rng = np.random.default_rng(config.training.seed + 1)
-    windows, aspect = shift_windows(train.windows, train.aspect, ShiftConfig(), rng)
-    return frame_features(windows, aspect, config.preprocessing.feature_mode)
+    return shifted_inputs(train, config, config.training.seed + 1)[0]
 
 
 def train_model(
