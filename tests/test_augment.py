@@ -3,7 +3,7 @@ import pytest
 
 from hand_gesture_recognition import augment
 from hand_gesture_recognition.config import AugmentationConfig
-from hand_gesture_recognition.features import frame_features
+from hand_gesture_recognition.features import frame_features, hand_axes
 
 
 def _windows(n=4, length=12, seed=0):
@@ -115,6 +115,69 @@ def test_depth_scaling_stretches_z_about_the_wrist():
     np.testing.assert_array_equal(deeper[..., :2], windows[..., :2])
 
 
+def _finger_chains():
+    return [chain for chain in augment.FINGERS[1:]]
+
+
+def _angle(a, b):
+    cos = np.sum(a * b, -1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+
+def test_pose_keeps_bone_lengths_the_palm_and_the_thumb():
+    windows = _windows()
+    aspect = np.full(windows.shape[:2], 0.75, np.float32)
+    posed = augment.vary_pose(windows, 25.0, 15.0, np.random.default_rng(0), aspect)
+    kept = [0, 1, 2, 3, 4, 5, 9, 13, 17]
+    np.testing.assert_allclose(posed[:, :, kept], windows[:, :, kept], atol=1e-6)
+    before, after = _isotropic_distances(windows, aspect), _isotropic_distances(posed, aspect)
+    for chain in augment.FINGERS:
+        for parent, child in zip(chain[:-1], chain[1:], strict=True):
+            np.testing.assert_allclose(
+                after[..., parent, child], before[..., parent, child], atol=1e-5
+            )
+    assert np.abs(posed - windows).max() > 0.01
+    np.testing.assert_allclose(
+        augment.vary_pose(windows, 0.0, 0.0, np.random.default_rng(0), aspect), windows, atol=1e-6
+    )
+
+
+def test_pose_spreads_each_finger_by_its_drawn_angle_in_the_palm_plane():
+    windows = _windows(n=6)
+    posed = augment.vary_pose(windows, 25.0, 0.0, np.random.default_rng(4))
+    drawn = np.random.default_rng(4).uniform(-25.0, 25.0, (6, 4))
+    normal = hand_axes(windows)[0][..., 2]
+    for f, chain in enumerate(_finger_chains()):
+        knuckle = windows[:, :, chain[1]]
+        old, new = windows[:, :, chain[-1]] - knuckle, posed[:, :, chain[-1]] - knuckle
+        # The tip turns about the palm's normal: its part along the normal stays.
+        np.testing.assert_allclose(np.sum(old * normal, -1), np.sum(new * normal, -1), atol=1e-5)
+        flat_old = old - np.sum(old * normal, -1, keepdims=True) * normal
+        flat_new = new - np.sum(new * normal, -1, keepdims=True) * normal
+        turned = np.degrees(
+            np.arctan2(
+                np.sum(np.cross(flat_old, flat_new) * normal, -1), np.sum(flat_old * flat_new, -1)
+            )
+        )
+        # One angle per window and finger, the one drawn, in every frame.
+        np.testing.assert_allclose(turned, drawn[:, f : f + 1].repeat(12, 1), atol=1e-3)
+
+
+def test_pose_bends_the_first_bone_of_each_finger_by_its_drawn_curl():
+    windows = _windows(n=6)
+    posed = augment.vary_pose(windows, 0.0, 15.0, np.random.default_rng(5))
+    rng = np.random.default_rng(5)
+    rng.uniform(-0.0, 0.0, (6, 4))
+    drawn = rng.uniform(-15.0, 15.0, (6, 4))
+    for f, chain in enumerate(_finger_chains()):
+        knuckle, joint = chain[1], chain[2]
+        bent = _angle(
+            windows[:, :, joint] - windows[:, :, knuckle],
+            posed[:, :, joint] - posed[:, :, knuckle],
+        )
+        np.testing.assert_allclose(bent, np.abs(drawn[:, f : f + 1]).repeat(12, 1), atol=1e-2)
+
+
 @pytest.mark.parametrize("mode", ["normalized", "canonical", "hand3d", "bones"])
 def test_translation_changes_nothing_after_the_scale_free_features(mode):
     windows = _windows()
@@ -134,6 +197,7 @@ def test_identity_settings_are_skipped_and_cost_no_randomness():
         translation_range=0.0,
         rotation_degrees=0.0,
         proportion_range=(1.0, 1.0),
+        curl_degrees=0.0,
     )
     out, _, _ = augment.augment_windows(
         windows, np.arange(4), off, "window", np.random.default_rng(0)
@@ -152,6 +216,7 @@ def test_transforms_listed_as_idle_really_change_nothing_in_that_mode(mode):
         "rotate_3d": lambda w: augment.rotate_3d(w, 60.0, rng, aspect),
         "mirror": lambda w: augment.mirror(w, 1.0, rng),
         "depth": lambda w: augment.scale_depth(w, 0.5, 1.5, rng),
+        "pose": lambda w: augment.vary_pose(w, 25.0, 15.0, rng, aspect),
     }
     before = frame_features(windows, aspect, mode)
     for name, transform in transforms.items():

@@ -45,6 +45,8 @@ def test_settings_are_frozen():
         lambda: TrainingConfig(teachers=-2),
         lambda: ModelConfig(dropout=1.0),
         lambda: AugmentationConfig(copies=-1),
+        lambda: AugmentationConfig(spread_degrees=-5.0),
+        lambda: AugmentationConfig(curl_degrees=120.0),
     ],
 )
 def test_bad_settings_raise_input_error(make):
@@ -77,11 +79,20 @@ def test_schema_version_is_written_and_older_files_still_read(tmp_path):
     path = tmp_path / "model_config.json"
     RunConfig(info={"gestures": ["a"]}).save(path)
     saved = json.loads(path.read_text())
-    assert saved["schema_version"] == 2
-    # Version 1 files had no schema_version.
-    del saved["schema_version"]
+    assert saved["schema_version"] == 3
+    assert RunConfig.load(path).augmentation.curl_degrees == 15.0
+    # Version 1 files had no schema_version; neither they nor version 2 files had finger
+    # curl, which their models were trained without.
+    del saved["schema_version"], saved["augmentation"]["curl_degrees"]
     write_json_atomic(path, saved)
     assert RunConfig.load(path).info == {"gestures": ["a"]}
+    assert RunConfig.load(path).augmentation.curl_degrees == 0.0
+    saved["schema_version"] = 2
+    write_json_atomic(path, saved)
+    assert RunConfig.load(path).augmentation.curl_degrees == 0.0
+    saved["augmentation"]["curl_degrees"] = 10.0
+    write_json_atomic(path, saved)
+    assert RunConfig.load(path).augmentation.curl_degrees == 10.0
     saved["schema_version"] = 99
     write_json_atomic(path, saved)
     with pytest.raises(InputError, match="schema_version 99 is newer"):

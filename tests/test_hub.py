@@ -200,16 +200,26 @@ def test_card_lists_the_exports_and_the_lineage(model_dir, tmp_path):
     config = json.loads((lineage / "model_config.json").read_text())
     config["info"]["data"] = {"landmarks_sha256": "ab" * 32, "hashed": "file", "frames": 1300}
     config["info"]["package_version"] = "0.1.0"
+    config["augmentation"].update(spread_degrees=25.0, curl_degrees=15.0)
     (lineage / "model_config.json").write_text(json.dumps(config))
     flat = " ".join(str(hub.build_model_card(lineage, "me/gestures")).split())
     assert "| `model.tflite` |" in flat and "| `model.onnx` |" in flat
     assert f"landmark file SHA-256 `{'ab' * 32}`, 1300 frames" in flat
-    assert "hand-gesture-recognition 0.1.0" in flat and "schema version 2" in flat
-    # An older config (no schema version, no lineage) still makes a card that says so.
+    assert "hand-gesture-recognition 0.1.0" in flat and "schema version 3" in flat
+    assert "the four fingers spread (±25°) and curled (±15° per joint)" in flat
+    assert "0.793 ± 0.200 of another person's webcam" in flat  # with its spread over seeds
+    # An older config (no schema version, no lineage, no finger pose) still makes a card that
+    # says so.
     del config["schema_version"], config["info"]["data"], config["info"]["package_version"]
+    del config["augmentation"]["spread_degrees"], config["augmentation"]["curl_degrees"]
     (lineage / "model_config.json").write_text(json.dumps(config))
     flat = " ".join(str(hub.build_model_card(lineage, "me/gestures")).split())
     assert "schema version 1" in flat and "not recorded" in flat
+    assert "curled" not in flat
+    config["augmentation"]["curl_degrees"] = 15.0
+    (lineage / "model_config.json").write_text(json.dumps(config))
+    flat = " ".join(str(hub.build_model_card(lineage, "me/gestures")).split())
+    assert "(±0.05); the four fingers curled (±15° per joint)." in flat
 
 
 @pytest.mark.parametrize("content", [{"thesis.tex": "mine"}, {"README.md": "# my notes"}])

@@ -1,16 +1,18 @@
-"""Augmentation of training windows: noise, occlusion, 3-D pose, mirror, hand shape.
+"""Augmentation of training windows: noise, occlusion, 3-D pose, mirror, hand shape, finger pose.
 
 Augmentation works on landmark windows ``(n, L, 21, 3)`` before features are computed, so each
 transform has its physical meaning (a hand turned in 3-D, the other hand, longer or shorter
-fingers, a camera that estimates depth differently, a jittery or briefly lost detection)
-whatever the feature mode. Only training windows are augmented.
+fingers, fingers held more or less bent or apart, a camera that estimates depth differently,
+a jittery or briefly lost detection) whatever the feature mode. Only training windows are
+augmented.
 
 Some transforms cannot change some features: every feature mode but ``raw`` is
 wrist-relative and scale-free, so :func:`translate` and :func:`scale` change nothing there
 (``benchmarks/generalisation.py`` measures which transforms change which features), and
 :func:`rotate_3d` and :func:`mirror` change nothing in the viewpoint-invariant ``hand3d`` and
-``bones`` modes, where only noise, occlusion, :func:`vary_proportions` (``hand3d``) and
-:func:`scale_depth` still act. Transforms whose settings make them the identity are skipped.
+``bones`` modes, where only noise, occlusion, :func:`vary_pose`, :func:`vary_proportions`
+(``hand3d``) and :func:`scale_depth` still act. Transforms whose settings make them the
+identity are skipped.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .config import AugmentationConfig
+from .features import hand_axes
 from .preprocessing import fill_missing
 
 #: The landmark chains from the wrist to each fingertip (MediaPipe's indices).
@@ -131,6 +134,67 @@ def vary_proportions(
             bone = points[:, :, child] - points[:, :, parent]
             out[:, :, child] = out[:, :, parent] + bone * factor
     return _from_isotropic(out, aspect)
+
+
+def _turn(vectors: np.ndarray, axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    """Rotates ``(..., k, 3)`` vectors about unit ``(..., 3)`` axes by ``(...)`` radians."""
+    axis, angle = axis[..., None, :], angle[..., None, None]
+    along = np.sum(axis * vectors, axis=-1, keepdims=True) * axis
+    return (
+        vectors * np.cos(angle)
+        + np.cross(axis, vectors) * np.sin(angle)
+        + along * (1.0 - np.cos(angle))
+    )
+
+
+def vary_pose(
+    windows: np.ndarray,
+    spread_degrees: float,
+    curl_degrees: float,
+    rng: np.random.Generator,
+    aspect: np.ndarray | None = None,
+) -> np.ndarray:
+    """Spreads or closes, curls or straightens each of the four fingers a little.
+
+    People hold the same gesture with their fingers more or less apart and more or less
+    bent: one person's curled index in a thumbs-up is another's half-open one, an open palm
+    has its fingers together or spread. Each finger of each window turns about the palm's
+    normal at its knuckle by its own angle, uniform in ``±spread_degrees``, then bends at
+    each of its three joints by another, uniform in ``±curl_degrees`` (the same at the three
+    joints), about the axis across the finger in the palm's plane. Bone lengths are kept,
+    and so is the thumb: where it points is what tells ``02_l``, ``03_fist``, ``05_thumb``
+    and ``06_index`` apart, and turning it too made fists read as thumbs
+    (TECHNICAL_REPORT section 14.7).
+
+    Args:
+        windows: ``(n, L, 21, 3)`` landmark windows.
+        spread_degrees: Largest turn of a finger in the palm's plane.
+        curl_degrees: Largest extra bend at each joint.
+        rng: Random generator.
+        aspect: ``(n, L)`` image height / width, so that the turns are rigid in isotropic
+            coordinates (None: square images).
+
+    Returns:
+        The windows with the new finger poses.
+    """
+    points = _as_isotropic(windows, aspect).astype(np.float64)
+    count = len(FINGERS) - 1
+    spread = np.radians(rng.uniform(-spread_degrees, spread_degrees, (len(windows), count)))
+    curl = np.radians(rng.uniform(-curl_degrees, curl_degrees, (len(windows), count)))
+    normal = hand_axes(points)[0][..., 2]
+    for f, chain in enumerate(FINGERS[1:]):
+        base, distal = chain[1], list(chain[2:])
+        turn, bend = spread[:, f : f + 1], curl[:, f : f + 1]  # one pose for the window
+        origin = points[:, :, base : base + 1]
+        points[:, :, distal] = origin + _turn(points[:, :, distal] - origin, normal, turn)
+        for k, joint in enumerate(chain[1:-1]):
+            after = list(chain[k + 2 :])
+            origin = points[:, :, joint : joint + 1]
+            bone = points[:, :, chain[k + 2]] - points[:, :, joint]
+            across = np.cross(bone, normal)
+            across /= np.maximum(np.linalg.norm(across, axis=-1, keepdims=True), 1e-9)
+            points[:, :, after] = origin + _turn(points[:, :, after] - origin, across, bend)
+    return _from_isotropic(points.astype(np.float32), aspect)
 
 
 def scale_depth(
@@ -260,6 +324,8 @@ def augment_windows(
             copy = mirror(copy, config.mirror_probability, rng)
         if config.proportion_range != (1.0, 1.0):
             copy = vary_proportions(copy, *config.proportion_range, rng, aspect)
+        if config.spread_degrees > 0 or config.curl_degrees > 0:
+            copy = vary_pose(copy, config.spread_degrees, config.curl_degrees, rng, aspect)
         if config.depth_range != (1.0, 1.0) and "depth" not in idle:
             copy = scale_depth(copy, *config.depth_range, rng)
         copy = add_noise(copy, config.noise_std, rng)
