@@ -14,7 +14,7 @@ the mean ± sd over them (one seed is a guess: 1.000 with one, 0.5 with the next
     uv run python benchmarks/webcam_transfer.py [--features canonical normalized] [--epochs N]
         [--seeds 42 7 ...] [--curl DEGREES]
 
-``--curl 0`` trains without the finger curl of the default augmentation (TECHNICAL_REPORT
+``--curl DEGREES`` adds finger curl to the augmentation (off by default; TECHNICAL_REPORT
 section 14.7).
 """
 
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         "--curl",
         type=float,
         default=None,
-        help="finger curl of the augmentation in degrees (default: the package's default)",
+        help="finger curl of the augmentation in degrees (default: the package's, none)",
     )
     parser.add_argument(
         "--landmarks",

@@ -119,9 +119,13 @@ def _finger_chains():
     return [chain for chain in augment.FINGERS[1:]]
 
 
-def _angle(a, b):
-    cos = np.sum(a * b, -1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
-    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+def _signed_turn(old, new, axis):
+    """Degrees by which ``old`` turned into ``new`` about ``axis``, seen across the axis."""
+    flat_old = old - np.sum(old * axis, -1, keepdims=True) * axis
+    flat_new = new - np.sum(new * axis, -1, keepdims=True) * axis
+    return np.degrees(
+        np.arctan2(np.sum(np.cross(flat_old, flat_new) * axis, -1), np.sum(flat_old * flat_new, -1))
+    )
 
 
 def test_pose_keeps_bone_lengths_the_palm_and_the_thumb():
@@ -152,30 +156,45 @@ def test_pose_spreads_each_finger_by_its_drawn_angle_in_the_palm_plane():
         old, new = windows[:, :, chain[-1]] - knuckle, posed[:, :, chain[-1]] - knuckle
         # The tip turns about the palm's normal: its part along the normal stays.
         np.testing.assert_allclose(np.sum(old * normal, -1), np.sum(new * normal, -1), atol=1e-5)
-        flat_old = old - np.sum(old * normal, -1, keepdims=True) * normal
-        flat_new = new - np.sum(new * normal, -1, keepdims=True) * normal
-        turned = np.degrees(
-            np.arctan2(
-                np.sum(np.cross(flat_old, flat_new) * normal, -1), np.sum(flat_old * flat_new, -1)
-            )
-        )
         # One angle per window and finger, the one drawn, in every frame.
-        np.testing.assert_allclose(turned, drawn[:, f : f + 1].repeat(12, 1), atol=1e-3)
+        np.testing.assert_allclose(
+            _signed_turn(old, new, normal), drawn[:, f : f + 1].repeat(12, 1), atol=1e-3
+        )
 
 
-def test_pose_bends_the_first_bone_of_each_finger_by_its_drawn_curl():
+def test_pose_bends_every_joint_of_a_finger_by_its_drawn_curl_about_one_hinge():
     windows = _windows(n=6)
     posed = augment.vary_pose(windows, 0.0, 15.0, np.random.default_rng(5))
     rng = np.random.default_rng(5)
-    rng.uniform(-0.0, 0.0, (6, 4))
+    rng.uniform(-0.0, 0.0, (6, 4))  # the spread angles, drawn first
     drawn = rng.uniform(-15.0, 15.0, (6, 4))
+    normal = hand_axes(windows)[0][..., 2]
     for f, chain in enumerate(_finger_chains()):
-        knuckle, joint = chain[1], chain[2]
-        bent = _angle(
-            windows[:, :, joint] - windows[:, :, knuckle],
-            posed[:, :, joint] - posed[:, :, knuckle],
-        )
-        np.testing.assert_allclose(bent, np.abs(drawn[:, f : f + 1]).repeat(12, 1), atol=1e-2)
+        hinge = np.cross(windows[:, :, chain[1]] - windows[:, :, 0], normal)
+        hinge /= np.linalg.norm(hinge, axis=-1, keepdims=True)
+        for k, (joint, child) in enumerate(zip(chain[1:-1], chain[2:], strict=True), start=1):
+            old = windows[:, :, child] - windows[:, :, joint]
+            new = posed[:, :, child] - posed[:, :, joint]
+            # The k-th bone turned with every joint before it: k times the drawn angle, in the
+            # same sense, about the same hinge, and not at all along the hinge.
+            np.testing.assert_allclose(
+                _signed_turn(old, new, hinge), k * drawn[:, f : f + 1].repeat(12, 1), atol=1e-2
+            )
+            np.testing.assert_allclose(np.sum(old * hinge, -1), np.sum(new * hinge, -1), atol=1e-5)
+
+
+def test_augmentation_with_curl_bends_the_four_fingers_and_nothing_else():
+    windows = _windows()
+    assert AugmentationConfig().curl_degrees == 0.0  # measured, not adopted (report 14.7)
+    config = AugmentationConfig(
+        copies=1, noise_std=0.0, occlusion_probability=0.0, curl_degrees=15.0
+    )
+    out, _, _ = augment.augment_windows(
+        windows, np.arange(4), config, "window", np.random.default_rng(0), feature_mode="canonical"
+    )
+    moved = np.abs(out[4:] - windows).max(axis=(0, 1, 3)) > 1e-4
+    fingers = [i for chain in augment.FINGERS[1:] for i in chain[2:]]
+    assert np.flatnonzero(moved).tolist() == fingers
 
 
 @pytest.mark.parametrize("mode", ["normalized", "canonical", "hand3d", "bones"])

@@ -79,20 +79,11 @@ def test_schema_version_is_written_and_older_files_still_read(tmp_path):
     path = tmp_path / "model_config.json"
     RunConfig(info={"gestures": ["a"]}).save(path)
     saved = json.loads(path.read_text())
-    assert saved["schema_version"] == 3
-    assert RunConfig.load(path).augmentation.curl_degrees == 15.0
-    # Version 1 files had no schema_version; neither they nor version 2 files had finger
-    # curl, which their models were trained without.
-    del saved["schema_version"], saved["augmentation"]["curl_degrees"]
+    assert saved["schema_version"] == 2
+    # Version 1 files had no schema_version.
+    del saved["schema_version"]
     write_json_atomic(path, saved)
     assert RunConfig.load(path).info == {"gestures": ["a"]}
-    assert RunConfig.load(path).augmentation.curl_degrees == 0.0
-    saved["schema_version"] = 2
-    write_json_atomic(path, saved)
-    assert RunConfig.load(path).augmentation.curl_degrees == 0.0
-    saved["augmentation"]["curl_degrees"] = 10.0
-    write_json_atomic(path, saved)
-    assert RunConfig.load(path).augmentation.curl_degrees == 10.0
     saved["schema_version"] = 99
     write_json_atomic(path, saved)
     with pytest.raises(InputError, match="schema_version 99 is newer"):

@@ -205,9 +205,9 @@ def test_card_lists_the_exports_and_the_lineage(model_dir, tmp_path):
     flat = " ".join(str(hub.build_model_card(lineage, "me/gestures")).split())
     assert "| `model.tflite` |" in flat and "| `model.onnx` |" in flat
     assert f"landmark file SHA-256 `{'ab' * 32}`, 1300 frames" in flat
-    assert "hand-gesture-recognition 0.1.0" in flat and "schema version 3" in flat
+    assert "hand-gesture-recognition 0.1.0" in flat and "schema version 2" in flat
     assert "the four fingers spread (±25°) and curled (±15° per joint)" in flat
-    assert "0.793 ± 0.200 of another person's webcam" in flat  # with its spread over seeds
+    assert "0.714 ± 0.220 of another person's webcam" in flat  # with its spread over seeds
     # An older config (no schema version, no lineage, no finger pose) still makes a card that
     # says so.
     del config["schema_version"], config["info"]["data"], config["info"]["package_version"]

@@ -126,6 +126,8 @@ def test_augmentation_is_shown_on_a_real_window(small_table):
     before, after = (line.get_ydata() for line in figure.axes[9].lines[:2])
     np.testing.assert_allclose(before, original, rtol=1e-6)
     assert np.abs(after - before).max() > 1e-3
+    # The default augmentation bends no fingers, so it has no finger-pose column.
+    assert len(visualize.plot_augmentation(window, AugmentationConfig(), aspect).axes) == 8
 
 
 def test_example_window_needs_a_full_window(small_table):

@@ -161,7 +161,9 @@ def vary_pose(
     has its fingers together or spread. Each finger of each window turns about the palm's
     normal at its knuckle by its own angle, uniform in ``±spread_degrees``, then bends at
     each of its three joints by another, uniform in ``±curl_degrees`` (the same at the three
-    joints), about the axis across the finger in the palm's plane. Bone lengths are kept,
+    joints, in the same sense), about one hinge axis: across the finger in the palm's plane
+    (the wrist-to-knuckle direction crossed with the normal, turned with the spread). Bone
+    lengths are kept,
     and so is the thumb: where it points is what tells ``02_l``, ``03_fist``, ``05_thumb``
     and ``06_index`` apart, and turning it too made fists read as thumbs
     (TECHNICAL_REPORT section 14.7).
@@ -187,13 +189,16 @@ def vary_pose(
         turn, bend = spread[:, f : f + 1], curl[:, f : f + 1]  # one pose for the window
         origin = points[:, :, base : base + 1]
         points[:, :, distal] = origin + _turn(points[:, :, distal] - origin, normal, turn)
+        # One hinge for the finger's three joints, from the palm (wrist to knuckle, across the
+        # normal) and turned with the spread: an axis taken from each bone would reverse once
+        # the bone bends past the palm's normal, and be undefined along it, as in a fist.
+        hinge = np.cross(points[:, :, base] - points[:, :, 0], normal)
+        hinge /= np.maximum(np.linalg.norm(hinge, axis=-1, keepdims=True), 1e-9)
+        hinge = _turn(hinge[:, :, None], normal, turn)[:, :, 0]
         for k, joint in enumerate(chain[1:-1]):
             after = list(chain[k + 2 :])
             origin = points[:, :, joint : joint + 1]
-            bone = points[:, :, chain[k + 2]] - points[:, :, joint]
-            across = np.cross(bone, normal)
-            across /= np.maximum(np.linalg.norm(across, axis=-1, keepdims=True), 1e-9)
-            points[:, :, after] = origin + _turn(points[:, :, after] - origin, across, bend)
+            points[:, :, after] = origin + _turn(points[:, :, after] - origin, hinge, bend)
     return _from_isotropic(points.astype(np.float32), aspect)
 
 
@@ -294,8 +299,9 @@ def augment_windows(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Returns the originals, ``config.copies`` augmented copies of each, then still copies.
 
-    Each copy gets a 3-D rotation, a mirror, other finger proportions and another depth
-    scale, then noise, possibly an occlusion, a scale and a translation; transforms whose
+    Each copy gets a 3-D rotation, a mirror, other finger proportions, other finger poses
+    (:func:`vary_pose`) and another depth scale, then noise, possibly an occlusion, a scale
+    and a translation; transforms whose
     settings make them the identity, or that cannot change ``feature_mode``'s features
     (:data:`NO_EFFECT`), are skipped. Last come the still copies of
     ``config.still_fraction`` of the windows (:func:`still_copies`).

@@ -39,11 +39,7 @@ METRICS_FILE = "metrics.json"
 TFLITE_FILE = "model.tflite"
 ONNX_FILE = "model.onnx"
 #: Version of the ``model_config.json`` layout; files without one are version 1.
-SCHEMA_VERSION = 3
-#: Settings whose default changed, by the schema version that changed it: a file of an older
-#: version that lacks the key was trained with the old value (version 3 turned finger curl
-#: on; before it no augmentation bent fingers).
-DEFAULTS_BEFORE = {3: {"augmentation": {"curl_degrees": 0.0}}}
+SCHEMA_VERSION = 2
 
 FEATURE_MODES = ("raw", "normalized", "canonical", "hand3d", "bones")
 MISSING_POLICIES = ("window", "zero", "interpolate")
@@ -122,17 +118,16 @@ class AugmentationConfig:
             frames held for the whole window, which is how a photo is classified
             (:func:`~hand_gesture_recognition.preprocessing.still_window`).
 
-    Of the transforms added for other people and cameras, only finger curl is on by default:
-    with the default ``canonical`` features and the LSTM it read another person's webcam
-    gestures more often right (0.79 against 0.71, mean over 10 seeds) without rejecting fewer
-    non-gestures. Spreading the fingers rejected fewer non-gestures (0.15 against 0.25), and
-    3-D rotation (60 degrees) and finger proportions (0.8-1.2) measured worse across people
-    and cameras than without (``benchmarks/generalisation.py``; TECHNICAL_REPORT sections 14
-    and 14.7). Scale and translation change nothing in the wrist-relative, scale-free
-    feature modes (all but ``raw``), mirroring and depth stretching nothing in ``canonical``
-    (it mirrors to one hand itself and drops depth), 3-D rotation and mirroring nothing in
-    ``hand3d`` and ``bones``: :func:`~hand_gesture_recognition.augment.augment_windows`
-    skips a transform where it cannot change the features.
+    The transforms added for other people and cameras are off by default: with the default
+    ``canonical`` features and the LSTM, 3-D rotation (60 degrees) and finger proportions
+    (0.8-1.2) measured worse across people and cameras than without, and finger curl and
+    spread no better while rejecting fewer non-gestures (``benchmarks/generalisation.py``;
+    TECHNICAL_REPORT sections 14 and 14.7). Scale and translation change nothing in the
+    wrist-relative, scale-free feature modes (all but ``raw``), mirroring and depth
+    stretching nothing in ``canonical`` (it mirrors to one hand itself and drops depth), 3-D
+    rotation and mirroring nothing in ``hand3d`` and ``bones``:
+    :func:`~hand_gesture_recognition.augment.augment_windows` skips a transform where it cannot
+    change the features.
     """
 
     copies: int = 2
@@ -146,7 +141,7 @@ class AugmentationConfig:
     proportion_range: tuple[float, float] = (1.0, 1.0)
     depth_range: tuple[float, float] = (1.0, 1.0)
     spread_degrees: float = 0.0
-    curl_degrees: float = 15.0
+    curl_degrees: float = 0.0
     still_fraction: float = 0.0
 
     def __post_init__(self) -> None:
@@ -298,8 +293,7 @@ class RunConfig:
         """Builds settings from :meth:`to_dict` output; unknown keys are an error.
 
         Files of every schema version up to :data:`SCHEMA_VERSION` are read (version 1, the
-        first, had no ``schema_version`` key); a key an older file lacks takes the default of
-        its version (:data:`DEFAULTS_BEFORE`).
+        first, had no ``schema_version`` key).
 
         Args:
             data: The parsed JSON.
@@ -338,9 +332,6 @@ class RunConfig:
             values = data.get(name, {})
             if not isinstance(values, dict):
                 raise InputError(f"{name}: expected a JSON object, got {type(values).__name__}")
-            for changed_in, defaults in DEFAULTS_BEFORE.items():
-                if version < changed_in:
-                    values = {**defaults.get(name, {}), **values}
             known = {f.name: f for f in dataclasses.fields(klass)}
             unknown = sorted(set(values) - set(known))
             if unknown:

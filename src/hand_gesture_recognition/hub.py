@@ -58,8 +58,8 @@ DEFAULT_COMMIT_MESSAGE = "Upload hand gesture recognition model"
 ACROSS_PEOPLE = (
     "Across people and cameras, this project's default design trained on one infrared "
     "subject was measured by `benchmarks/generalisation.py` (mean ± sd over 10 seeds): "
-    "0.733 ± 0.045 of close-up HaGRID photos of many people answered right, 0.793 ± 0.200 "
-    "of another person's webcam stop and thumbs-up windows, and only 0.250 ± 0.091 of hands "
+    "0.748 ± 0.045 of close-up HaGRID photos of many people answered right, 0.714 ± 0.220 "
+    "of another person's webcam stop and thumbs-up windows, and only 0.247 ± 0.132 of hands "
     "making no gesture or a V sign rejected: most of them get a confident gesture."
 )
 #: A line of every generated card: a folder whose README.md has it is a previous staging.

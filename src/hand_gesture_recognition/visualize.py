@@ -346,10 +346,11 @@ def plot_augmentation(
 
     Columns: the original window, Gaussian noise, occlusion (a run of frames lost and
     refilled by the missing-frame policy; the longest of a few random runs), scaling plus
-    translation, and the four fingers' pose (spread and curl), each made by the package's own
-    functions with ``config``'s strengths. The top row shows the hand at the window's middle
-    frame (the original in grey) and the path of one landmark; the bottom row shows that
-    landmark's ``x`` and ``y`` over time, with the occluded frames shaded.
+    translation, and the four fingers' pose (spread and curl, when ``config`` sets them), each
+    made by the package's own functions with ``config``'s strengths. The top row shows the
+    hand at the window's middle frame (the original in grey) and the path of one landmark; the
+    bottom row shows that landmark's ``x`` and ``y`` over time, with the occluded frames
+    shaded.
 
     Args:
         window: ``(L, 21, 3)`` landmark window (see :func:`example_window`).
@@ -360,7 +361,7 @@ def plot_augmentation(
         seed: Seed of the random transforms.
 
     Returns:
-        A figure with 2 x 5 axes.
+        A figure with 2 x 4 axes (2 x 5 with the finger pose).
     """
     config = config or AugmentationConfig()
     window = np.asarray(window, dtype=np.float32)
@@ -374,9 +375,6 @@ def plot_augmentation(
     lost = np.isnan(holes).any(axis=(1, 2)) & ~np.isnan(window).any(axis=(1, 2))
     occluded = fill_missing(holes, missing)
     moved = translate(scale(batch, *config.scale_range, rng), config.translation_range, rng)[0]
-    posed = vary_pose(
-        batch, config.spread_degrees, config.curl_degrees, rng, np.full(batch.shape[:2], aspect)
-    )[0]
     variants = {
         "original": window,
         f"noise (std {config.noise_std:g})": noisy,
@@ -385,9 +383,13 @@ def plot_augmentation(
             f"scale {config.scale_range[0]:g}-{config.scale_range[1]:g}, "
             f"shift <= {config.translation_range:g}"
         ): moved,
-        f"finger pose (spread ±{config.spread_degrees:g}°, curl ±{config.curl_degrees:g}°)": posed,
     }
-    figure, axes = _figure(2, 5, 20, 7.5)
+    if config.spread_degrees > 0 or config.curl_degrees > 0:
+        pose = f"finger pose (spread ±{config.spread_degrees:g}°, curl ±{config.curl_degrees:g}°)"
+        variants[pose] = vary_pose(
+            batch, config.spread_degrees, config.curl_degrees, rng, np.full(batch.shape[:2], aspect)
+        )[0]
+    figure, axes = _figure(2, len(variants), 4 * len(variants), 7.5)
     middle = len(window) // 2
     stretch = np.array([1.0, aspect], dtype=np.float32)
     times = np.arange(len(window))
