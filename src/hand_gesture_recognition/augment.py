@@ -68,16 +68,20 @@ def _from_isotropic(points: np.ndarray, aspect: np.ndarray | None) -> np.ndarray
     return points
 
 
+def axis_rotations(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    """``(..., 3, 3)`` rotations about unit ``(..., 3)`` axes by ``(...)`` radians (Rodrigues)."""
+    k = np.zeros((*axis.shape[:-1], 3, 3))
+    k[..., 0, 1], k[..., 0, 2], k[..., 1, 2] = -axis[..., 2], axis[..., 1], -axis[..., 0]
+    k = k - np.swapaxes(k, -1, -2)
+    sin, cos = np.sin(angle)[..., None, None], np.cos(angle)[..., None, None]
+    return np.eye(3) + sin * k + (1 - cos) * k @ k
+
+
 def random_rotations(n: int, max_degrees: float, rng: np.random.Generator) -> np.ndarray:
     """``(n, 3, 3)`` rotations about uniformly random axes by angles uniform in ±max_degrees."""
     axis = rng.normal(size=(n, 3))
     axis /= np.linalg.norm(axis, axis=1, keepdims=True)
-    angle = np.radians(rng.uniform(-max_degrees, max_degrees, size=n))
-    k = np.zeros((n, 3, 3))
-    k[:, 0, 1], k[:, 0, 2], k[:, 1, 2] = -axis[:, 2], axis[:, 1], -axis[:, 0]
-    k = k - k.transpose(0, 2, 1)
-    sin, cos = np.sin(angle)[:, None, None], np.cos(angle)[:, None, None]
-    return np.eye(3) + sin * k + (1 - cos) * k @ k
+    return axis_rotations(axis, np.radians(rng.uniform(-max_degrees, max_degrees, size=n)))
 
 
 def rotate_3d(
@@ -137,14 +141,12 @@ def vary_proportions(
 
 
 def _turn(vectors: np.ndarray, axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
-    """Rotates ``(..., k, 3)`` vectors about unit ``(..., 3)`` axes by ``(...)`` radians."""
-    axis, angle = axis[..., None, :], angle[..., None, None]
-    along = np.sum(axis * vectors, axis=-1, keepdims=True) * axis
-    return (
-        vectors * np.cos(angle)
-        + np.cross(axis, vectors) * np.sin(angle)
-        + along * (1.0 - np.cos(angle))
-    )
+    """Rotates ``(..., k, 3)`` vectors about unit ``(..., 3)`` axes by angles in radians.
+
+    The angles broadcast to the axes' leading dimensions.
+    """
+    rotations = axis_rotations(axis, np.broadcast_to(angle, axis.shape[:-1]))
+    return np.einsum("...ij,...kj->...ki", rotations, vectors)
 
 
 def vary_pose(

@@ -424,14 +424,11 @@ def _card_body(
     dense = " → ".join(str(u) for u in model["dense_units"]) or "none"
     length = prep["sequence_length"]
     spread, curl = augmentation.get("spread_degrees", 0), augmentation.get("curl_degrees", 0)
-    moves = [
-        text
-        for angle, text in (
-            (spread, f"spread (±{spread:g}°)"),
-            (curl, f"curled (±{curl:g}° per joint)"),
-        )
-        if angle
-    ]
+    moves = []
+    if spread:
+        moves.append(f"spread (±{spread:g}°)")
+    if curl:
+        moves.append(f"curled (±{curl:g}° per joint)")
     pose = f"; the four fingers {' and '.join(moves)}" if moves else ""
     images = "".join(
         f"\n![{title}]({name})\n"

@@ -76,6 +76,7 @@ def build_model(
     config: ModelConfig | None = None,
     learning_rate: float = 1e-3,
     num_features: int = NUM_FEATURES,
+    loss: str = "sparse_categorical_crossentropy",
 ):
     """Builds and compiles the stacked-LSTM classifier.
 
@@ -88,6 +89,8 @@ def build_model(
         config: Layer sizes and dropout (the original project's by default).
         learning_rate: Adam's learning rate.
         num_features: Features per frame.
+        loss: Keras loss: class indices as targets by default, ``categorical_crossentropy``
+            for probabilities (:func:`distil`).
 
     Returns:
         A compiled ``keras.Sequential`` model.
@@ -109,7 +112,7 @@ def build_model(
     model.add(layers.Dense(num_classes, activation="softmax"))
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-        loss="sparse_categorical_crossentropy",
+        loss=loss,
         metrics=["accuracy"],
     )
     return model
@@ -787,12 +790,12 @@ def distil(
 
     soft = replace(data, x_train=x, y_train=answers(x), y_val=answers(data.x_val))
     keras.utils.set_random_seed(training.seed)
-    student = build_model(len(data.gestures), config.preprocessing.sequence_length, config.model)
-    # The targets are probabilities, not class indices.
-    student.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=training.learning_rate),
-        loss="categorical_crossentropy",
-        metrics=["accuracy"],
+    student = build_model(
+        len(data.gestures),
+        config.preprocessing.sequence_length,
+        config.model,
+        training.learning_rate,
+        loss="categorical_crossentropy",  # the targets are probabilities, not class indices
     )
     student, history = fit(soft, config, verbose, callbacks, model=student)
     return student, history, teachers
