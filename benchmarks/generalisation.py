@@ -12,11 +12,14 @@ and reports, as mean ± sd over the seeds:
   photo is one frame held for a window; class-balanced accuracy of the top answer (a photo
   without a hand counts as wrong), then the share answered right *and* confidently
   (calibrated confidence >= the threshold), then the share of these photos rejected.
-* ``hagrid reject``: share of ``none`` and ``peace`` photos rejected (no hand, or calibrated
-  confidence under the threshold).
+* ``hagrid reject``: share of ``none`` and ``peace`` photos rejected (no hand, calibrated
+  confidence under the threshold, or a hand pointing further down than any training window's
+  by the orientation rule that ``train`` saves in ``calibration.json``; ``max downward`` is
+  its limit), together and per class; ``no rule`` leaves the orientation rule out.
 * ``webcam acc``: another person's webcam frames (``../shared/data/webcam-sample``), windows
   of 30 consecutive frames: stop -> 01_palm, thumbs_up -> 05_thumb (class-balanced), the
-  same with the threshold, and ``webcam reject``: share of ``peace`` windows rejected.
+  same with the threshold and the orientation rule, and ``webcam reject``: share of ``peace``
+  windows rejected (``no rule``: without the orientation rule).
 
 For the LSTM designs, ``AUROC distance`` is the same separation of gestures from
 non-gestures by an open-set score that does not go through the softmax: minus the
@@ -47,7 +50,8 @@ The figures in TECHNICAL_REPORT section 14 come from (52 min on 2 shared cores; 
     uv run python benchmarks/generalisation.py --seeds 5 --epochs 20 --stride 2 \
         --designs canonical+rot3d/frame-mlp hand3d+aug/frame-mlp canonical+rot3d canonical
 
-and those of section 14.7, on finger poses (10 seeds, 45 epochs; about 6 min per design):
+and those of sections 14.7 and 14.8, on finger poses and the orientation rule (10 seeds, 45
+epochs; about 6-8 min per design):
 
     uv run python benchmarks/generalisation.py --seeds 10 --epochs 45 --stride 3 \
         --designs canonical canonical+curl canonical+spread
@@ -79,9 +83,11 @@ from hand_gesture_recognition.augment import (
 )
 from hand_gesture_recognition.calibration import (
     REJECTION_LABEL,
+    Calibration,
     ShiftConfig,
     answered,
     apply_temperature,
+    downward_limit,
     expected_calibration_error,
     fit_temperature,
     shift_windows,
@@ -465,9 +471,12 @@ class Distilled(Classifier):
 # Checks.
 
 
-def hagrid_check(model: Classifier, photos: dict, gestures: list[str], threshold: float) -> dict:
+def hagrid_check(
+    model: Classifier, photos: dict, gestures: list[str], threshold: float, rule: Calibration
+) -> dict:
     prep = model.design.preprocessing()
     detected = photos["detected"]
+    down = rule.points_down(photos["landmarks"][:, None], photos["aspect"][:, None])
     probabilities = np.zeros((len(detected), len(gestures)), np.float32)
     windows = np.stack(
         [
@@ -482,7 +491,8 @@ def hagrid_check(model: Classifier, photos: dict, gestures: list[str], threshold
     plain = np.zeros_like(probabilities)
     plain[detected] = apply_temperature(raw, model.temperatures["val"])
     answer = np.where(detected, probabilities.argmax(1), -1)
-    confident = detected & answered(probabilities, gestures, threshold)
+    softmax_confident = detected & answered(probabilities, gestures, threshold)
+    confident = softmax_confident & ~down
     labels = photos["label"]
     others = np.isin(labels, HAGRID_REJECT)
     gesture_rows = np.isin(labels, list(HAGRID_TARGETS))
@@ -498,6 +508,9 @@ def hagrid_check(model: Classifier, photos: dict, gestures: list[str], threshold
         "hagrid acc@t": float(np.mean(accepted)),
         "hagrid gesture rejected": float(np.mean(rejected)),
         "hagrid reject none+peace": float((~confident[others]).mean()),
+        "hagrid reject none": float((~confident[labels == "none"]).mean()),
+        "hagrid reject peace": float((~confident[labels == "peace"]).mean()),
+        "hagrid reject no rule": float((~softmax_confident[others]).mean()),
         "hagrid reject (T val)": float(
             (~(detected & answered(plain, gestures, threshold)))[others].mean()
         ),
@@ -525,12 +538,12 @@ def auroc(accepted: np.ndarray, rejected: np.ndarray) -> float:
 
 def webcam_windows(
     frames: dict, name: str, prep: PreprocessingConfig, stride: int
-) -> tuple[np.ndarray | None, int]:
-    """Model inputs of one class's consecutive frames, as live use windows them.
+) -> tuple[WindowSet, int]:
+    """One class's consecutive frames, windowed as live use windows them.
 
     Returns:
-        The ``(n, L, 63)`` inputs of the windows every ``stride`` frames (None if none is
-        usable) and how many windows start every ``stride`` frames, usable or not.
+        The usable windows every ``stride`` frames and how many windows start every
+        ``stride`` frames, usable or not.
     """
     rows = frames["label"] == name
     count = int(rows.sum())
@@ -544,28 +557,33 @@ def webcam_windows(
         frames=np.arange(count),
     )
     windows = segment_windows(segment, 0, prep, stride)
-    total = len(range(0, count - LENGTH + 1, stride))
-    if len(windows) == 0:
-        return None, total
-    return window_features(windows, prep.feature_mode), total
+    return windows, len(range(0, count - LENGTH + 1, stride))
 
 
 def webcam_check(
-    model: Classifier, frames: dict, gestures: list[str], threshold: float, stride: int = 5
+    model: Classifier,
+    frames: dict,
+    gestures: list[str],
+    threshold: float,
+    rule: Calibration,
+    stride: int = 5,
 ) -> dict:
     prep = model.design.preprocessing()
-    accuracy, accepted, rejected_peace, plain_peace = [], [], [], []
+    accuracy, accepted, rejected_peace, plain_peace, softmax_peace = [], [], [], [], []
     scores: dict[bool, list] = {True: [], False: []}
     distances: dict[bool, list] = {True: [], False: []}
     for name in (*WEBCAM_TARGETS, *WEBCAM_REJECT):
-        x, total = webcam_windows(frames, name, prep, stride)
-        if x is None:
+        windows, total = webcam_windows(frames, name, prep, stride)
+        if len(windows) == 0:
             answer, confident = np.zeros(0, int), np.zeros(0, bool)
-            plain_confident = confident
+            plain_confident = softmax_confident = confident
         else:
+            x = window_features(windows, prep.feature_mode)
             p, plain = model.calibrated(x), model.calibrated(x, "val")
             answer = p.argmax(1)
-            confident = answered(p, gestures, threshold)
+            down = rule.points_down(windows.windows, windows.aspect)
+            softmax_confident = answered(p, gestures, threshold)
+            confident = softmax_confident & ~down
             plain_confident = answered(plain, gestures, threshold)
             scores[name in WEBCAM_TARGETS].append(p.max(1))
             distances[name in WEBCAM_TARGETS].append(model.closeness(x))
@@ -576,11 +594,13 @@ def webcam_check(
             accepted.append((right & confident).sum() / total)
         else:
             rejected_peace.append(((~confident).sum() + unusable) / total)
+            softmax_peace.append(((~softmax_confident).sum() + unusable) / total)
             plain_peace.append(((~plain_confident).sum() + unusable) / total)
     return {
         "webcam acc": float(np.mean(accuracy)),
         "webcam acc@t": float(np.mean(accepted)),
         "webcam reject peace": float(np.mean(rejected_peace)),
+        "webcam reject no rule": float(np.mean(softmax_peace)),
         "webcam reject (T val)": float(np.mean(plain_peace)),
         "webcam AUROC": auroc(np.concatenate(scores[True]), np.concatenate(scores[False] or [[]]))
         if scores[False]
@@ -627,8 +647,12 @@ def spread(values: list[float]) -> str:
     return f"{np.mean(values):.3f} ± {np.std(values, ddof=1) if len(values) > 1 else 0.0:.3f}"
 
 
-def measure(name, model, data, x_shifted, y_shifted, photos, frames, args, results) -> None:
-    """Appends one trained model's figures to ``results[name]``."""
+def measure(name, model, data, x_shifted, y_shifted, photos, frames, args, rule, results) -> None:
+    """Appends one trained model's figures to ``results[name]``.
+
+    ``rule`` is the orientation rule of the training windows (a :class:`Calibration` with
+    only ``max_downward``, as ``train`` sets it); ``... no rule`` figures leave it out.
+    """
     val, val_shifted = model.raw(data.x_val), model.raw(x_shifted)
     t_val, t_shift = model.temperatures["val"], model.temperatures["shifted"]
     row = {
@@ -641,8 +665,9 @@ def measure(name, model, data, x_shifted, y_shifted, photos, frames, args, resul
         ),
         "T val": t_val,
         "T shifted": t_shift,
-        **hagrid_check(model, photos, data.gestures, args.threshold),
-        **webcam_check(model, frames, data.gestures, args.threshold),
+        "max downward": rule.max_downward,
+        **hagrid_check(model, photos, data.gestures, args.threshold, rule),
+        **webcam_check(model, frames, data.gestures, args.threshold, rule),
     }
     for key, value in row.items():
         results.setdefault(name, {}).setdefault(key, []).append(value)
@@ -719,6 +744,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             x_shifted = frame_features(shifted, shifted_aspect, design.feature_mode)
             y_shifted = np.tile(data.y_val, SHIFT.copies)
+            seen = WindowSet.concatenate([train, val_windows], LENGTH)
+            rule = Calibration(max_downward=downward_limit(seen.windows, seen.aspect))
             if args.teachers:
                 config = RunConfig(
                     preprocessing=prep, training=TrainingConfig(split="time", seed=seed)
@@ -734,7 +761,9 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 models = {name: Classifier(design, data, x_shifted, args.epochs, seed)}
             for label, model in models.items():
-                measure(label, model, data, x_shifted, y_shifted, photos, frames, args, results)
+                measure(
+                    label, model, data, x_shifted, y_shifted, photos, frames, args, rule, results
+                )
                 print(
                     f"[{label} seed {seed}] {time.perf_counter() - t0:.0f} s, "
                     f"{model.epochs} epochs: "

@@ -115,6 +115,17 @@ def test_image_endpoint_labels_a_real_photo(client, webcam_sample, trained_model
     assert cv2.imread(str(image)) is not None
     assert label["label"] in _gestures(trained_model_dir)
     assert label["label"] in status
+    assert status.startswith("**Gesture:")
+
+
+def test_image_endpoint_says_a_hand_pointing_down_is_not_a_gesture(client, webcam_sample, tmp_path):
+    from gradio_client import handle_file
+
+    upside_down = tmp_path / "upside_down.jpg"
+    cv2.imwrite(str(upside_down), cv2.imread(str(webcam_sample / "stop" / "20.jpg"))[::-1])
+    _, label, status = client.predict(handle_file(str(upside_down)), api_name="/recognize_image")
+    assert status.startswith("**Not a gesture**: the hand points down")
+    assert f"best guess `{label['label']}`" in status
 
 
 def test_clip_without_a_hand_says_so(client, clips):
@@ -179,6 +190,10 @@ def test_answers_name_the_gesture_or_say_it_is_none():
     )
     assert app._answer("none", 0.95, 0.6) == (
         "**Not a gesture** (95% for the model's `none` class)"
+    )
+    assert app._answer("01_palm", 0.9, 0.6, rejected=True) == (
+        "**Not a gesture**: the hand points down, as a resting hand does (best guess "
+        "`01_palm`, 90%)"
     )
 
 

@@ -10,12 +10,17 @@ from hand_gesture_recognition.calibration import (
     answered,
     apply_temperature,
     calibrate,
+    downward_limit,
     expected_calibration_error,
     fit_temperature,
     reliability,
     shift_windows,
+    window_downward,
 )
+from hand_gesture_recognition.config import PreprocessingConfig
 from hand_gesture_recognition.errors import InputError
+from hand_gesture_recognition.landmark_file import LandmarkTable
+from hand_gesture_recognition.preprocessing import table_windows
 
 
 def _softmax(z):
@@ -53,6 +58,10 @@ def test_the_default_bound_never_sharpens_and_the_file_round_trips(tmp_path):
     calibration.save(tmp_path)
     assert Calibration.load(tmp_path) == calibration
     assert Calibration.load(tmp_path / "elsewhere").temperature == 1.0
+    # A file written before the orientation rule existed loads without it.
+    (tmp_path / CALIBRATION_FILE).write_text(json.dumps({"temperature": 2, "threshold": 0.5}))
+    assert Calibration.load(tmp_path) == Calibration(temperature=2, threshold=0.5)
+    assert Calibration.load(tmp_path).max_downward is None
     (tmp_path / CALIBRATION_FILE).write_text(json.dumps({"temperature": 2, "colour": 1}))
     with pytest.raises(InputError, match="calibration"):
         Calibration.load(tmp_path)
@@ -85,6 +94,7 @@ def test_training_saves_a_calibration_that_lowers_ece_on_real_validation_windows
 
     saved = Calibration.load(trained_model_dir)
     assert saved.fitted_on > 0 and saved.temperature >= 1.0
+    assert saved.max_downward == pytest.approx(0.25)  # the sample's hands all point up
     loaded = load_model(trained_model_dir)
     _, val, _, _ = split_windows(
         LandmarkTable.load(sample_landmarks),
@@ -109,3 +119,26 @@ def test_answered_needs_confidence_and_a_class_that_is_not_none():
     assert answered(probabilities, gestures, 0.0).tolist() == [True, True, False, False]
     # Without a none class the same top class is an answer when confident.
     assert answered(probabilities, ["a", "b", "c"], 0.6).tolist() == [True, False, True, False]
+
+
+def test_the_orientation_rule_rejects_only_hands_pointing_further_down_than_training(
+    sample_landmarks, tmp_path
+):
+    table = LandmarkTable.load(sample_landmarks)
+    windows = table_windows(table, sorted(set(table.gestures)), PreprocessingConfig())
+    landmarks, aspect = windows.windows, windows.aspect
+    downward = window_downward(landmarks, aspect)
+    # Every gesture of the sample is held up, so the rule starts the margin below horizontal.
+    assert downward.max() < 0
+    assert downward_limit(landmarks, aspect) == pytest.approx(0.25)
+    rule = Calibration(max_downward=downward_limit(landmarks, aspect))
+    assert not rule.points_down(landmarks, aspect).any()
+    upside_down = landmarks.copy()
+    upside_down[..., 1] = 1.0 - upside_down[..., 1]
+    np.testing.assert_array_equal(rule.points_down(upside_down, aspect), downward < -0.25)
+    assert rule.points_down(upside_down, aspect).all()  # held up by more than 15 degrees
+    # Trained on hands hanging down, the rule leaves the same margin below the lowest of them.
+    assert downward_limit(upside_down, aspect) == pytest.approx(-downward.min() + 0.25)
+    assert not Calibration().points_down(upside_down, aspect).any()
+    rule.save(tmp_path)
+    assert Calibration.load(tmp_path).max_downward == pytest.approx(0.25)

@@ -3,7 +3,13 @@ import pytest
 
 from hand_gesture_recognition.augment import random_rotations
 from hand_gesture_recognition.errors import InputError
-from hand_gesture_recognition.features import frame_features, hand_axes, hand_frame, isotropic
+from hand_gesture_recognition.features import (
+    frame_features,
+    hand_axes,
+    hand_frame,
+    isotropic,
+    pointing_down,
+)
 from hand_gesture_recognition.landmarks import make_extractor
 from hand_gesture_recognition.realtime import read_image
 
@@ -192,3 +198,27 @@ def test_each_mode_still_sees_what_it_does_not_promise_to_ignore(real_window, mo
     moved = _in_image_plane(window, aspect, **change)
     difference = frame_features(moved, aspect, mode) - frame_features(window, aspect, mode)
     assert np.abs(difference).max() > 0.05
+
+
+def test_pointing_down_is_the_sine_of_the_angle_below_the_horizontal():
+    hands = np.full((6, 21, 3), 0.5, np.float32)
+    hands[0, 9] = [0.5, 0.6, 0.5]  # straight down
+    hands[1, 9] = [0.6, 0.5, 0.5]  # sideways
+    hands[2, 9] = [0.5, 0.4, 0.5]  # straight up
+    hands[3, 9] = [0.5, 0.55, 0.5 + 0.05 * np.sqrt(3.0)]  # 30 degrees down, towards the camera
+    hands[4, 9] = [0.6, 0.6, 0.5]  # diagonally in a 4:3 image: (0.1, 0.075) isotropic
+    hands[5] = np.nan  # no hand
+    aspect = np.array([1.0, 1.0, 1.0, 1.0, 0.75, 1.0], np.float32)
+    down = pointing_down(hands, aspect)
+    np.testing.assert_allclose(down[:5], [1.0, 0.0, -1.0, 0.5, 0.6], atol=1e-6)
+    assert np.isnan(down[5])
+
+
+def test_pointing_down_turns_with_the_hand_and_ignores_position_size_and_side(real_window):
+    window, aspect = real_window
+    upright = pointing_down(window, aspect)
+    assert (upright < 0).all()  # the infrared fist is held up, as every sample gesture
+    upside_down = _in_image_plane(window, aspect, angle=np.pi)
+    np.testing.assert_allclose(pointing_down(upside_down, aspect), -upright, atol=1e-5)
+    moved = _in_image_plane(window, aspect, factor=0.6, shift=(0.1, -0.1), mirror=True)
+    np.testing.assert_allclose(pointing_down(moved, aspect), upright, atol=1e-5)

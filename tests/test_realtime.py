@@ -11,6 +11,15 @@ import pytest
 
 from hand_gesture_recognition.cli import main as cli_main
 from hand_gesture_recognition.config import MAPPING_FILE, MODEL_FILE
+from hand_gesture_recognition.extractor import HandResult
+from hand_gesture_recognition.landmark_file import LandmarkTable
+
+
+def sample_hands(landmark_file: Path, gesture: str, count: int) -> list[HandResult]:
+    """The first ``count`` frames with a hand of one gesture of the sample, as results."""
+    table = LandmarkTable.load(landmark_file)
+    rows = np.flatnonzero((table.gesture == gesture) & table.detected)[:count]
+    return [HandResult(table.landmarks[r], 1.0, float(table.aspect[r])) for r in rows]
 
 
 def write_video(frames: list[Path], out: Path) -> Path:
@@ -207,8 +216,6 @@ def test_legacy_model_directory_runs(legacy_model_dir, webcam_video, tmp_path, c
 
 
 def test_window_slides_bridges_gaps_and_clears(trained_model_dir, sample_landmarks):
-    from hand_gesture_recognition.extractor import HandResult
-    from hand_gesture_recognition.landmark_file import LandmarkTable
     from hand_gesture_recognition.realtime import (
         GESTURE,
         NO_HAND,
@@ -216,10 +223,8 @@ def test_window_slides_bridges_gaps_and_clears(trained_model_dir, sample_landmar
         RealTimeGestureRecognizer,
     )
 
-    table = LandmarkTable.load(sample_landmarks)
-    rows = np.flatnonzero((table.gesture == "01_palm") & table.detected)[:40]
-    hands = [HandResult(table.landmarks[r], 1.0, float(table.aspect[r])) for r in rows]
-    missing = HandResult(None, 0.0, float(table.aspect[rows[0]]))
+    hands = sample_hands(sample_landmarks, "01_palm", 40)
+    missing = HandResult(None, 0.0, hands[0].aspect)
     with RealTimeGestureRecognizer(trained_model_dir, threshold=0.0, max_gap=3) as recognizer:
         states = [recognizer.update(hand).state for hand in hands[:29]]
         assert states == [WARMING_UP] * 29
@@ -234,8 +239,6 @@ def test_window_slides_bridges_gaps_and_clears(trained_model_dir, sample_landmar
 
 
 def test_a_none_class_answers_not_a_gesture(trained_model_dir, sample_landmarks):
-    from hand_gesture_recognition.extractor import HandResult
-    from hand_gesture_recognition.landmark_file import LandmarkTable
     from hand_gesture_recognition.realtime import (
         GESTURE,
         NOT_GESTURE,
@@ -243,11 +246,8 @@ def test_a_none_class_answers_not_a_gesture(trained_model_dir, sample_landmarks)
         draw_overlay,
     )
 
-    table = LandmarkTable.load(sample_landmarks)
-
     def hands(gesture):
-        rows = np.flatnonzero((table.gesture == gesture) & table.detected)[:36]
-        return [HandResult(table.landmarks[r], 1.0, float(table.aspect[r])) for r in rows]
+        return sample_hands(sample_landmarks, gesture, 36)
 
     mapping = json.loads((trained_model_dir / MAPPING_FILE).read_text())
     with RealTimeGestureRecognizer(trained_model_dir, threshold=0.0) as recognizer:
@@ -305,7 +305,6 @@ def test_overlay_changes_pixels_at_landmarks(webcam_sample):
 
 def test_fast_classifier_equals_keras(trained_model_dir, sample_landmarks):
     from hand_gesture_recognition.features import frame_features
-    from hand_gesture_recognition.landmark_file import LandmarkTable
     from hand_gesture_recognition.model import FastClassifier, load_model
     from hand_gesture_recognition.preprocessing import fill_missing
 
@@ -452,3 +451,34 @@ def test_close_up_photos_are_classified_with_the_photo_fallbacks(trained_model_d
         found = [recognizer.classify_image(photo).hand_detected for photo in photos]
     # MediaPipe Hands alone finds about 1 in 20 of these fists (benchmarks/generalisation.py).
     assert sum(found) >= 5
+
+
+def test_a_hand_pointing_down_is_not_a_gesture(trained_model_dir, sample_landmarks, webcam_sample):
+    from hand_gesture_recognition.realtime import (
+        GESTURE,
+        NOT_GESTURE,
+        RealTimeGestureRecognizer,
+        list_images,
+        read_image,
+    )
+
+    upright = sample_hands(sample_landmarks, "01_palm", 36)
+    hanging = []
+    for hand in upright:
+        points = hand.landmarks.copy()
+        points[:, 1] = 1.0 - points[:, 1]  # the same hand upside down
+        hanging.append(HandResult(points, 1.0, hand.aspect))
+    photo = read_image(list_images(webcam_sample / "stop")[100])
+    with RealTimeGestureRecognizer(trained_model_dir, threshold=0.0) as recognizer:
+        assert recognizer.calibration.max_downward == pytest.approx(0.25)
+        held_up = [recognizer.update(hand) for hand in upright][29:]
+        recognizer.reset()
+        held_down = [recognizer.update(hand) for hand in hanging][29:]
+        # A real photo of a stop sign, and the same photo upside down: fingers to the floor.
+        shown = recognizer.classify_image(photo)
+        dropped = recognizer.classify_image(np.ascontiguousarray(photo[::-1]))
+    assert all(p.state == GESTURE for p in held_up)
+    assert all(p.state == NOT_GESTURE and p.label is None for p in held_down)
+    assert all(p.candidate in recognizer.gestures for p in held_down)
+    assert shown.state == GESTURE and shown.hand_detected
+    assert dropped.hand_detected and dropped.state == NOT_GESTURE and dropped.label is None

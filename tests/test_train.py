@@ -1,19 +1,23 @@
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
+from hand_gesture_recognition.calibration import REJECTION_LABEL, window_downward
 from hand_gesture_recognition.config import (
     AugmentationConfig,
+    ModelConfig,
     PreprocessingConfig,
     RunConfig,
     TrainingConfig,
 )
+from hand_gesture_recognition.dataset import gesture_order
 from hand_gesture_recognition.errors import InputError
 from hand_gesture_recognition.landmark_file import LandmarkTable
-from hand_gesture_recognition.model import load_model
-from hand_gesture_recognition.sequences import prepare_data
-from hand_gesture_recognition.train import train_model
+from hand_gesture_recognition.model import build_model, load_model
+from hand_gesture_recognition.sequences import prepare_data, split_windows
+from hand_gesture_recognition.train import fit_calibration, train_model
 
 
 @pytest.mark.slow
@@ -229,3 +233,34 @@ def test_a_model_trained_with_teachers_records_them(sample_landmarks, tmp_path):
         load_model(out).model(data.x_test, training=False).numpy(),
         result.model(data.x_test, training=False).numpy(),
     )
+
+
+def test_the_orientation_rule_is_set_from_the_gestures_not_from_the_none_poses(
+    sample_landmarks,
+):
+    table = LandmarkTable.load(sample_landmarks)
+    fists = table.gesture == "03_fist"
+    hanging = table.landmarks.copy()
+    hanging[fists, :, 1] = 1.0 - hanging[fists, :, 1]  # the fists held upside down
+    as_gesture = replace(table, landmarks=hanging)
+    as_none = replace(as_gesture, gesture=np.where(fists, REJECTION_LABEL, table.gesture))
+    config = RunConfig(
+        preprocessing=PreprocessingConfig(window_stride=3),
+        training=TrainingConfig(split="time", seed=0),
+    )
+    small = ModelConfig(lstm_units=(8, 8, 4), dense_units=(8,))
+    gestures = gesture_order(as_none.gestures)
+    model = build_model(len(gestures), 30, small)
+    # Hands hanging down recorded as "none" teach the rule nothing: the sample's gestures all
+    # point up, so it starts the margin below the horizontal.
+    assert fit_calibration(model, as_none, config, gestures).max_downward == pytest.approx(0.25)
+    # Recorded as a gesture, they move the limit to the margin below the lowest of them.
+    gestures = gesture_order(as_gesture.gestures)
+    train, val, _, _ = split_windows(as_gesture, config.preprocessing, config.training, gestures)
+    lowest = max(
+        window_downward(part.windows, part.aspect)[part.labels == gestures.index("03_fist")].max()
+        for part in (train, val)
+    )
+    assert lowest > 0.5
+    limit = fit_calibration(model, as_gesture, config, gestures).max_downward
+    assert limit == pytest.approx(lowest + 0.25)

@@ -10,6 +10,7 @@ from hand_gesture_recognition.config import AugmentationConfig, PreprocessingCon
 from hand_gesture_recognition.dataset import find_recordings
 from hand_gesture_recognition.errors import InputError
 from hand_gesture_recognition.evaluate import compute_metrics
+from hand_gesture_recognition.features import pointing_down
 from hand_gesture_recognition.landmark_file import LandmarkTable
 from hand_gesture_recognition.landmarks import extract_landmarks
 
@@ -153,6 +154,23 @@ def test_per_gesture_accuracy_shows_each_recall():
     widths = [bar.get_width() for bar in axis.patches]
     assert widths == pytest.approx([1.0, 0.5, 0.5, 0.0])
     assert [t.get_text() for t in axis.get_yticklabels()] == ["a", "b", "c", "d"]
+
+
+def test_pointing_down_shows_each_frame_where_its_hand_points(small_table):
+    figure = visualize.plot_pointing_down(small_table, max_downward=0.25)
+    axis = figure.axes[0]
+    assert [t.get_text() for t in axis.get_xticklabels()] == list(GESTURES)
+    down = pointing_down(small_table.landmarks, small_table.aspect)
+    for position, (points, gesture) in enumerate(zip(axis.collections, GESTURES, strict=True)):
+        rows = (small_table.gesture == gesture) & small_table.detected
+        offsets = points.get_offsets()
+        np.testing.assert_allclose(offsets[:, 1], down[rows])
+        assert (np.abs(offsets[:, 0] - position) <= 0.25).all()
+        assert (offsets[:, 1] < 0).all()  # the sample's palms are held up
+    limits = [line.get_ydata()[0] for line in axis.get_lines()]
+    assert limits == pytest.approx([0.25, 0.0])  # the rule's limit, then the horizontal
+    assert axis.get_legend() is not None
+    assert visualize.plot_pointing_down(small_table).axes[0].get_legend() is None
 
 
 def test_loso_chart_has_two_bars_per_subject():

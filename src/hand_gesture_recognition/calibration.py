@@ -17,6 +17,12 @@ seen (post-hoc calibration under domain drift, Tomani et al., 2021).
 The fitted temperature and the threshold are saved beside the model as ``calibration.json``;
 a model without the file (older models, the original project's) keeps ``T = 1``.
 
+A second rule needs no softmax: a hand that points further below the horizontal than the
+hand of any training window (:func:`~hand_gesture_recognition.features.pointing_down`, by
+:data:`DOWNWARD_MARGIN`) is answered as "no known gesture". Gestures are shown to a camera
+with the fingers up or to the side; a hand hanging down rests. The features of the default
+``canonical`` mode turn every hand upright, so the model itself cannot see this.
+
 A model can also learn what is not a gesture: a class named :data:`REJECTION_LABEL`
 (``none``), trained on hand poses that are no gesture (``hand-gesture record --gesture none``).
 Its answer is "no known gesture" whatever its confidence.
@@ -25,6 +31,7 @@ Its answer is "no known gesture" whatever its confidence.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -33,10 +40,15 @@ import numpy as np
 from .augment import add_noise, rotate_3d, scale_depth, vary_proportions
 from .config import read_json, write_json_atomic
 from .errors import InputError
+from .features import pointing_down
 
 CALIBRATION_FILE = "calibration.json"
 #: The class of hand poses that are not gestures: answered as "no known gesture".
 REJECTION_LABEL = "none"
+#: How much further down than the hand of any training window a window's hand may point
+#: before it is no gesture, as a sine: the rule starts 0.25 (about 15 degrees) below the
+#: horizontal, or below the lowest training hand if that pointed further down.
+DOWNWARD_MARGIN = 0.25
 _TINY = 1e-12
 
 
@@ -51,6 +63,9 @@ class Calibration:
         ece_after: The same after scaling.
         fitted_on: How many validation windows the temperature was fitted on.
         fitted_temperature: The fit before the lower bound of :func:`calibrate`.
+        max_downward: A window whose hand points further down than this
+            (:func:`window_downward`) is no gesture; None: no such rule (models trained
+            before it, and the original project's).
     """
 
     temperature: float = 1.0
@@ -59,6 +74,7 @@ class Calibration:
     ece_after: float | None = None
     fitted_on: int = 0
     fitted_temperature: float | None = None
+    max_downward: float | None = None
 
     def __post_init__(self) -> None:
         if not self.temperature > 0:
@@ -73,6 +89,21 @@ class Calibration:
     def accepts(self, probabilities: np.ndarray) -> np.ndarray:
         """Whether each calibrated ``(..., C)`` probability vector is a confident answer."""
         return np.asarray(probabilities).max(axis=-1) >= self.threshold
+
+    def points_down(self, landmarks: np.ndarray, aspect: np.ndarray) -> np.ndarray:
+        """Whether each window's hand points further down than this rule allows.
+
+        Args:
+            landmarks: ``(..., L, 21, 3)`` landmark windows (a photo: ``L = 1``).
+            aspect: ``(..., L)`` their image height / width.
+
+        Returns:
+            ``(...)`` booleans; all false for a calibration without the rule.
+        """
+        downward = window_downward(landmarks, aspect)
+        if self.max_downward is None:
+            return np.zeros(downward.shape, dtype=bool)
+        return downward > self.max_downward
 
     def save(self, directory: str | os.PathLike) -> None:
         """Writes ``calibration.json`` into a model directory, atomically."""
@@ -114,6 +145,41 @@ def answered(probabilities: np.ndarray, gestures: list[str], threshold: float) -
     probabilities = np.asarray(probabilities)
     named = np.asarray(gestures)[probabilities.argmax(axis=-1)] != REJECTION_LABEL
     return (probabilities.max(axis=-1) >= threshold) & named
+
+
+def window_downward(landmarks: np.ndarray, aspect: np.ndarray) -> np.ndarray:
+    """The median over each window's frames of how far below the horizontal its hand points.
+
+    Args:
+        landmarks: ``(..., L, 21, 3)`` landmark windows.
+        aspect: ``(..., L)`` their image height / width.
+
+    Returns:
+        ``(...)`` float32: :func:`~hand_gesture_recognition.features.pointing_down`'s median,
+        NaN for a window without a hand.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a window without any hand
+        return np.nanmedian(pointing_down(landmarks, aspect), axis=-1).astype(np.float32)
+
+
+def downward_limit(
+    landmarks: np.ndarray, aspect: np.ndarray, margin: float = DOWNWARD_MARGIN
+) -> float:
+    """The :attr:`Calibration.max_downward` of a model trained on these windows.
+
+    Args:
+        landmarks: ``(n, L, 21, 3)`` training windows.
+        aspect: ``(n, L)`` their image height / width.
+        margin: How much further down than the horizontal, or than the lowest training
+            hand if it pointed further down, a hand may point.
+
+    Returns:
+        ``max(0, the largest window_downward of the windows) + margin``.
+    """
+    downward = window_downward(landmarks, aspect)
+    lowest = float(np.nanmax(downward)) if np.isfinite(downward).any() else 0.0
+    return max(0.0, lowest) + float(margin)
 
 
 @dataclass(frozen=True)
@@ -254,6 +320,7 @@ def calibrate(
     labels: np.ndarray,
     threshold: float = 0.6,
     min_temperature: float | None = 1.0,
+    max_downward: float | None = None,
 ) -> Calibration:
     """Fits the temperature on validation outputs and records the ECE before and after.
 
@@ -265,6 +332,7 @@ def calibrate(
             default 1 never sharpens: windows of the training person, even shifted, are
             easier than new people, and on LeapGestRecog's sample the fit on them always
             ran to the search's lower bound, which would make every answer look certain.
+        max_downward: The orientation rule to store with it (:func:`downward_limit`).
 
     Returns:
         The calibration; ``ece_after`` is for the temperature used.
@@ -278,4 +346,5 @@ def calibrate(
         ece_after=expected_calibration_error(apply_temperature(probabilities, temperature), labels),
         fitted_on=int(len(labels)),
         fitted_temperature=fitted,
+        max_downward=max_downward,
     )

@@ -110,6 +110,29 @@ def canonicalize(points: np.ndarray) -> np.ndarray:
     return rotated.astype(np.float32)
 
 
+def pointing_down(landmarks: np.ndarray, aspect: np.ndarray | float = 1.0) -> np.ndarray:
+    """How far below the image's horizontal the hand points, frame by frame.
+
+    The sine of the angle between the horizontal and the wrist-to-middle-knuckle direction
+    in isotropic 3-D coordinates: 1 when the fingers hang straight down, 0 when they point
+    sideways or at the camera, -1 when they point straight up. The features of every mode but
+    ``raw`` drop this (``canonical`` turns every hand upright), so it is what tells a hand
+    held up to the camera from one resting at the side.
+
+    Args:
+        landmarks: ``(..., 21, 3)`` landmarks (NaN rows for frames without a hand).
+        aspect: Height / width of the images, broadcastable to the leading dimensions.
+
+    Returns:
+        ``(...)`` float32 array, NaN where the frame had no hand.
+    """
+    points = isotropic(landmarks, aspect)
+    up = points[..., MIDDLE_MCP, :] - points[..., WRIST, :]
+    length = np.linalg.norm(up, axis=-1)
+    # Image y grows downwards, so a positive y component points down.
+    return (up[..., 1] / np.maximum(length, _EPS)).astype(np.float32)
+
+
 def hand_frame(points: np.ndarray) -> np.ndarray:
     """Expresses isotropic landmarks in the hand's own 3-D frame (see ``hand3d`` above).
 

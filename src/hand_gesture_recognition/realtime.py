@@ -8,7 +8,9 @@ for missing frames), keeps the last ``sequence_length`` frames in the
 :class:`~hand_gesture_recognition.preprocessing.WindowStream` that also makes the training
 windows, and classifies that window on every frame once it is full. The answer is the mean of
 the last few probability vectors; under the confidence threshold it is ``uncertain``, and
-when a model's ``none`` class (poses that are no gesture) is the most likely, ``not_gesture``.
+when a model's ``none`` class (poses that are no gesture) is the most likely, or the hand
+points further down than any the model was trained on (the calibration's orientation rule),
+``not_gesture``.
 A hand lost for a few frames is bridged as in training; lost for longer, the window is cleared
 and the state is ``no_hand``. A photo is its one frame held for a window
 (:func:`~hand_gesture_recognition.preprocessing.still_window`).
@@ -45,8 +47,8 @@ from .storage import atomic_output, check_output_file, same_file
 
 #: States of a :class:`Prediction`.
 NO_HAND, WARMING_UP, UNCERTAIN, GESTURE = "no_hand", "warming_up", "uncertain", "gesture"
-#: The state of a hand that the model's ``none`` class (:data:`REJECTION_LABEL`) says is
-#: doing no gesture.
+#: The state of a hand doing no gesture: the model's ``none`` class (:data:`REJECTION_LABEL`)
+#: says so, or the hand points down (:meth:`Calibration.points_down`).
 NOT_GESTURE = "not_gesture"
 
 #: Image files read from a folder source.
@@ -83,9 +85,9 @@ class Prediction:
         hand_detected: Whether a hand was found in this frame.
         landmarks: This frame's ``(21, 3)`` landmarks, or None.
         state: ``no_hand``, ``warming_up`` (the window is filling), ``uncertain`` (under the
-            threshold, or too many frames of the window without a hand), ``not_gesture`` (the
-            model's ``none`` class is the most likely: a hand doing no gesture) or
-            ``gesture``.
+            threshold, or too many frames of the window without a hand), ``not_gesture`` (a
+            hand doing no gesture: the model's ``none`` class is the most likely, or the hand
+            points down) or ``gesture``.
         latency_ms: Time spent on this frame (landmarks, features, classifier).
         candidate: The most likely gesture even when uncertain, or None.
     """
@@ -224,16 +226,21 @@ class RealTimeGestureRecognizer:
             return Prediction(None, 0.0, None, result.detected, landmarks, UNCERTAIN)
         self._history.append(self.classifier.predict(window_input(window, self.preprocessing)))
         probabilities = np.mean(self._history, axis=0)
-        return self._decide(probabilities, result.detected, landmarks)
+        down = bool(self.calibration.points_down(window.landmarks, window.aspect))
+        return self._decide(probabilities, result.detected, landmarks, down)
 
     def _decide(
-        self, probabilities: np.ndarray, detected: bool, landmarks: np.ndarray | None
+        self,
+        probabilities: np.ndarray,
+        detected: bool,
+        landmarks: np.ndarray | None,
+        points_down: bool,
     ) -> Prediction:
         probabilities = self.calibration.apply(probabilities)
         top = int(np.argmax(probabilities))
         confidence = float(probabilities[top])
         candidate = self.gestures[top]
-        if candidate == REJECTION_LABEL:
+        if candidate == REJECTION_LABEL or points_down:
             state = NOT_GESTURE
         else:
             state = GESTURE if confidence >= self.threshold else UNCERTAIN
@@ -269,7 +276,10 @@ class RealTimeGestureRecognizer:
             prediction = Prediction(None, 0.0, None, False, None, NO_HAND)
         else:
             window = still_window(result.landmarks, result.aspect, self.preprocessing)
-            prediction = self._decide(self.classifier.predict(window), True, result.landmarks)
+            down = self.calibration.points_down(result.landmarks[None], np.array([result.aspect]))
+            prediction = self._decide(
+                self.classifier.predict(window), True, result.landmarks, bool(down)
+            )
         prediction.latency_ms = (time.perf_counter() - started) * 1000.0
         return prediction
 

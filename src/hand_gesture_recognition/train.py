@@ -13,7 +13,14 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .calibration import Calibration, ShiftConfig, calibrate, shift_windows
+from .calibration import (
+    REJECTION_LABEL,
+    Calibration,
+    ShiftConfig,
+    calibrate,
+    downward_limit,
+    shift_windows,
+)
 from .config import (
     CONFIG_FILE,
     MAPPING_FILE,
@@ -273,7 +280,10 @@ def fit_calibration(
 ) -> Calibration:
     """Fits the temperature on shifted copies of the validation windows.
 
-    See :mod:`hand_gesture_recognition.calibration` for why the windows are shifted.
+    See :mod:`hand_gesture_recognition.calibration` for why the windows are shifted. The
+    orientation rule (:func:`downward_limit`) is set from the training and validation windows
+    of the gestures (not of a ``none`` class), so it never rejects a gesture held as in
+    training.
 
     Args:
         model: The trained classifier.
@@ -284,9 +294,12 @@ def fit_calibration(
     Returns:
         The calibration.
     """
-    _, val, _, _ = split_windows(table, config.preprocessing, config.training, gestures)
+    train, val, _, _ = split_windows(table, config.preprocessing, config.training, gestures)
     x, labels = shifted_inputs(val, config, config.training.seed)
-    return calibrate(predict_probabilities(model, x), labels)
+    seen = WindowSet.concatenate([train, val], config.preprocessing.sequence_length)
+    gestures_seen = np.asarray(gestures)[seen.labels] != REJECTION_LABEL  # not the none poses
+    limit = downward_limit(seen.windows[gestures_seen], seen.aspect[gestures_seen])
+    return calibrate(predict_probabilities(model, x), labels, max_downward=limit)
 
 
 def shifted_inputs(part: WindowSet, config: RunConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:

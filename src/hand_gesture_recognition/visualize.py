@@ -23,7 +23,7 @@ from .config import AugmentationConfig, PreprocessingConfig
 from .dataset import Recording, gesture_order
 from .errors import InputError
 from .extractor import pixel_aspect_for
-from .features import frame_features
+from .features import frame_features, pointing_down
 from .landmark_file import LandmarkTable
 from .preprocessing import WindowSet, fill_missing, recording_segments, segment_windows
 
@@ -481,6 +481,41 @@ def plot_per_gesture_accuracy(metrics: Mapping[str, Any]):
     axis.set_xlabel("share of the gesture's test windows recognised (recall)")
     axis.set_title("Accuracy per gesture")
     axis.legend(loc="lower right", fontsize=8)
+    return figure
+
+
+def plot_pointing_down(table: LandmarkTable, max_downward: float | None = None):
+    """Where the hands of a landmark file point, per gesture, and the orientation rule's limit.
+
+    Args:
+        table: Landmarks (frames without a hand are left out).
+        max_downward: The calibration's limit (:attr:`Calibration.max_downward`), drawn as a
+            line; None draws none.
+
+    Returns:
+        A figure with one axis: one column of points per gesture (each frame's
+        :func:`~hand_gesture_recognition.features.pointing_down`, -1 straight up, 1 straight
+        down, spread sideways so that they do not hide each other), and the limit above which
+        a window is "not a gesture".
+    """
+    gestures = gesture_order(set(table.gestures))
+    down = pointing_down(table.landmarks, table.aspect)
+    figure, axes = _figure(1, 1, max(6.0, 0.8 * len(gestures) + 2), 4)
+    axis = axes[0, 0]
+    jitter = np.random.default_rng(0)
+    for position, gesture in enumerate(gestures):
+        values = down[(table.gesture == gesture) & table.detected]
+        offsets = position + jitter.uniform(-0.25, 0.25, len(values))
+        axis.scatter(offsets, values, s=6, alpha=0.5, color=f"C{position % 10}")
+    if max_downward is not None:
+        axis.axhline(max_downward, ls="--", color="tab:red", lw=1, label="orientation limit")
+        axis.axhspan(max_downward, 1.05, color="tab:red", alpha=0.08, label="not a gesture")
+        axis.legend(loc="upper right", fontsize=8)
+    axis.axhline(0.0, color="0.6", lw=0.8)
+    axis.set_xticks(np.arange(len(gestures)), gestures, rotation=45, ha="right")
+    axis.set_ylim(-1.05, 1.05)
+    axis.set_ylabel("pointing down (sine below the horizontal)")
+    axis.set_title("Where the hands point: -1 up, 0 sideways, 1 down")
     return figure
 
 
