@@ -251,15 +251,19 @@ def _timeline_row(prediction, time_s: float) -> dict[str, Any]:
     }
 
 
-def _answer(gesture: str, confidence: float, threshold: float, rejected: bool = False) -> str:
+def _answer(gesture: str, confidence: float, threshold: float, points_down: bool = False) -> str:
     """The answer in Markdown, marked uncertain under the recognizer's threshold.
 
-    ``rejected``: the recognizer answered "not a gesture" for a hand that points down (its
-    calibration's orientation rule); ``gesture`` is then only the model's best guess.
+    Args:
+        gesture: The most likely class.
+        confidence: Its probability.
+        threshold: The recognizer's confidence threshold.
+        points_down: The recognizer answered "not a gesture" because the hand points down
+            (its calibration's orientation rule); ``gesture`` is then only a best guess.
     """
     if gesture == REJECTION_LABEL:
         return f"**Not a gesture** ({confidence:.0%} for the model's `{REJECTION_LABEL}` class)"
-    if rejected:
+    if points_down:
         return (
             "**Not a gesture**: the hand points down, as a resting hand does (best guess "
             f"`{gesture}`, {confidence:.0%})"
@@ -299,12 +303,7 @@ def _recognize_clip(
     progress: gr.Progress,
 ) -> tuple[str | None, dict[str, float] | None, pd.DataFrame, str]:
     """:func:`recognize_video` with the recognizer ``load`` returns, used while holding ``lock``."""
-    from hand_gesture_recognition.realtime import (
-        NOT_GESTURE,
-        CaptureSource,
-        VideoSink,
-        draw_overlay,
-    )
+    from hand_gesture_recognition.realtime import CaptureSource, VideoSink, draw_overlay
 
     path = check_upload(video, "clip")
     try:
@@ -319,7 +318,7 @@ def _recognize_clip(
     writer = VideoSink(out, source.fps)
     rows: list[dict[str, Any]] = []
     probabilities: list[np.ndarray] = []
-    rejected = 0
+    pointing_down = 0
     hands = 0
     truncated = False
     try:
@@ -336,7 +335,7 @@ def _recognize_clip(
                     hands += int(prediction.hand_detected)
                     if prediction.probabilities is not None:
                         probabilities.append(prediction.probabilities)
-                        rejected += int(prediction.state == NOT_GESTURE)
+                        pointing_down += int(prediction.points_down)
                     rows.append(_timeline_row(prediction, step.index / source.fps))
                     writer.write(draw_overlay(step.frame, prediction))
                     if step.index % 10 == 0:
@@ -374,8 +373,8 @@ def _recognize_clip(
     mean = np.mean(probabilities, axis=0)
     scores = {gesture: float(p) for gesture, p in zip(gestures, mean, strict=True)}
     best = max(scores, key=scores.get)
-    # Most classified frames answered "not a gesture": the clip's answer says so too.
-    answer = _answer(best, scores[best], threshold, rejected > len(probabilities) / 2)
+    # Most classified frames' hands pointed down: the clip's answer says so too.
+    answer = _answer(best, scores[best], threshold, pointing_down > len(probabilities) / 2)
     status = (
         f"{answer}; mean probability over the {len(probabilities)} classified frames."
         f"\n\n{clip}; {coverage}."
@@ -401,7 +400,7 @@ def recognize_image(
     """
     import cv2
 
-    from hand_gesture_recognition.realtime import NOT_GESTURE, draw_overlay, read_image
+    from hand_gesture_recognition.realtime import draw_overlay, read_image
 
     path = check_upload(image, "photo")
     frame = read_image(path)
@@ -421,10 +420,7 @@ def recognize_image(
         return annotated, None, f"**{message}**"
     scores = {g: float(p) for g, p in zip(gestures, prediction.probabilities, strict=True)}
     status = _answer(
-        prediction.candidate,
-        prediction.confidence,
-        recognizer.threshold,
-        prediction.state == NOT_GESTURE,
+        prediction.candidate, prediction.confidence, recognizer.threshold, prediction.points_down
     )
     status += "."
     return annotated, scores, status

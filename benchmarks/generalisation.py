@@ -50,11 +50,11 @@ The figures in TECHNICAL_REPORT section 14 come from (52 min on 2 shared cores; 
     uv run python benchmarks/generalisation.py --seeds 5 --epochs 20 --stride 2 \
         --designs canonical+rot3d/frame-mlp hand3d+aug/frame-mlp canonical+rot3d canonical
 
-and those of sections 14.7 and 14.8, on finger poses and the orientation rule (10 seeds, 45
-epochs; about 6-8 min per design):
+and those of sections 14.7 and 14.8, on finger poses, the orientation rule and one camera
+view per window (10 seeds, 45 epochs; about 6-8 min per design, 16 for ``canonical+views``):
 
     uv run python benchmarks/generalisation.py --seeds 10 --epochs 45 --stride 3 \
-        --designs canonical canonical+curl canonical+spread
+        --designs canonical canonical+curl canonical+spread canonical+views
 """
 
 from __future__ import annotations
@@ -187,6 +187,7 @@ class Design:
     kind: str = "lstm"
     missing: str = "window"
     negatives: Negatives | None = None
+    held_views: bool = False
 
     def preprocessing(self, stride: int = 1) -> PreprocessingConfig:
         """The design's preprocessing with training windows ``stride`` frames apart."""
@@ -207,6 +208,7 @@ DESIGNS = {
         Design("canonical+rot3d", "canonical", ROTATE_AUG),
         Design("canonical+curl", "canonical", CURL_AUG),
         Design("canonical+spread", "canonical", SPREAD_AUG),
+        Design("canonical+views", "canonical", OLD_AUG, held_views=True),
         Design("canonical+rot3d/frame-mlp", "canonical", ROTATE_AUG, kind="frames"),
         Design("hand3d", "hand3d", OLD_AUG),
         Design("hand3d+aug", "hand3d", INVARIANT_AUG),
@@ -216,6 +218,30 @@ DESIGNS = {
         Design("bones+aug/frame-mlp", "bones", INVARIANT_AUG, kind="frames"),
     )
 }
+
+
+# ---------------------------------------------------------------------------------------------
+# One camera view at a time.
+
+
+def with_held_views(train: WindowSet) -> WindowSet:
+    """The training windows plus, for each, a copy of each of its two camera views.
+
+    LeapGestRecog's frames alternate between two views of the hand; a webcam window has one.
+    Each copy keeps one view's frames, each held for two frames, so the window keeps its
+    length and duration.
+    """
+    length = train.windows.shape[1]
+    parts = [train]
+    for first in (0, 1):
+        frames = np.minimum(np.repeat(np.arange(first, length, 2), 2), length - 1)[:length]
+        copy = WindowSet(
+            train.windows[:, frames],
+            train.aspect[:, frames],
+            *(getattr(train, f) for f in WindowSet.FIELDS[2:]),
+        )
+        parts.append(copy)
+    return WindowSet.concatenate(parts, length)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -733,6 +759,8 @@ def main(argv: list[str] | None = None) -> int:
                 table, prep, TrainingConfig(split="time", seed=seed), gestures
             )
             rng = np.random.default_rng(seed)
+            if design.held_views:
+                train = with_held_views(train)
             if design.negatives is not None:
                 train = with_negatives(train, design.negatives, len(gestures), rng)
                 gestures = [*gestures, REJECTION_LABEL]
@@ -745,7 +773,7 @@ def main(argv: list[str] | None = None) -> int:
             x_shifted = frame_features(shifted, shifted_aspect, design.feature_mode)
             y_shifted = np.tile(data.y_val, SHIFT.copies)
             seen = WindowSet.concatenate([train, val_windows], LENGTH)
-            rule = Calibration(max_downward=downward_limit(seen.windows, seen.aspect))
+            rule = Calibration(max_downward=downward_limit(seen, gestures))
             if args.teachers:
                 config = RunConfig(
                     preprocessing=prep, training=TrainingConfig(split="time", seed=seed)

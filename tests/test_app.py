@@ -50,7 +50,7 @@ def count_frames(path: str | Path) -> int:
 
 @pytest.fixture(scope="module")
 def clips(webcam_sample: Path, tmp_path_factory) -> dict[str, Path]:
-    """Real clips: 60 consecutive webcam frames of "stop", black frames, and a broken file."""
+    """Real clips: 60 webcam frames of "stop", upright and upside down; black frames; junk."""
     folder = tmp_path_factory.mktemp("clips")
     stop = [cv2.imread(str(webcam_sample / "stop" / f"{i}.jpg")) for i in range(60)]
     assert all(frame is not None for frame in stop)
@@ -59,6 +59,7 @@ def clips(webcam_sample: Path, tmp_path_factory) -> dict[str, Path]:
     broken.write_bytes(b"this is not a video\n" * 50)
     return {
         "stop": write_clip(folder / "stop.mp4", stop),
+        "upside_down": write_clip(folder / "upside_down.mp4", [f[::-1] for f in stop]),
         "black": write_clip(folder / "black.mp4", black),
         "broken": broken,
     }
@@ -128,6 +129,16 @@ def test_image_endpoint_says_a_hand_pointing_down_is_not_a_gesture(client, webca
     assert f"best guess `{label['label']}`" in status
 
 
+def test_video_endpoint_says_a_clip_of_a_hand_pointing_down_is_not_a_gesture(client, clips):
+    from gradio_client import handle_file
+
+    _, label, _, status = client.predict(
+        handle_file(str(clips["upside_down"])), api_name="/recognize_video"
+    )
+    assert status.startswith("**Not a gesture**: the hand points down")
+    assert f"best guess `{label['label']}`" in status
+
+
 def test_clip_without_a_hand_says_so(client, clips):
     from gradio_client import handle_file
 
@@ -191,7 +202,7 @@ def test_answers_name_the_gesture_or_say_it_is_none():
     assert app._answer("none", 0.95, 0.6) == (
         "**Not a gesture** (95% for the model's `none` class)"
     )
-    assert app._answer("01_palm", 0.9, 0.6, rejected=True) == (
+    assert app._answer("01_palm", 0.9, 0.6, points_down=True) == (
         "**Not a gesture**: the hand points down, as a resting hand does (best guess "
         "`01_palm`, 90%)"
     )

@@ -1,10 +1,12 @@
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from hand_gesture_recognition.calibration import (
     CALIBRATION_FILE,
+    REJECTION_LABEL,
     Calibration,
     ShiftConfig,
     answered,
@@ -125,20 +127,40 @@ def test_the_orientation_rule_rejects_only_hands_pointing_further_down_than_trai
     sample_landmarks, tmp_path
 ):
     table = LandmarkTable.load(sample_landmarks)
-    windows = table_windows(table, sorted(set(table.gestures)), PreprocessingConfig())
+    gestures = sorted(set(table.gestures))
+    windows = table_windows(table, gestures, PreprocessingConfig())
     landmarks, aspect = windows.windows, windows.aspect
     downward = window_downward(landmarks, aspect)
     # Every gesture of the sample is held up, so the rule starts the margin below horizontal.
     assert downward.max() < 0
-    assert downward_limit(landmarks, aspect) == pytest.approx(0.25)
-    rule = Calibration(max_downward=downward_limit(landmarks, aspect))
+    assert downward_limit(windows, gestures) == pytest.approx(0.25)
+    rule = Calibration(max_downward=downward_limit(windows, gestures))
+    assert rule.downward_degrees == pytest.approx(14.48, abs=0.01)
     assert not rule.points_down(landmarks, aspect).any()
     upside_down = landmarks.copy()
     upside_down[..., 1] = 1.0 - upside_down[..., 1]
     np.testing.assert_array_equal(rule.points_down(upside_down, aspect), downward < -0.25)
-    assert rule.points_down(upside_down, aspect).all()  # held up by more than 15 degrees
-    # Trained on hands hanging down, the rule leaves the same margin below the lowest of them.
-    assert downward_limit(upside_down, aspect) == pytest.approx(-downward.min() + 0.25)
+    assert rule.points_down(upside_down, aspect).all()  # held up by more than 14 degrees
+    # Trained on hands hanging down, the rule leaves the same margin below the lowest of them;
+    # hanging hands of the "none" class (hands at rest) do not count.
+    hanging = replace(windows, windows=upside_down)
+    assert downward_limit(hanging, gestures) == pytest.approx(-downward.min() + 0.25)
+    named_none = [REJECTION_LABEL if g == "03_fist" else g for g in gestures]
+    fists = windows.labels == gestures.index("03_fist")
+    mixed = replace(windows, windows=np.where(fists[:, None, None, None], upside_down, landmarks))
+    assert downward_limit(mixed, gestures) == pytest.approx(-downward[fists].min() + 0.25)
+    assert downward_limit(mixed, named_none) == pytest.approx(0.25)
     assert not Calibration().points_down(upside_down, aspect).any()
+    assert Calibration().downward_degrees is None
+    assert Calibration(max_downward=1.5).downward_degrees == 90.0  # never reached
     rule.save(tmp_path)
     assert Calibration.load(tmp_path).max_downward == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize("limit", ["0.25", float("nan"), float("inf"), True])
+def test_a_calibration_with_a_bad_orientation_limit_is_refused(tmp_path, limit):
+    with pytest.raises(InputError, match="max_downward must be a finite number or null"):
+        Calibration(max_downward=limit)
+    (tmp_path / CALIBRATION_FILE).write_text(json.dumps({"max_downward": limit}))
+    with pytest.raises(InputError, match="max_downward"):
+        Calibration.load(tmp_path)

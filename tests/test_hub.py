@@ -212,7 +212,10 @@ def test_card_lists_the_exports_and_the_lineage(model_dir, tmp_path):
     assert "point more than" not in flat  # calibration.json without the orientation rule
     Calibration(temperature=1.5, max_downward=0.25).save(lineage)
     flat = " ".join(str(hub.build_model_card(lineage, "me/gestures")).split())
-    assert "A hand whose fingers point more than 14° below the horizontal is answered" in flat
+    assert "A hand that points more than 14° below the horizontal (wrist to middle" in flat
+    Calibration(max_downward=1.2).save(lineage)  # a limit the rule can never reach
+    flat = " ".join(str(hub.build_model_card(lineage, "me/gestures")).split())
+    assert "below the horizontal" not in flat
     # An older config (no schema version, no lineage, no finger pose) still makes a card that
     # says so.
     del config["schema_version"], config["info"]["data"], config["info"]["package_version"]

@@ -261,8 +261,8 @@ def test_a_none_class_answers_not_a_gesture(trained_model_dir, sample_landmarks)
     renamed = {("none" if g == named else g): i for g, i in mapping.items()}
     with RealTimeGestureRecognizer(trained_model_dir, renamed, threshold=0.99) as recognizer:
         answers = [recognizer.update(hand) for hand in hands("01_palm")][29:]
-        assert [(a.state, a.label, a.candidate) for a in answers] == [
-            (NOT_GESTURE, None, "none")
+        assert [(a.state, a.label, a.candidate, a.points_down) for a in answers] == [
+            (NOT_GESTURE, None, "none", False)
         ] * len(palm)
         assert [a.confidence for a in answers] == pytest.approx([p.confidence for p in palm])
         frame = np.zeros((240, 320, 3), np.uint8)
@@ -477,8 +477,9 @@ def test_a_hand_pointing_down_is_not_a_gesture(trained_model_dir, sample_landmar
         # A real photo of a stop sign, and the same photo upside down: fingers to the floor.
         shown = recognizer.classify_image(photo)
         dropped = recognizer.classify_image(np.ascontiguousarray(photo[::-1]))
-    assert all(p.state == GESTURE for p in held_up)
-    assert all(p.state == NOT_GESTURE and p.label is None for p in held_down)
+    assert all(p.state == GESTURE and not p.points_down for p in held_up)
+    assert all(p.state == NOT_GESTURE and p.label is None and p.points_down for p in held_down)
     assert all(p.candidate in recognizer.gestures for p in held_down)
     assert shown.state == GESTURE and shown.hand_detected
     assert dropped.hand_detected and dropped.state == NOT_GESTURE and dropped.label is None
+    assert dropped.points_down and not shown.points_down

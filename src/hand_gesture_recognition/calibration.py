@@ -17,11 +17,12 @@ seen (post-hoc calibration under domain drift, Tomani et al., 2021).
 The fitted temperature and the threshold are saved beside the model as ``calibration.json``;
 a model without the file (older models, the original project's) keeps ``T = 1``.
 
-A second rule needs no softmax: a hand that points further below the horizontal than the
-hand of any training window (:func:`~hand_gesture_recognition.features.pointing_down`, by
-:data:`DOWNWARD_MARGIN`) is answered as "no known gesture". Gestures are shown to a camera
-with the fingers up or to the side; a hand hanging down rests. The features of the default
-``canonical`` mode turn every hand upright, so the model itself cannot see this.
+A second rule needs no softmax: a hand that points further below the horizontal
+(:func:`~hand_gesture_recognition.features.pointing_down`) than :data:`DOWNWARD_MARGIN`, or
+than that margin below the lowest training hand when the training hands pointed down
+themselves, is answered as "no known gesture". Gestures are shown to a camera with the hand
+up or to the side; a hand hanging down rests. The features of the default ``canonical`` mode
+turn every hand upright, so the model itself cannot see this.
 
 A model can also learn what is not a gesture: a class named :data:`REJECTION_LABEL`
 (``none``), trained on hand poses that are no gesture (``hand-gesture record --gesture none``).
@@ -30,6 +31,7 @@ Its answer is "no known gesture" whatever its confidence.
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from dataclasses import asdict, dataclass, fields
@@ -41,13 +43,14 @@ from .augment import add_noise, rotate_3d, scale_depth, vary_proportions
 from .config import read_json, write_json_atomic
 from .errors import InputError
 from .features import pointing_down
+from .preprocessing import WindowSet
 
 CALIBRATION_FILE = "calibration.json"
 #: The class of hand poses that are not gestures: answered as "no known gesture".
 REJECTION_LABEL = "none"
 #: How much further down than the hand of any training window a window's hand may point
-#: before it is no gesture, as a sine: the rule starts 0.25 (about 15 degrees) below the
-#: horizontal, or below the lowest training hand if that pointed further down.
+#: before it is no gesture, as a sine: the rule starts 0.25 (about 14 degrees) below the
+#: horizontal, or that much below the lowest training hand if that pointed further down.
 DOWNWARD_MARGIN = 0.25
 _TINY = 1e-12
 
@@ -81,6 +84,20 @@ class Calibration:
             raise InputError(f"temperature must be positive, got {self.temperature}")
         if not 0.0 <= self.threshold <= 1.0:
             raise InputError(f"threshold must be in [0, 1], got {self.threshold}")
+        limit = self.max_downward
+        number = isinstance(limit, int | float) and not isinstance(limit, bool)
+        if limit is not None and not (number and math.isfinite(limit)):
+            raise InputError(f"max_downward must be a finite number or null, got {limit!r}")
+
+    @property
+    def downward_degrees(self) -> float | None:
+        """The orientation rule's limit as an angle below the horizontal (None: no rule).
+
+        A limit of 1 or more is 90 degrees: the rule never rejects anything.
+        """
+        if self.max_downward is None:
+            return None
+        return math.degrees(math.asin(max(-1.0, min(self.max_downward, 1.0))))
 
     def apply(self, probabilities: np.ndarray) -> np.ndarray:
         """Calibrated probabilities of ``(..., C)`` softmax outputs."""
@@ -164,20 +181,24 @@ def window_downward(landmarks: np.ndarray, aspect: np.ndarray) -> np.ndarray:
 
 
 def downward_limit(
-    landmarks: np.ndarray, aspect: np.ndarray, margin: float = DOWNWARD_MARGIN
+    windows: WindowSet, gestures: list[str], margin: float = DOWNWARD_MARGIN
 ) -> float:
     """The :attr:`Calibration.max_downward` of a model trained on these windows.
 
+    Windows of the :data:`REJECTION_LABEL` class are left out: hands that rest are what the
+    rule is for.
+
     Args:
-        landmarks: ``(n, L, 21, 3)`` training windows.
-        aspect: ``(n, L)`` their image height / width.
+        windows: The training (and validation) windows.
+        gestures: Class names in label order.
         margin: How much further down than the horizontal, or than the lowest training
             hand if it pointed further down, a hand may point.
 
     Returns:
-        ``max(0, the largest window_downward of the windows) + margin``.
+        ``max(0, the largest window_downward of the gestures' windows) + margin``.
     """
-    downward = window_downward(landmarks, aspect)
+    kept = np.asarray(gestures)[windows.labels] != REJECTION_LABEL
+    downward = window_downward(windows.windows[kept], windows.aspect[kept])
     lowest = float(np.nanmax(downward)) if np.isfinite(downward).any() else 0.0
     return max(0.0, lowest) + float(margin)
 

@@ -401,6 +401,7 @@ def _add_train_parser(commands) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from .calibration import Calibration
     from .train import run_training
 
     if args.freeze is not None and args.init is None:
@@ -441,6 +442,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
             f"test accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} "
             f"({metrics['support']} test windows, split: {metrics['protocol'].get('split')})"
         )
+    angle = Calibration(**metrics["calibration"]).downward_degrees
+    if angle is not None:
+        print(f"'not a gesture' for a hand pointing more than {angle:.0f}° below the horizontal")
     print(f"model saved to {result.out_dir}")
     return 0
 

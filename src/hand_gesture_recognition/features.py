@@ -115,9 +115,9 @@ def pointing_down(landmarks: np.ndarray, aspect: np.ndarray | float = 1.0) -> np
 
     The sine of the angle between the horizontal and the wrist-to-middle-knuckle direction
     in isotropic 3-D coordinates: 1 when the fingers hang straight down, 0 when they point
-    sideways or at the camera, -1 when they point straight up. The features of every mode but
-    ``raw`` drop this (``canonical`` turns every hand upright), so it is what tells a hand
-    held up to the camera from one resting at the side.
+    sideways or at the camera, -1 when they point straight up. The ``canonical``, ``hand3d``
+    and ``bones`` features drop this (``canonical`` turns every hand upright), so it is what
+    tells a hand held up to the camera from one resting at the side.
 
     Args:
         landmarks: ``(..., 21, 3)`` landmarks (NaN rows for frames without a hand).

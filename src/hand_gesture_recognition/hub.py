@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import math
 import os
 import re
 import shutil
@@ -451,14 +450,13 @@ def _card_body(
     else:
         gap = f"the `{prep['feature_mode']}` features do not correct for that"
     names = ", ".join(f"`{g}`" for g in gestures)
-    limit = Calibration.load(model_dir).max_downward
+    angle = Calibration.load(model_dir).downward_degrees
     rejection = ""
-    if limit is not None:
-        angle = math.degrees(math.asin(max(-1.0, min(limit, 1.0))))
+    if angle is not None and angle < 90:
         rejection = (
-            f"A hand whose fingers point more than {angle:.0f}° below the horizontal is "
-            "answered as no gesture (`calibration.json`: the training hands never pointed so "
-            "low, and a hand held that way rests). "
+            f"A hand that points more than {angle:.0f}° below the horizontal (wrist to middle "
+            "knuckle) is answered as no gesture (`calibration.json`: the training hands never "
+            "pointed so low, and a hand held that way rests). "
         )
     people = f"{len(subjects)} subject(s) ({', '.join(subjects)})" if subjects else "few subjects"
     epochs_run = f", stopped after {run['epochs_run']}" if run.get("epochs_run") else ""

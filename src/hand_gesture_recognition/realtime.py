@@ -9,7 +9,7 @@ for missing frames), keeps the last ``sequence_length`` frames in the
 windows, and classifies that window on every frame once it is full. The answer is the mean of
 the last few probability vectors; under the confidence threshold it is ``uncertain``, and
 when a model's ``none`` class (poses that are no gesture) is the most likely, or the hand
-points further down than any the model was trained on (the calibration's orientation rule),
+points further below the horizontal than the calibration's orientation rule allows,
 ``not_gesture``.
 A hand lost for a few frames is bridged as in training; lost for longer, the window is cleared
 and the state is ``no_hand``. A photo is its one frame held for a window
@@ -90,6 +90,8 @@ class Prediction:
             points down) or ``gesture``.
         latency_ms: Time spent on this frame (landmarks, features, classifier).
         candidate: The most likely gesture even when uncertain, or None.
+        points_down: Whether the answer is ``not_gesture`` because the hand points further
+            down than the model's orientation rule allows (rather than its ``none`` class).
     """
 
     label: str | None
@@ -100,6 +102,7 @@ class Prediction:
     state: str
     latency_ms: float = 0.0
     candidate: str | None = None
+    points_down: bool = False
 
     def record(self, **where: Any) -> dict[str, Any]:
         """The JSON-line record: ``where`` (e.g. ``frame=i``) then label, confidence, etc."""
@@ -252,6 +255,7 @@ class RealTimeGestureRecognizer:
             landmarks,
             state,
             candidate=candidate,
+            points_down=points_down,
         )
 
     def classify_image(self, image: np.ndarray) -> Prediction:
@@ -803,6 +807,8 @@ def draw_overlay(frame: np.ndarray, prediction: Prediction, fps: float | None = 
     elif prediction.state == UNCERTAIN:
         guess = f" ({prediction.candidate}?)" if prediction.candidate else ""
         answer, colour = f"uncertain{guess} {prediction.confidence:.0%}", (0, 200, 255)
+    elif prediction.state == NOT_GESTURE and prediction.points_down:
+        answer, colour = "not a gesture (hand down)", (200, 200, 200)
     elif prediction.state == NOT_GESTURE:
         answer, colour = f"not a gesture {prediction.confidence:.0%}", (200, 200, 200)
     elif prediction.state == WARMING_UP:

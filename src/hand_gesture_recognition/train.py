@@ -14,7 +14,6 @@ import numpy as np
 
 from . import __version__
 from .calibration import (
-    REJECTION_LABEL,
     Calibration,
     ShiftConfig,
     calibrate,
@@ -297,8 +296,7 @@ def fit_calibration(
     train, val, _, _ = split_windows(table, config.preprocessing, config.training, gestures)
     x, labels = shifted_inputs(val, config, config.training.seed)
     seen = WindowSet.concatenate([train, val], config.preprocessing.sequence_length)
-    gestures_seen = np.asarray(gestures)[seen.labels] != REJECTION_LABEL  # not the none poses
-    limit = downward_limit(seen.windows[gestures_seen], seen.aspect[gestures_seen])
+    limit = downward_limit(seen, gestures)
     return calibrate(predict_probabilities(model, x), labels, max_downward=limit)
 
 
