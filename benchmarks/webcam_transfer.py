@@ -42,7 +42,11 @@ def sample_landmarks(data: Path, cache: Path) -> Path:
     """Extracts (or reuses) the infrared sample's landmarks with the ``auto`` extractor."""
     from hand_gesture_recognition.landmarks import extract_landmarks
 
-    summary = extract_landmarks(data, cache, extractor="auto", workers=2, progress=False)
+    # Its own cache: extracted again when the frames (their size or time stamp) or the
+    # settings changed, as the other benchmarks do, instead of refusing to replace it.
+    summary = extract_landmarks(
+        data, cache, extractor="auto", workers=2, progress=False, force=True
+    )
     state = "reused" if summary.reused else "extracted"
     print(f"{state} {summary.frames} infrared frames' landmarks, hand in {summary.coverage:.1%}")
     return cache
