@@ -772,8 +772,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             x_shifted = frame_features(shifted, shifted_aspect, design.feature_mode)
             y_shifted = np.tile(data.y_val, SHIFT.copies)
-            seen = WindowSet.concatenate([train, val_windows], LENGTH)
-            rule = Calibration(max_downward=downward_limit(seen, gestures))
+            rule = Calibration(max_downward=downward_limit([train, val_windows], gestures))
             if args.teachers:
                 config = RunConfig(
                     preprocessing=prep, training=TrainingConfig(split="time", seed=seed)

@@ -21,6 +21,7 @@ from hand_gesture_recognition.calibration import (
 )
 from hand_gesture_recognition.config import PreprocessingConfig
 from hand_gesture_recognition.errors import InputError
+from hand_gesture_recognition.features import pointing_down
 from hand_gesture_recognition.landmark_file import LandmarkTable
 from hand_gesture_recognition.preprocessing import table_windows
 
@@ -133,8 +134,8 @@ def test_the_orientation_rule_rejects_only_hands_pointing_further_down_than_trai
     downward = window_downward(landmarks, aspect)
     # Every gesture of the sample is held up, so the rule starts the margin below horizontal.
     assert downward.max() < 0
-    assert downward_limit(windows, gestures) == pytest.approx(0.25)
-    rule = Calibration(max_downward=downward_limit(windows, gestures))
+    assert downward_limit([windows], gestures) == pytest.approx(0.25)
+    rule = Calibration(max_downward=downward_limit([windows], gestures))
     assert rule.downward_degrees == pytest.approx(14.48, abs=0.01)
     assert not rule.points_down(landmarks, aspect).any()
     upside_down = landmarks.copy()
@@ -144,13 +145,25 @@ def test_the_orientation_rule_rejects_only_hands_pointing_further_down_than_trai
     # Trained on hands hanging down, the rule leaves the same margin below the lowest of them;
     # hanging hands of the "none" class (hands at rest) do not count.
     hanging = replace(windows, windows=upside_down)
-    assert downward_limit(hanging, gestures) == pytest.approx(-downward.min() + 0.25)
+    assert downward_limit([hanging], gestures) == pytest.approx(-downward.min() + 0.25)
     named_none = [REJECTION_LABEL if g == "03_fist" else g for g in gestures]
     fists = windows.labels == gestures.index("03_fist")
     mixed = replace(windows, windows=np.where(fists[:, None, None, None], upside_down, landmarks))
-    assert downward_limit(mixed, gestures) == pytest.approx(-downward[fists].min() + 0.25)
-    assert downward_limit(mixed, named_none) == pytest.approx(0.25)
+    assert downward_limit([mixed], gestures) == pytest.approx(-downward[fists].min() + 0.25)
+    assert downward_limit([mixed], named_none) == pytest.approx(0.25)
     assert not Calibration().points_down(upside_down, aspect).any()
+    # Frames without a hand are left out of a window's median (even and odd counts left).
+    partly = landmarks[:2].copy()
+    partly[0, ::2], partly[1, :7] = np.nan, np.nan
+    for window, window_aspect, median in zip(
+        partly, aspect[:2], window_downward(partly, aspect[:2]), strict=True
+    ):
+        frames = pointing_down(window, window_aspect)
+        assert median == pytest.approx(np.median(frames[np.isfinite(frames)]), abs=1e-6)
+    # A window without any hand has no direction, and is not rejected for one.
+    empty = np.full((2, *landmarks.shape[1:]), np.nan, np.float32)
+    assert np.isnan(window_downward(empty, aspect[:2])).all()
+    assert rule.points_down(empty, aspect[:2]).tolist() == [False, False]
     assert Calibration().downward_degrees is None
     assert Calibration(max_downward=1.5).downward_degrees == 90.0  # never reached
     rule.save(tmp_path)

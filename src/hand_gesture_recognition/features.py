@@ -126,8 +126,9 @@ def pointing_down(landmarks: np.ndarray, aspect: np.ndarray | float = 1.0) -> np
     Returns:
         ``(...)`` float32 array, NaN where the frame had no hand.
     """
-    points = isotropic(landmarks, aspect)
-    up = points[..., MIDDLE_MCP, :] - points[..., WRIST, :]
+    # Only the wrist and the middle knuckle matter: the rest of the hand is not copied.
+    ends = isotropic(np.asarray(landmarks)[..., [WRIST, MIDDLE_MCP], :], aspect)
+    up = ends[..., 1, :] - ends[..., 0, :]
     length = np.linalg.norm(up, axis=-1)
     # Image y grows downwards, so a positive y component points down.
     return (up[..., 1] / np.maximum(length, _EPS)).astype(np.float32)

@@ -295,8 +295,7 @@ def fit_calibration(
     """
     train, val, _, _ = split_windows(table, config.preprocessing, config.training, gestures)
     x, labels = shifted_inputs(val, config, config.training.seed)
-    seen = WindowSet.concatenate([train, val], config.preprocessing.sequence_length)
-    limit = downward_limit(seen, gestures)
+    limit = downward_limit([train, val], gestures)
     return calibrate(predict_probabilities(model, x), labels, max_downward=limit)
 
 
