@@ -50,11 +50,14 @@ The figures in TECHNICAL_REPORT section 14 come from (52 min on 2 shared cores; 
     uv run python benchmarks/generalisation.py --seeds 5 --epochs 20 --stride 2 \
         --designs canonical+rot3d/frame-mlp hand3d+aug/frame-mlp canonical+rot3d canonical
 
-and those of sections 14.7 and 14.8, on finger poses, the orientation rule and one camera
-view per window (10 seeds, 45 epochs; about 6-8 min per design, 16 for ``canonical+views``):
+and those of sections 14.7 to 14.9, on finger poses, the orientation rule, one camera view
+per window and regularisers (10 seeds, 45 epochs; about 6-8 min per design, 16 for
+``canonical+views``):
 
     uv run python benchmarks/generalisation.py --seeds 10 --epochs 45 --stride 3 \
         --designs canonical canonical+curl canonical+spread canonical+views
+    uv run python benchmarks/generalisation.py --seeds 10 --epochs 45 --stride 3 \
+        --designs canonical canonical+mixup canonical+smooth canonical+fuse canonical+noise
 """
 
 from __future__ import annotations
@@ -179,7 +182,13 @@ class Negatives:
 
 @dataclass(frozen=True)
 class Design:
-    """One way of building the model: features, missing frames, augmentation, LSTM or frames."""
+    """One way of building the model: features, missing frames, augmentation, LSTM or frames.
+
+    ``mixup`` (Beta parameter; 0: off) trains on pairs of windows mixed with the same weight
+    as their one-hot labels (Zhang et al., 2018), ``smoothing`` on labels smoothed by that
+    much (Szegedy et al., 2016), ``fuse`` on each frame averaged with the one before (the
+    other camera view of LeapGestRecog), in training and at every check.
+    """
 
     name: str
     feature_mode: str
@@ -188,6 +197,9 @@ class Design:
     missing: str = "window"
     negatives: Negatives | None = None
     held_views: bool = False
+    mixup: float = 0.0
+    smoothing: float = 0.0
+    fuse: bool = False
 
     def preprocessing(self, stride: int = 1) -> PreprocessingConfig:
         """The design's preprocessing with training windows ``stride`` frames apart."""
@@ -209,6 +221,11 @@ DESIGNS = {
         Design("canonical+curl", "canonical", CURL_AUG),
         Design("canonical+spread", "canonical", SPREAD_AUG),
         Design("canonical+views", "canonical", OLD_AUG, held_views=True),
+        Design("canonical+mixup", "canonical", OLD_AUG, mixup=0.4),
+        Design("canonical+smooth", "canonical", OLD_AUG, smoothing=0.1),
+        Design("canonical+fuse", "canonical", OLD_AUG, fuse=True),
+        Design("canonical+noise", "canonical", replace(OLD_AUG, noise_std=0.02)),
+        Design("tilt", "tilt", OLD_AUG),
         Design("canonical+rot3d/frame-mlp", "canonical", ROTATE_AUG, kind="frames"),
         Design("hand3d", "hand3d", OLD_AUG),
         Design("hand3d+aug", "hand3d", INVARIANT_AUG),
@@ -382,7 +399,17 @@ class Classifier:
         )
 
     def train(self, data, epochs: int, seed: int) -> None:
-        if self.design.kind == "lstm":
+        if self.design.fuse:
+            data = replace(
+                data,
+                x_train=fuse_pairs(data.x_train),
+                x_val=fuse_pairs(data.x_val),
+                x_test=fuse_pairs(data.x_test),
+            )
+        if self.design.kind == "lstm" and (self.design.mixup or self.design.smoothing):
+            self.model, history = fit_soft(data, self.config(epochs, seed), self.design)
+            self.epochs = len(history["loss"])
+        elif self.design.kind == "lstm":
             from hand_gesture_recognition.model import fit
 
             self.model, history = fit(data, self.config(epochs, seed), verbose=0)
@@ -429,6 +456,8 @@ class Classifier:
     def raw(self, x: np.ndarray) -> np.ndarray:
         if len(x) == 0:
             return np.zeros((0, 10), np.float32)
+        if self.design.fuse:
+            x = fuse_pairs(x)
         if self.design.kind == "lstm":
             return np.concatenate(
                 [
@@ -442,6 +471,66 @@ class Classifier:
 
     def calibrated(self, x: np.ndarray, which: str = "shifted") -> np.ndarray:
         return apply_temperature(self.raw(x), self.temperatures[which])
+
+
+def fuse_pairs(x: np.ndarray) -> np.ndarray:
+    """Each frame's features averaged with the previous frame's (the first kept as it is)."""
+    fused = x.copy()
+    fused[:, 1:] = 0.5 * (x[:, 1:] + x[:, :-1])
+    return fused
+
+
+def fit_soft(data, config: RunConfig, design: Design):
+    """``model.fit`` with soft targets: mixup between windows and/or label smoothing."""
+    import keras
+
+    from hand_gesture_recognition.model import build_model, fit, schedule
+
+    training = config.training
+    keras.utils.set_random_seed(training.seed)
+    classes = len(data.gestures)
+    eye = np.eye(classes, dtype=np.float32)
+    model = build_model(
+        classes,
+        config.preprocessing.sequence_length,
+        config.model,
+        training.learning_rate,
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=design.smoothing),
+    )
+    x, y = data.x_train, eye[data.y_train]
+    if design.mixup:
+        rng = np.random.default_rng(training.seed)
+
+        class Mixed(keras.utils.PyDataset):
+            def __init__(self):
+                super().__init__()
+                self.on_epoch_end()
+
+            def __len__(self):
+                return -(-len(x) // training.batch_size)
+
+            def on_epoch_end(self):
+                self.order = rng.permutation(len(x))
+
+            def __getitem__(self, i):
+                rows = self.order[i * training.batch_size : (i + 1) * training.batch_size]
+                other = rng.integers(0, len(x), len(rows))
+                lam = rng.beta(design.mixup, design.mixup, len(rows)).astype(np.float32)
+                return (
+                    lam[:, None, None] * x[rows] + (1 - lam[:, None, None]) * x[other],
+                    lam[:, None] * y[rows] + (1 - lam[:, None]) * y[other],
+                )
+
+        history = model.fit(
+            Mixed(),
+            validation_data=(data.x_val, eye[data.y_val]),
+            epochs=training.epochs,
+            callbacks=schedule(training),
+            verbose=0,
+        )
+        return model, {k: list(v) for k, v in history.history.items()}
+    soft = replace(data, y_train=y, y_val=eye[data.y_val])
+    return fit(soft, config, verbose=0, model=model)
 
 
 class Ensemble(Classifier):

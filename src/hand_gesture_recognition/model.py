@@ -38,6 +38,7 @@ from .config import (
     ModelConfig,
     PreprocessingConfig,
     RunConfig,
+    TrainingConfig,
     read_json,
     write_bytes_atomic,
     write_json_atomic,
@@ -717,7 +718,27 @@ def fit(
             config.model,
             training.learning_rate,
         )
-    schedule = [
+    history = model.fit(
+        data.x_train,
+        data.y_train,
+        validation_data=(data.x_val, data.y_val),
+        epochs=training.epochs,
+        batch_size=training.batch_size,
+        callbacks=[*schedule(training), *(callbacks or [])],
+        verbose=verbose,
+        shuffle=True,
+    )
+    return model, {k: [float(v) for v in values] for k, values in history.history.items()}
+
+
+def schedule(training: TrainingConfig) -> list:
+    """The validation-driven callbacks of every fit: early stopping and learning-rate halving.
+
+    Early stopping restores the best weights; both watch the validation loss.
+    """
+    import keras
+
+    return [
         keras.callbacks.EarlyStopping(
             monitor="val_loss",
             patience=training.early_stopping_patience,
@@ -729,19 +750,7 @@ def fit(
             patience=training.reduce_lr_patience,
             min_lr=1e-5,
         ),
-        *(callbacks or []),
     ]
-    history = model.fit(
-        data.x_train,
-        data.y_train,
-        validation_data=(data.x_val, data.y_val),
-        epochs=training.epochs,
-        batch_size=training.batch_size,
-        callbacks=schedule,
-        verbose=verbose,
-        shuffle=True,
-    )
-    return model, {k: [float(v) for v in values] for k, values in history.history.items()}
 
 
 def teacher_seed(seed: int, k: int) -> int:
