@@ -54,13 +54,13 @@ PUBLISH_OPTIONAL = (
 CARD_FILE = "README.md"
 DATASET_URL = "https://www.kaggle.com/datasets/gti-upm/leapgestrecog"
 DEFAULT_COMMIT_MESSAGE = "Upload hand gesture recognition model"
-#: What the project measured across people and cameras (TECHNICAL_REPORT section 14.8).
+#: What the project measured across people and cameras (TECHNICAL_REPORT section 14.10).
 ACROSS_PEOPLE = (
     "Across people and cameras, this project's default design trained on one infrared "
-    "subject was measured by `benchmarks/generalisation.py` (mean ± sd over 10 seeds): "
-    "0.748 ± 0.045 of close-up HaGRID photos of many people answered right, 0.714 ± 0.220 "
-    "of another person's webcam stop and thumbs-up windows; 0.798 ± 0.036 of HaGRID's hands "
-    "making no gesture rejected, but only 0.267 ± 0.238 of its V signs, which mostly get a "
+    "subject was measured by `benchmarks/generalisation.py` (mean ± sd over 20 seeds): "
+    "0.744 ± 0.051 of close-up HaGRID photos of many people answered right, 0.795 ± 0.176 "
+    "of another person's webcam stop and thumbs-up windows; 0.812 ± 0.035 of HaGRID's hands "
+    "making no gesture rejected, but only 0.229 ± 0.246 of its V signs, which mostly get a "
     "confident `06_index`."
 )
 #: A line of every generated card: a folder whose README.md has it is a previous staging.
