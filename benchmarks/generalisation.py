@@ -8,8 +8,11 @@ and reports, as mean ± sd over the seeds:
 * ``ir test``: accuracy on the last frames of each infrared recording (same person).
 * ``val ECE``: expected calibration error on the validation windows, before -> after scaling;
   ``shifted-val``: the same on shifted copies of them (3-D rotation, proportions, depth,
-  noise), with their accuracy and negative log-likelihood (a candidate for choosing among
-  seeds without other people's data; section 14.10 measures it).
+  noise), with their accuracy and negative log-likelihood; ``synthetic none``: the share of
+  finger transplants made of the validation windows (:mod:`hand_gesture_recognition.negatives`)
+  answered confidently, and the AUROC of the confidence for the validation windows against
+  them, the score by which ``train --candidates`` keeps one of several seeds (``--select K``
+  reports what that keeps of each K consecutive seeds; section 14.10).
 * ``hagrid acc``: close-up photos of many people (``../shared/data/hagrid-sample``), fist ->
   03_fist, like -> 05_thumb, ok -> 07_ok, one -> 06_index, palm and stop -> 01_palm; each
   photo is one frame held for a window; class-balanced accuracy of the top answer (a photo
@@ -43,9 +46,9 @@ the N teachers' ensemble (probabilities averaged, N models' cost at every window
 Landmarks of the three sets are extracted once and cached in ``benchmarks/out/`` (ignored by
 git). The development sets are for measuring, not for tuning single frames.
 
-    uv run python benchmarks/generalisation.py [--seeds 5] [--epochs 30] [--stride 2]
-        [--designs canonical hand3d ...] [--threshold 0.6]
-        [--teachers 5]
+    uv run python benchmarks/generalisation.py [--seeds 5] [--first-seed 0] [--epochs 30]
+        [--stride 2] [--designs canonical hand3d ...] [--threshold 0.6]
+        [--teachers 5] [--select 3 5]
 
 The figures in TECHNICAL_REPORT section 14 come from (52 min on 2 shared cores; one LSTM seed
 2-9 min, one single-frame seed 3-20 s; the first run also extracts the landmarks, ~3 min):
@@ -62,9 +65,11 @@ per window and regularisers (10 seeds, 45 epochs; about 6-8 min per design, 16 f
     uv run python benchmarks/generalisation.py --seeds 10 --epochs 45 --stride 3 \
         --designs canonical canonical+mixup canonical+smooth canonical+fuse canonical+noise
 
-and those of section 14.10, the default over 20 seeds (10 min):
+and those of section 14.10, the default over 40 seeds and the model ``train --candidates 5``
+would keep of each three and of each five (20 min):
 
-    uv run python benchmarks/generalisation.py --seeds 20 --epochs 45 --stride 3 --designs canonical
+    uv run python benchmarks/generalisation.py --seeds 40 --epochs 45 --stride 3 \
+        --designs canonical --select 3 5
 """
 
 from __future__ import annotations
@@ -82,7 +87,6 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 import numpy as np
 
 from hand_gesture_recognition.augment import (
-    FINGERS,
     mirror,
     rotate_3d,
     scale,
@@ -110,10 +114,11 @@ from hand_gesture_recognition.config import (
 )
 from hand_gesture_recognition.dataset import gesture_order
 from hand_gesture_recognition.extractor import MediaPipeHandsExtractor
-from hand_gesture_recognition.features import frame_features, hand_axes, isotropic
+from hand_gesture_recognition.features import frame_features
 from hand_gesture_recognition.landmark_file import LandmarkTable
 from hand_gesture_recognition.landmarks import extract_landmarks, make_extractor
 from hand_gesture_recognition.model import distil
+from hand_gesture_recognition.negatives import transplants
 from hand_gesture_recognition.preprocessing import (
     Segment,
     WindowSet,
@@ -270,76 +275,20 @@ def with_held_views(train: WindowSet) -> WindowSet:
 # ---------------------------------------------------------------------------------------------
 # Synthetic non-gestures.
 
-#: Each finger's landmarks from its base (the thumb's CMC joint, the others' knuckles) to its tip.
-FINGER_CHAINS = tuple(chain[1:] for chain in FINGERS)
-
-
-def finger_extension(points: np.ndarray, dims: int = 3) -> np.ndarray:
-    """``(..., 5)``: each finger's base-to-tip distance over its length (1: straight)."""
-    points = points[..., :dims]
-    extension = []
-    for chain in FINGER_CHAINS:
-        bones = sum(
-            np.linalg.norm(points[..., b, :] - points[..., a, :], axis=-1)
-            for a, b in zip(chain[:-1], chain[1:], strict=True)
-        )
-        reach = np.linalg.norm(points[..., chain[-1], :] - points[..., chain[0], :], axis=-1)
-        extension.append(reach / np.maximum(bones, 1e-6))
-    return np.stack(extension, axis=-1)
-
-
-def transplant_fingers(receiver: np.ndarray, donor: np.ndarray, fingers) -> np.ndarray:
-    """The receiver's ``(L, 21, 3)`` isotropic hand with the donor's ``fingers``, frame by frame.
-
-    Each finger keeps its shape in the hand's own frame (scaled to the receiver's palm) and is
-    attached at the receiver's knuckle.
-    """
-    basis_r, length_r, side_r = hand_axes(receiver)
-    basis_d, length_d, side_d = hand_axes(donor)
-    out = receiver.copy()
-    for finger in fingers:
-        base, *joints = FINGER_CHAINS[finger]
-        offsets = donor[:, joints, :] - donor[:, base : base + 1, :]
-        local = np.einsum("lji,lik->ljk", offsets, basis_d) / length_d[:, None, None]
-        local[..., 2] *= (side_d * side_r)[:, None]
-        moved = np.einsum("ljk,lik->lji", local * length_r[:, None, None], basis_r)
-        out[:, joints, :] = receiver[:, base : base + 1, :] + moved
-    return out
-
 
 def with_negatives(
     train: WindowSet, negatives: Negatives, label: int, rng: np.random.Generator
 ) -> WindowSet:
     """The training windows plus synthetic non-gesture windows labelled ``label``."""
-    points = isotropic(train.windows, train.aspect)
-    known = np.nanmedian(finger_extension(points, negatives.dims), axis=1)
-    made, aspects = [], []
-    wanted = round(negatives.fraction * len(train))
-    for _ in range(50 * wanted):
-        if len(made) == wanted:
-            break
-        i, j = rng.integers(len(train), size=2)
-        if train.labels[i] == train.labels[j]:
-            continue
-        fingers = rng.choice(5, size=int(rng.integers(1, 4)), replace=False)
-        hand = transplant_fingers(points[i], points[j], fingers)
-        extension = np.nanmedian(finger_extension(hand, negatives.dims), axis=0)
-        if np.isnan(extension).any() or np.abs(known - extension).max(1).min() < negatives.margin:
-            continue
-        hand[..., 1] /= train.aspect[i][:, None]
-        made.append(hand.astype(np.float32))
-        aspects.append(train.aspect[i])
-    n = len(made)
-    synthetic = WindowSet(
-        np.array(made).reshape(n, *train.windows.shape[1:]),
-        np.array(aspects).reshape(n, train.windows.shape[1]),
-        np.full(n, label),
-        np.array(["synthetic"] * n),
-        np.array(["synthetic"] * n),
-        np.zeros(n, np.int64),
-        np.zeros(n, np.int64),
+    made = transplants(
+        train, round(negatives.fraction * len(train)), negatives.margin, label, rng, negatives.dims
     )
-    return WindowSet.concatenate([train, synthetic], train.windows.shape[1])
+    return WindowSet.concatenate([train, made], train.windows.shape[1])
+
+
+#: Synthetic non-gestures made from the validation windows, never trained on: how confident
+#: a model is on them is a candidate for choosing among seeds (report 14.10).
+PROBE_NEGATIVES = Negatives(2.0, 0.45)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -768,7 +717,9 @@ def spread(values: list[float]) -> str:
     return f"{np.mean(values):.3f} ± {np.std(values, ddof=1) if len(values) > 1 else 0.0:.3f}"
 
 
-def measure(name, model, data, x_shifted, y_shifted, photos, frames, args, rule, results) -> None:
+def measure(
+    name, model, data, x_shifted, y_shifted, x_synthetic, photos, frames, args, rule, results
+) -> None:
     """Appends one trained model's figures to ``results[name]``.
 
     ``rule`` is the orientation rule of the training windows (a :class:`Calibration` with
@@ -790,6 +741,12 @@ def measure(name, model, data, x_shifted, y_shifted, photos, frames, args, rule,
         "shifted-val NLL": float(
             -np.log(np.maximum(val_shifted[np.arange(len(y_shifted)), y_shifted], 1e-12)).mean()
         ),
+        "synthetic none confident": float(
+            (model.calibrated(x_synthetic).max(1) >= args.threshold).mean()
+        ),
+        "synthetic none AUROC": auroc(
+            model.calibrated(data.x_val).max(1), model.calibrated(x_synthetic).max(1)
+        ),
         "max downward": rule.max_downward,
         **hagrid_check(model, photos, data.gestures, args.threshold, rule),
         **webcam_check(model, frames, data.gestures, args.threshold, rule),
@@ -798,12 +755,52 @@ def measure(name, model, data, x_shifted, y_shifted, photos, frames, args, rule,
         results.setdefault(name, {}).setdefault(key, []).append(value)
 
 
+def print_selection(name: str, metrics: dict[str, list[float]], k: int) -> None:
+    """What keeping the best of each ``k`` consecutive seeds by their score would give.
+
+    The score is how well the calibrated confidence tells the validation windows from
+    synthetic non-gestures made of them (``synthetic none AUROC``), as ``train --candidates``
+    computes it; each group's pick is compared with the group's mean (paired: mean
+    difference ± its standard error over the groups, and in how many groups it is lower).
+    """
+    score = metrics["synthetic none AUROC"]
+    groups = [range(g * k, (g + 1) * k) for g in range(len(score) // k)]
+    if len(groups) < 2:
+        print(f"\n{name}: --select {k} needs at least {2 * k} seeds")
+        return
+    picks = [max(group, key=lambda i: score[i]) for group in groups]
+    print(f"\n{name}, best of {k} seeds by synthetic none AUROC ({len(groups)} groups):")
+    for key, values in metrics.items():
+        picked = [values[i] for i in picks]
+        diff = np.array(
+            [
+                values[i] - np.mean([values[j] for j in g])
+                for i, g in zip(picks, groups, strict=True)
+            ]
+        )
+        error = diff.std(ddof=1) / np.sqrt(len(diff))
+        print(
+            f"  {key:26s} {spread(picked)}; against the group's mean {diff.mean():+.3f} ± "
+            f"{error:.3f} (lower in {(diff < 0).sum()} of {len(diff)})"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--designs", nargs="+", default=list(DESIGNS), choices=list(DESIGNS))
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=5, help="how many seeds")
+    parser.add_argument("--first-seed", type=int, default=0, help="the first of them")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--stride", type=int, default=2, help="step between training windows")
+    parser.add_argument(
+        "--select",
+        type=int,
+        nargs="+",
+        default=[],
+        metavar="K",
+        help="also report, per group of K consecutive seeds, the model that train "
+        "--candidates K would keep (the highest 'synthetic none AUROC')",
+    )
     parser.add_argument("--threshold", type=float, default=0.6, help="calibrated confidence")
     parser.add_argument(
         "--teachers",
@@ -849,7 +846,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict[str, list[float]]] = {}
     for name in args.designs:
         design = DESIGNS[name]
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             t0 = time.perf_counter()
             prep = design.preprocessing(args.stride)
             # As prepare_data does for the time split, with synthetic non-gestures if asked.
@@ -871,6 +868,14 @@ def main(argv: list[str] | None = None) -> int:
             )
             x_shifted = frame_features(shifted, shifted_aspect, design.feature_mode)
             y_shifted = np.tile(data.y_val, SHIFT.copies)
+            made = transplants(
+                val_windows,
+                round(PROBE_NEGATIVES.fraction * len(val_windows)),
+                PROBE_NEGATIVES.margin,
+                -1,
+                np.random.default_rng(seed),
+            )
+            x_synthetic = frame_features(made.windows, made.aspect, design.feature_mode)
             rule = Calibration(max_downward=downward_limit([train, val_windows], gestures))
             if args.teachers:
                 config = RunConfig(
@@ -888,7 +893,17 @@ def main(argv: list[str] | None = None) -> int:
                 models = {name: Classifier(design, data, x_shifted, args.epochs, seed)}
             for label, model in models.items():
                 measure(
-                    label, model, data, x_shifted, y_shifted, photos, frames, args, rule, results
+                    label,
+                    model,
+                    data,
+                    x_shifted,
+                    y_shifted,
+                    x_synthetic,
+                    photos,
+                    frames,
+                    args,
+                    rule,
+                    results,
                 )
                 print(
                     f"[{label} seed {seed}] {time.perf_counter() - t0:.0f} s, "
@@ -897,14 +912,17 @@ def main(argv: list[str] | None = None) -> int:
                     flush=True,
                 )
     print(
-        f"\nmean ± sd over {args.seeds} seeds (epochs <= {args.epochs}, stride {args.stride}, "
-        f"threshold {args.threshold} on calibrated confidence):"
+        f"\nmean ± sd over {args.seeds} seeds from {args.first_seed} (epochs <= {args.epochs}, "
+        f"stride {args.stride}, threshold {args.threshold} on calibrated confidence):"
     )
     keys = list(next(iter(results.values())))
     for name, metrics in results.items():
         print(f"\n{name}")
         for key in keys:
             print(f"  {key:26s} {spread(metrics[key])}")
+    for k in args.select:
+        for name, metrics in results.items():
+            print_selection(name, metrics, k)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
     return 0
 

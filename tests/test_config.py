@@ -18,7 +18,7 @@ def test_run_config_round_trips_through_json(tmp_path):
         preprocessing=PreprocessingConfig(window_stride=3, feature_mode="raw", missing="zero"),
         augmentation=AugmentationConfig(copies=1, scale_range=(0.8, 1.2)),
         model=ModelConfig(lstm_units=(16, 8), dense_units=(4,), dropout=0.1),
-        training=TrainingConfig(epochs=5, split="time", seed=3, teachers=4),
+        training=TrainingConfig(epochs=5, split="time", seed=3, candidates=4),
         info={"gestures": ["a", "b"]},
     )
     config.save(tmp_path / "model_config.json")
@@ -43,6 +43,9 @@ def test_settings_are_frozen():
         lambda: TrainingConfig(split_fractions=(0.5, 0.5, 0.5)),
         lambda: TrainingConfig(teachers=1),
         lambda: TrainingConfig(teachers=-2),
+        lambda: TrainingConfig(candidates=1),
+        lambda: TrainingConfig(candidates=-3),
+        lambda: TrainingConfig(candidates=3, teachers=2),
         lambda: ModelConfig(dropout=1.0),
         lambda: AugmentationConfig(copies=-1),
         lambda: AugmentationConfig(spread_degrees=-5.0),

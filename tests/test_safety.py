@@ -551,6 +551,37 @@ def test_teachers_other_than_zero_or_two_and_more_is_a_usage_error(capsys, teach
     usage_error(capsys, ["train", "--teachers", teachers], "--teachers")
 
 
+@pytest.mark.parametrize("candidates", ["1", "-2", "three"])
+def test_candidates_other_than_zero_or_two_and_more_is_a_usage_error(capsys, candidates):
+    usage_error(capsys, ["train", "--candidates", candidates], "--candidates")
+
+
+def test_candidates_with_teachers_is_one_line(capsys, tmp_path):
+    one_line_error(
+        capsys,
+        ["train", "--candidates", "3", "--teachers", "2", "--out", str(tmp_path / "m")],
+        "--candidates and --teachers cannot be combined; choose one",
+    )
+
+
+def test_candidates_with_init_is_one_line(capsys, trained_model_dir, tmp_path):
+    one_line_error(
+        capsys,
+        [
+            "train",
+            "--landmarks",
+            str(tmp_path / "takes.npz"),
+            "--init",
+            str(trained_model_dir),
+            "--candidates",
+            "2",
+            "--out",
+            str(tmp_path / "m"),
+        ],
+        "candidates are fresh models; they cannot be combined with --init",
+    )
+
+
 def test_teachers_with_init_is_one_line(capsys, trained_model_dir, tmp_path):
     one_line_error(
         capsys,

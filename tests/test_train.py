@@ -4,7 +4,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from hand_gesture_recognition.calibration import REJECTION_LABEL, window_downward
+from hand_gesture_recognition.calibration import REJECTION_LABEL, Calibration, window_downward
+from hand_gesture_recognition.cli import main
 from hand_gesture_recognition.config import (
     AugmentationConfig,
     ModelConfig,
@@ -15,9 +16,19 @@ from hand_gesture_recognition.config import (
 from hand_gesture_recognition.dataset import gesture_order
 from hand_gesture_recognition.errors import InputError
 from hand_gesture_recognition.landmark_file import LandmarkTable
-from hand_gesture_recognition.model import build_model, load_model
+from hand_gesture_recognition.model import (
+    build_model,
+    load_model,
+    predict_probabilities,
+    teacher_seed,
+)
 from hand_gesture_recognition.sequences import prepare_data, split_windows
-from hand_gesture_recognition.train import fit_calibration, train_model
+from hand_gesture_recognition.train import (
+    fit_calibration,
+    probe_inputs,
+    separation,
+    train_model,
+)
 
 
 @pytest.mark.slow
@@ -233,6 +244,38 @@ def test_a_model_trained_with_teachers_records_them(sample_landmarks, tmp_path):
         load_model(out).model(data.x_test, training=False).numpy(),
         result.model(data.x_test, training=False).numpy(),
     )
+
+
+def test_candidates_keep_the_model_that_best_tells_gestures_from_non_gestures(
+    sample_landmarks, tmp_path, capsys
+):
+    out = tmp_path / "model"
+    argv = ["train", "--landmarks", str(sample_landmarks), "--split", "time", "--epochs", "3"]
+    argv += ["--stride", "4", "--seed", "5", "--candidates", "2", "--out", str(out)]
+    assert main(argv) == 0
+
+    chosen = json.loads((out / "metrics.json").read_text())["training"]["candidates"]
+    models = chosen["models"]
+    assert [m["seed"] for m in models] == [5, teacher_seed(5, 0)]
+    assert [m["epochs_run"] for m in models] == [3, 3]
+    scores = [m["score"] for m in models]
+    assert scores[0] != scores[1]
+    assert chosen["chosen_seed"] == models[int(np.argmax(scores))]["seed"]
+    assert f"kept seed {chosen['chosen_seed']} of 2 candidates" in capsys.readouterr().out
+    # What was saved is the chosen candidate with its own calibration: its score again.
+    table = LandmarkTable.load(sample_landmarks)
+    config = RunConfig.load(out / "model_config.json")
+    assert config.training.candidates == 2
+    loaded = load_model(out)
+    calibration = Calibration.load(out)
+    data = prepare_data(table, config.preprocessing, config.augmentation, config.training)
+    again = separation(
+        calibration.apply(predict_probabilities(loaded.model, data.x_val)),
+        calibration.apply(
+            predict_probabilities(loaded.model, probe_inputs(table, config, data.gestures))
+        ),
+    )
+    assert again == pytest.approx(max(scores), abs=1e-3)
 
 
 def test_the_orientation_rule_is_set_from_the_gestures_not_from_the_none_poses(

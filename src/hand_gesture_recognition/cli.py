@@ -52,7 +52,7 @@ _non_negative_float = _number(
     float, "a number", lambda v: math.isfinite(v) and v >= 0, "a number of at least 0"
 )
 _seed = _number(int, "a whole number", lambda v: 0 <= v < 2**32, "a number in [0, 2**32)")
-_teachers = _number(int, "a whole number", lambda v: v == 0 or v >= 2, "0 or at least 2")
+_model_count = _number(int, "a whole number", lambda v: v == 0 or v >= 2, "0 or at least 2")
 
 
 def _log(message: str) -> None:
@@ -356,12 +356,21 @@ def _add_train_parser(commands) -> None:
     parser.add_argument("--seed", type=_seed, default=42, help="seed in [0, 2**32) (default: 42)")
     parser.add_argument(
         "--teachers",
-        type=_teachers,
+        type=_model_count,
         default=0,
         help="train this many models from other seeds first, then the saved model on their "
         "averaged answers (distillation): more often right, and steadier across seeds, on "
         "photos of other people (not on the webcam check), at one model's cost and teachers "
         "+ 1 times the training time; 0 or at least 2 (default: 0)",
+    )
+    parser.add_argument(
+        "--candidates",
+        type=_model_count,
+        default=0,
+        help="train this many models from different seeds and keep the one whose confidence "
+        "best tells the validation windows from synthetic non-gestures: measured more often "
+        "right on another person's webcam, at this many times the training time; 0 or at "
+        "least 2 (default: 0)",
     )
     parser.add_argument(
         "--features",
@@ -416,6 +425,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         split=args.split,
         seed=args.seed,
         teachers=args.teachers,
+        candidates=args.candidates,
         feature_mode=args.features,
         missing=args.missing,
         stride=args.stride,
@@ -441,6 +451,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
         print(
             f"test accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} "
             f"({metrics['support']} test windows, split: {metrics['protocol'].get('split')})"
+        )
+    chosen = metrics["training"].get("candidates")
+    if chosen:
+        scores = ", ".join(f"seed {m['seed']} {m['score']:.3f}" for m in chosen["models"])
+        print(
+            f"kept seed {chosen['chosen_seed']} of {len(chosen['models'])} candidates "
+            f"(how well confidence tells gestures from synthetic non-gestures: {scores})"
         )
     angle = Calibration(**metrics["calibration"]).downward_degrees
     if angle is not None:

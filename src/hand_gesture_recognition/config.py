@@ -201,6 +201,11 @@ class TrainingConfig:
             :func:`~hand_gesture_recognition.model.distil`): measured more often right and
             steadier across seeds on other people's photos (not on the webcam check), at
             one model's cost; it trains ``teachers + 1`` times longer.
+        candidates: 0 trains one model. With 2 or more, that many models are trained from
+            different seeds (this one first) and the saved one is the candidate whose
+            calibrated confidence best separates the validation windows from synthetic
+            non-gestures made of them (``train.best_candidate``): measured more often right
+            on another person's webcam; it trains ``candidates`` times longer.
     """
 
     epochs: int = 100
@@ -212,6 +217,7 @@ class TrainingConfig:
     split_fractions: tuple[float, float, float] = (0.64, 0.16, 0.20)
     seed: int = 42
     teachers: int = 0
+    candidates: int = 0
 
     def __post_init__(self) -> None:
         _check_choice("split", self.split, ("auto", *SPLIT_KINDS))
@@ -229,6 +235,10 @@ class TrainingConfig:
             raise InputError(f"seed must be in [0, 2**32), got {self.seed}")
         if self.teachers < 0 or self.teachers == 1:
             raise InputError(f"teachers must be 0 or at least 2, got {self.teachers}")
+        if self.candidates < 0 or self.candidates == 1:
+            raise InputError(f"candidates must be 0 or at least 2, got {self.candidates}")
+        if self.candidates and self.teachers:
+            raise InputError("--candidates and --teachers cannot be combined; choose one")
 
 
 @dataclass(frozen=True)

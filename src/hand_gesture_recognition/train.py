@@ -14,6 +14,7 @@ import numpy as np
 
 from . import __version__
 from .calibration import (
+    REJECTION_LABEL,
     Calibration,
     ShiftConfig,
     calibrate,
@@ -47,8 +48,10 @@ from .model import (
     predict_classes,
     predict_probabilities,
     read_mapping,
+    teacher_seed,
     write_model_files,
 )
+from .negatives import transplants
 from .preprocessing import WindowSet
 from .sequences import SplitData, prepare_data, split_windows
 from .storage import OutputLock, file_digest, same_file, user_cache_dir, write_file_set
@@ -321,6 +324,93 @@ def transfer_inputs(table: LandmarkTable, config: RunConfig, gestures: list[str]
     return shifted_inputs(train, config, config.training.seed + 1)[0]
 
 
+#: Synthetic non-gestures per validation window, and how far (in one finger's extension) each
+#: must be from every validation window, for choosing among candidates (report 14.10).
+PROBE_PER_WINDOW = 2.0
+PROBE_MARGIN = 0.45
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One model of ``train --candidates``: its seed, epochs and separation score."""
+
+    seed: int
+    epochs_run: int
+    score: float
+
+
+def probe_inputs(table: LandmarkTable, config: RunConfig, gestures: list[str]) -> np.ndarray:
+    """Model inputs of synthetic non-gestures made of the validation windows' gestures.
+
+    Finger transplants (:func:`~hand_gesture_recognition.negatives.transplants`) between
+    validation windows of different gestures, each unlike every validation window in some
+    finger; a user's own ``none`` windows are neither used nor compared with.
+
+    Raises:
+        InputError: If none can be made (too few gestures, or gestures too alike).
+    """
+    _, val, _, _ = split_windows(table, config.preprocessing, config.training, gestures)
+    if REJECTION_LABEL in gestures:
+        val = val.take(np.flatnonzero(val.labels != gestures.index(REJECTION_LABEL)))
+    rng = np.random.default_rng(config.training.seed)
+    made = transplants(val, round(PROBE_PER_WINDOW * len(val)), PROBE_MARGIN, -1, rng)
+    if len(made) == 0:
+        raise InputError(
+            "--candidates: no synthetic non-gesture could be made from the validation windows "
+            "(their gestures' fingers are too alike); train without --candidates"
+        )
+    return frame_features(made.windows, made.aspect, config.preprocessing.feature_mode)
+
+
+def separation(gesture_probabilities: np.ndarray, probe_probabilities: np.ndarray) -> float:
+    """AUROC of the top probability for real windows against synthetic non-gestures.
+
+    1 when every real window gets a higher confidence than every non-gesture, 0.5 when
+    confidence says nothing about it.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    scores = np.r_[gesture_probabilities.max(1), probe_probabilities.max(1)]
+    truth = np.r_[np.ones(len(gesture_probabilities)), np.zeros(len(probe_probabilities))]
+    return float(roc_auc_score(truth, scores))
+
+
+def best_candidate(
+    data: SplitData, table: LandmarkTable, config: RunConfig, verbose: int | str = "auto"
+) -> tuple[Any, dict, Calibration, list[Candidate]]:
+    """Trains several models and keeps the one that best tells gestures from non-gestures.
+
+    ``config.training.candidates`` models are trained; they differ only by their seed (the
+    configured one first, then :func:`~hand_gesture_recognition.model.teacher_seed`'s).
+    Each is calibrated as a single model is (:func:`fit_calibration`); its score is the
+    :func:`separation` of its calibrated confidence on the validation windows from that on
+    :func:`probe_inputs`. The same design answers other people very differently from one
+    seed to the next, and this score, which needs nothing but the training data, picked the
+    better seeds on another person's webcam (TECHNICAL_REPORT section 14.10).
+
+    Returns:
+        The chosen model, its history and calibration, and every candidate's score.
+    """
+    training = config.training
+    x_probe = probe_inputs(table, config, data.gestures)
+    real = np.flatnonzero(np.asarray(data.gestures)[data.y_val] != REJECTION_LABEL)
+    columns = [i for i, g in enumerate(data.gestures) if g != REJECTION_LABEL]
+    best, candidates = None, []
+    for k in range(training.candidates):
+        seed = training.seed if k == 0 else teacher_seed(training.seed, k - 1)
+        model, history = fit(data, replace(config, training=replace(training, seed=seed)), verbose)
+        calibration = fit_calibration(model, table, config, data.gestures)
+        score = separation(
+            calibration.apply(predict_probabilities(model, data.x_val[real]))[:, columns],
+            calibration.apply(predict_probabilities(model, x_probe))[:, columns],
+        )
+        candidates.append(Candidate(seed, len(history.get("loss", [])), score))
+        if best is None or score > best[0]:
+            best = (score, model, history, calibration)
+    _, model, history, calibration = best
+    return model, history, calibration, candidates
+
+
 def train_model(
     table: LandmarkTable,
     config: RunConfig,
@@ -586,14 +676,19 @@ def _train_model(table, config, out_dir, force, verbose, data, lock, base) -> Tr
     if base is not None:
         start = finetune_model(base.loaded, data.gestures, config, base.settings)
     teacher_histories: list[dict] = []
+    candidates: list[Candidate] = []
+    calibration = None
     if config.training.teachers and start is None:
         x_transfer = transfer_inputs(table, config, data.gestures)
         model, history, teachers = distil(data, config, x_transfer, verbose)
         teacher_histories = [h for _, h in teachers]
+    elif config.training.candidates and start is None:
+        model, history, calibration, candidates = best_candidate(data, table, config, verbose)
     else:
         model, history = fit(data, config, verbose, model=start)
     trained = time.perf_counter()
-    calibration = fit_calibration(model, table, config, data.gestures)
+    if calibration is None:
+        calibration = fit_calibration(model, table, config, data.gestures)
     if len(data.y_test):
         y_pred = predict_classes(model, data.x_test)
         metrics = compute_metrics(data.y_test, y_pred, data.gestures, data.protocol)
@@ -630,6 +725,12 @@ def _train_model(table, config, out_dir, force, verbose, data, lock, base) -> Tr
             "count": len(teacher_histories),
             "epochs_run": [len(h.get("loss", [])) for h in teacher_histories],
             "best_val_loss": [min(h.get("val_loss", [float("nan")])) for h in teacher_histories],
+        }
+    if candidates:
+        chosen = max(candidates, key=lambda c: c.score)
+        metrics["training"]["candidates"] = {
+            "chosen_seed": chosen.seed,
+            "models": [asdict(c) for c in candidates],
         }
     metrics["landmarks"] = {"extractor": table.extractor, "coverage": table.coverage()}
     info = {
@@ -684,6 +785,7 @@ def run_training(
     split: str | None = None,
     seed: int = 42,
     teachers: int = 0,
+    candidates: int = 0,
     feature_mode: str | None = None,
     missing: str | None = None,
     stride: int | None = None,
@@ -722,6 +824,9 @@ def run_training(
         seed: Seed for split, augmentation and initialisation.
         teachers: Models trained first whose averaged answers the saved model learns
             (``TrainingConfig.teachers``; 0 trains it directly; not with ``init``).
+        candidates: Models trained from different seeds, of which the one that best tells
+            gestures from synthetic non-gestures is saved (``TrainingConfig.candidates``;
+            0 trains one; not with ``init`` or ``teachers``).
         feature_mode: ``raw``, ``normalized`` or ``canonical`` (None: ``canonical``, or the
             base's with ``init``).
         missing: ``window``, ``zero`` or ``interpolate`` (see
@@ -760,6 +865,8 @@ def run_training(
     ]
     if init is not None and teachers:
         raise InputError("teachers train a fresh model; they cannot be combined with --init")
+    if init is not None and candidates:
+        raise InputError("candidates are fresh models; they cannot be combined with --init")
     base_config = base_gestures = None
     finetune = finetune or FinetuneConfig()
     if init is not None:
@@ -800,6 +907,7 @@ def run_training(
                 split=split or "auto",
                 seed=seed,
                 teachers=teachers,
+                candidates=candidates,
             ),
         )
     with OutputLock(out_dir) as lock:
@@ -871,6 +979,9 @@ def run_training(
                 f" ({teachers} teacher models from other seeds first, then the saved model "
                 "on their averaged answers)"
                 if config.training.teachers
+                else f" ({candidates} models from different seeds; the one that best tells "
+                "gestures from synthetic non-gestures is kept)"
+                if config.training.candidates
                 else ""
             )
         )
