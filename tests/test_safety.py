@@ -564,39 +564,20 @@ def test_candidates_with_teachers_is_one_line(capsys, tmp_path):
     )
 
 
-def test_candidates_with_init_is_one_line(capsys, trained_model_dir, tmp_path):
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("--candidates", "candidates are fresh models; they cannot be combined with --init"),
+        ("--teachers", "teachers train a fresh model; they cannot be combined with --init"),
+    ],
+)
+def test_fresh_models_with_init_is_one_line(capsys, trained_model_dir, tmp_path, option, message):
+    takes = str(tmp_path / "takes.npz")
     one_line_error(
         capsys,
-        [
-            "train",
-            "--landmarks",
-            str(tmp_path / "takes.npz"),
-            "--init",
-            str(trained_model_dir),
-            "--candidates",
-            "2",
-            "--out",
-            str(tmp_path / "m"),
-        ],
-        "candidates are fresh models; they cannot be combined with --init",
-    )
-
-
-def test_teachers_with_init_is_one_line(capsys, trained_model_dir, tmp_path):
-    one_line_error(
-        capsys,
-        [
-            "train",
-            "--landmarks",
-            str(tmp_path / "takes.npz"),
-            "--init",
-            str(trained_model_dir),
-            "--teachers",
-            "2",
-            "--out",
-            str(tmp_path / "m"),
-        ],
-        "teachers train a fresh model; they cannot be combined with --init",
+        ["train", "--landmarks", takes, "--init", str(trained_model_dir), option, "2"]
+        + ["--out", str(tmp_path / "m")],
+        message,
     )
 
 
