@@ -216,6 +216,16 @@ def test_card_lists_the_exports_and_the_lineage(model_dir, tmp_path):
     Calibration(max_downward=1.2).save(lineage)  # a limit the rule can never reach
     flat = " ".join(str(hub.build_model_card(lineage, "me/gestures")).split())
     assert "below the horizontal" not in flat
+    assert "was kept" not in flat  # one model, no candidates
+    metrics = json.loads((lineage / "metrics.json").read_text())
+    metrics["training"]["candidates"] = {
+        "chosen_seed": 1042,
+        "models": [{"seed": 42, "epochs_run": 9, "score": 0.91}]
+        + [{"seed": 1042, "epochs_run": 12, "score": 0.97}],
+    }
+    (lineage / "metrics.json").write_text(json.dumps(metrics))
+    flat = " ".join(str(hub.build_model_card(lineage, "me/gestures")).split())
+    assert "Of 2 models trained from different seeds, seed 1042 was kept" in flat
     # An older config (no schema version, no lineage, no finger pose) still makes a card that
     # says so.
     del config["schema_version"], config["info"]["data"], config["info"]["package_version"]

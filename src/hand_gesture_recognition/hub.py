@@ -467,6 +467,14 @@ def _card_body(
         if {"train", "validation", "test"} <= set(windows)
         else ""
     )
+    chosen = run.get("candidates")
+    selection = (
+        f" Of {len(chosen['models'])} models trained from different seeds, seed "
+        f"{chosen['chosen_seed']} was kept: its confidence told the validation windows from "
+        "synthetic non-gestures best (`train --candidates`)."
+        if chosen
+        else ""
+    )
     libraries = ", ".join(f"{k} {v}" for k, v in versions.items()) or "see model_config.json"
     data = config["info"].get("data", {})
     fingerprint = (
@@ -536,7 +544,7 @@ The exports' outputs equal the Keras model's (checked to 1e-5 on real windows).
   {training["batch_size"]}, up to {training["epochs"]} epochs{epochs_run} (early stopping
   and ReduceLROnPlateau on the validation loss); split `{training["split"]}` (used:
   {protocol_text}), fractions {training["split_fractions"]}, seed {training["seed"]}; window
-  stride {prep["window_stride"]}.{window_counts}
+  stride {prep["window_stride"]}.{window_counts}{selection}
 - Augmentation of training windows only: {augmentation["copies"]} copies with Gaussian noise
   (σ = {augmentation["noise_std"]}), occlusion (probability
   {augmentation["occlusion_probability"]}, up to {augmentation["occlusion_max_frames"]}
