@@ -128,7 +128,7 @@ from hand_gesture_recognition.preprocessing import (
 )
 from hand_gesture_recognition.realtime import list_images, read_image
 from hand_gesture_recognition.sequences import split_windows, training_inputs
-from hand_gesture_recognition.train import transfer_inputs
+from hand_gesture_recognition.train import probe_inputs, separation, transfer_inputs
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -284,11 +284,6 @@ def with_negatives(
         train, round(negatives.fraction * len(train)), negatives.margin, label, rng, negatives.dims
     )
     return WindowSet.concatenate([train, made], train.windows.shape[1])
-
-
-#: Synthetic non-gestures made from the validation windows, never trained on: how confident
-#: a model is on them is a candidate for choosing among seeds (report 14.10).
-PROBE_NEGATIVES = Negatives(2.0, 0.45)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -744,8 +739,8 @@ def measure(
         "synthetic none confident": float(
             (model.calibrated(x_synthetic).max(1) >= args.threshold).mean()
         ),
-        "synthetic none AUROC": auroc(
-            model.calibrated(data.x_val).max(1), model.calibrated(x_synthetic).max(1)
+        "synthetic none AUROC": separation(
+            model.calibrated(data.x_val), model.calibrated(x_synthetic)
         ),
         "max downward": rule.max_downward,
         **hagrid_check(model, photos, data.gestures, args.threshold, rule),
@@ -868,14 +863,12 @@ def main(argv: list[str] | None = None) -> int:
             )
             x_shifted = frame_features(shifted, shifted_aspect, design.feature_mode)
             y_shifted = np.tile(data.y_val, SHIFT.copies)
-            made = transplants(
-                val_windows,
-                round(PROBE_NEGATIVES.fraction * len(val_windows)),
-                PROBE_NEGATIVES.margin,
-                -1,
-                np.random.default_rng(seed),
+            # The synthetic non-gestures that train --candidates scores its models on.
+            x_synthetic = probe_inputs(
+                table,
+                RunConfig(preprocessing=prep, training=TrainingConfig(split="time", seed=seed)),
+                gesture_order(table.gestures),
             )
-            x_synthetic = frame_features(made.windows, made.aspect, design.feature_mode)
             rule = Calibration(max_downward=downward_limit([train, val_windows], gestures))
             if args.teachers:
                 config = RunConfig(
