@@ -12,10 +12,12 @@ right gesture (the target is at least 0.90), and the share of all frames; with s
 the mean ± sd over them (one seed is a guess: 1.000 with one, 0.5 with the next).
 
     uv run python benchmarks/webcam_transfer.py [--features canonical normalized] [--epochs N]
-        [--seeds 42 7 ...] [--curl DEGREES]
+        [--seeds 42 7 ...] [--curl DEGREES] [--candidates K]
 
 ``--curl DEGREES`` adds finger curl to the augmentation (off by default; TECHNICAL_REPORT
-section 14.7).
+section 14.7). ``--candidates K`` trains each model as ``hand-gesture train --candidates K``
+does: K seeds, the one whose confidence best tells its validation windows from synthetic
+non-gestures kept (section 14.10).
 """
 
 from __future__ import annotations
@@ -52,9 +54,8 @@ def sample_landmarks(data: Path, cache: Path) -> Path:
     return cache
 
 
-def train(
-    landmarks: Path, mode: str, epochs: int, out: Path, seed: int, curl: float | None
-) -> dict:
+def train(landmarks: Path, mode: str, seed: int, out: Path, args: argparse.Namespace) -> dict:
+    """Trains one model as ``hand-gesture train`` would with the benchmark's options."""
     from hand_gesture_recognition.config import (
         AugmentationConfig,
         PreprocessingConfig,
@@ -65,12 +66,14 @@ def train(
     from hand_gesture_recognition.train import train_model
 
     augmentation = AugmentationConfig()
-    if curl is not None:
-        augmentation = replace(augmentation, curl_degrees=curl)
+    if args.curl is not None:
+        augmentation = replace(augmentation, curl_degrees=args.curl)
     config = RunConfig(
         preprocessing=PreprocessingConfig(feature_mode=mode, window_stride=2),
         augmentation=augmentation,
-        training=TrainingConfig(epochs=epochs, split="time", seed=seed),
+        training=TrainingConfig(
+            epochs=args.epochs, split="time", seed=seed, candidates=args.candidates
+        ),
     )
     result = train_model(LandmarkTable.load(landmarks), config, out, verbose=0)
     return result.metrics
@@ -109,6 +112,13 @@ def main(argv: list[str] | None = None) -> int:
         help="finger curl of the augmentation in degrees (default: the package's, none)",
     )
     parser.add_argument(
+        "--candidates",
+        type=int,
+        default=0,
+        help="train this many seeds per model and keep one, as train --candidates does "
+        "(default: 0, one model)",
+    )
+    parser.add_argument(
         "--landmarks",
         type=Path,
         default=REPO / ".cache" / "benchmarks" / "leapgestrecog-sample-auto.npz",
@@ -126,13 +136,16 @@ def main(argv: list[str] | None = None) -> int:
         for mode, seed in ((m, s) for m in args.features for s in args.seeds):
             started = time.perf_counter()
             out = Path(scratch) / f"{mode}-{seed}"
-            metrics = train(landmarks, mode, args.epochs, out, seed, args.curl)
+            metrics = train(landmarks, mode, seed, out, args)
             trained = time.perf_counter() - started
             results = evaluate(out, webcam)
             print(
                 f"\n[{mode} seed {seed}] trained in {trained:.0f} s; infrared test accuracy "
                 f"{metrics['accuracy']:.3f} ({metrics['support']} windows)"
             )
+            chosen = metrics["training"].get("candidates")
+            if chosen:
+                print(f"  kept seed {chosen['chosen_seed']} of {len(chosen['models'])} candidates")
             scores = []
             for gesture, (windowed, overall, answers) in results.items():
                 common = ", ".join(f"{g} {n}" for g, n in answers.most_common(3))
