@@ -296,10 +296,21 @@ def fit_calibration(
     Returns:
         The calibration.
     """
+    x, labels, limit = calibration_inputs(table, config, gestures)
+    return calibrate(predict_probabilities(model, x), labels, max_downward=limit)
+
+
+def calibration_inputs(
+    table: LandmarkTable, config: RunConfig, gestures: list[str]
+) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """What :func:`fit_calibration` fits on, the same for every model of one configuration.
+
+    Returns:
+        Shifted validation inputs, their labels, and the orientation rule's limit.
+    """
     train, val, _, _ = split_windows(table, config.preprocessing, config.training, gestures)
     x, labels = shifted_inputs(val, config, config.training.seed)
-    limit = downward_limit([train, val], gestures)
-    return calibrate(predict_probabilities(model, x), labels, max_downward=limit)
+    return x, labels, downward_limit([train, val], gestures)
 
 
 def shifted_inputs(part: WindowSet, config: RunConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -393,13 +404,16 @@ def best_candidate(
     """
     training = config.training
     x_probe = probe_inputs(table, config, data.gestures)
+    x_shifted, shifted_labels, limit = calibration_inputs(table, config, data.gestures)
     real = np.flatnonzero(np.asarray(data.gestures)[data.y_val] != REJECTION_LABEL)
     columns = [i for i, g in enumerate(data.gestures) if g != REJECTION_LABEL]
     best, candidates = None, []
     for k in range(training.candidates):
         seed = training.seed if k == 0 else teacher_seed(training.seed, k - 1)
         model, history = fit(data, replace(config, training=replace(training, seed=seed)), verbose)
-        calibration = fit_calibration(model, table, config, data.gestures)
+        calibration = calibrate(
+            predict_probabilities(model, x_shifted), shifted_labels, max_downward=limit
+        )
         score = separation(
             calibration.apply(predict_probabilities(model, data.x_val[real]))[:, columns],
             calibration.apply(predict_probabilities(model, x_probe))[:, columns],
