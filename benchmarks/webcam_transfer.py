@@ -12,7 +12,7 @@ right gesture (the target is at least 0.90), and the share of all frames; with s
 the mean ± sd over them (one seed is a guess: 1.000 with one, 0.5 with the next).
 
     uv run python benchmarks/webcam_transfer.py [--features canonical normalized] [--epochs N]
-        [--seeds 42 7 ...] [--curl DEGREES] [--candidates K]
+        [--stride N] [--seeds 42 7 ...] [--curl DEGREES] [--candidates K]
 
 ``--curl DEGREES`` adds finger curl to the augmentation (off by default; TECHNICAL_REPORT
 section 14.7). ``--candidates K`` trains each model as ``hand-gesture train --candidates K``
@@ -69,7 +69,7 @@ def train(landmarks: Path, mode: str, seed: int, out: Path, args: argparse.Names
     if args.curl is not None:
         augmentation = replace(augmentation, curl_degrees=args.curl)
     config = RunConfig(
-        preprocessing=PreprocessingConfig(feature_mode=mode, window_stride=2),
+        preprocessing=PreprocessingConfig(feature_mode=mode, window_stride=args.stride),
         augmentation=augmentation,
         training=TrainingConfig(
             epochs=args.epochs, split="time", seed=seed, candidates=args.candidates
@@ -104,6 +104,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--features", nargs="+", default=["canonical", "normalized"])
     parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument(
+        "--stride",
+        type=int,
+        default=2,
+        help="step between training windows (default: 2; hand-gesture train uses 1 on the sample)",
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[42])
     parser.add_argument(
         "--curl",

@@ -226,6 +226,14 @@ def test_card_lists_the_exports_and_the_lineage(model_dir, tmp_path):
     (lineage / "metrics.json").write_text(json.dumps(metrics))
     flat = " ".join(str(hub.build_model_card(lineage, "me/gestures")).split())
     assert "Of 2 models trained from different seeds, seed 1042 was kept" in flat
+    # Candidates asked for but nothing to score them: one model, and no sentence about a choice.
+    metrics["training"]["candidates"] = {
+        "chosen_seed": 42,
+        "models": [{"seed": 42, "epochs_run": 9, "score": None}],
+        "note": "no synthetic non-gesture could be made",
+    }
+    (lineage / "metrics.json").write_text(json.dumps(metrics))
+    assert "was kept" not in " ".join(str(hub.build_model_card(lineage, "me/gestures")).split())
     # An older config (no schema version, no lineage, no finger pose) still makes a card that
     # says so.
     del config["schema_version"], config["info"]["data"], config["info"]["package_version"]

@@ -108,6 +108,7 @@ def test_notebook_runs_end_to_end_on_the_sample(
             # and settings: the notebook's extraction step finds and reuses them.
             "LANDMARKS": str(sample_landmarks),
             "STRIDE": 2,
+            "CANDIDATES": 2,
             "WORKERS": 2,
             "LIVE_DEMO": False,
             # Your own gestures: the webcam sample's stop and thumbs_up, a few epochs.
@@ -136,6 +137,10 @@ def test_notebook_runs_end_to_end_on_the_sample(
     saved = json.loads((out / "model_config.json").read_text())
     assert saved["training"]["epochs"] == 3
     assert saved["preprocessing"]["window_stride"] == 2
+    assert saved["training"]["candidates"] == 2
+    kept = metrics["training"]["candidates"]
+    assert [m["seed"] for m in kept["models"]] == [42, 1042]
+    assert kept["chosen_seed"] == max(kept["models"], key=lambda m: m["score"])["seed"]
 
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]

@@ -24,6 +24,7 @@ from hand_gesture_recognition.model import (
 )
 from hand_gesture_recognition.sequences import prepare_data, split_windows
 from hand_gesture_recognition.train import (
+    NO_PROBES_REASON,
     fit_calibration,
     probe_inputs,
     separation,
@@ -276,6 +277,24 @@ def test_candidates_keep_the_model_that_best_tells_gestures_from_non_gestures(
         ),
     )
     assert again == pytest.approx(max(scores), abs=1e-3)
+
+
+def test_candidates_of_gestures_with_the_same_fingers_train_one_model(
+    sample_landmarks, tmp_path, capsys
+):
+    # A palm held still and a palm moving have the same extended fingers: no transplant of one
+    # is unlike both, so nothing can score candidates, and one model is trained, not three.
+    table = LandmarkTable.load(sample_landmarks)
+    table.subset(np.isin(table.gesture, ["01_palm", "08_palm_moved"])).save(tmp_path / "p.npz")
+    argv = ["train", "--landmarks", str(tmp_path / "p.npz"), "--split", "time", "--epochs", "2"]
+    argv += ["--stride", "4", "--seed", "3", "--candidates", "3", "--out", str(tmp_path / "m")]
+    assert main(argv) == 0
+    assert f"candidates: {NO_PROBES_REASON}\n" in capsys.readouterr().out
+    assert json.loads((tmp_path / "m" / "metrics.json").read_text())["training"]["candidates"] == {
+        "chosen_seed": 3,
+        "models": [{"seed": 3, "epochs_run": 2, "score": None}],
+        "note": NO_PROBES_REASON,
+    }
 
 
 def test_the_orientation_rule_is_set_from_the_gestures_not_from_the_none_poses(

@@ -14,7 +14,13 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .config import FEATURE_MODES, FREEZE_CHOICES, MISSING_POLICIES, FinetuneConfig
+from .config import (
+    DEFAULT_CANDIDATES,
+    FEATURE_MODES,
+    FREEZE_CHOICES,
+    MISSING_POLICIES,
+    FinetuneConfig,
+)
 from .errors import InputError
 from .storage import check_output_dir, same_file
 
@@ -366,11 +372,13 @@ def _add_train_parser(commands) -> None:
     parser.add_argument(
         "--candidates",
         type=_model_count,
-        default=0,
+        default=None,
         help="train this many models from different seeds and keep the one whose confidence "
         "best tells the validation windows from synthetic non-gestures: measured more often "
-        "right on another person's webcam, at this many times the training time; 0 or at "
-        "least 2 (default: 0)",
+        "right on another person's webcam, at this many times the training time; 0 trains "
+        f"one model (default: {DEFAULT_CANDIDATES} with --data or --landmarks; 0 for the "
+        "download, which must train within 45 minutes on 2 cores, and with --init or "
+        "--teachers)",
     )
     parser.add_argument(
         "--features",
@@ -453,7 +461,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
             f"({metrics['support']} test windows, split: {metrics['protocol'].get('split')})"
         )
     chosen = metrics["training"].get("candidates")
-    if chosen:
+    if chosen and "note" in chosen:
+        print(f"candidates: {chosen['note']}")
+    elif chosen:
         scores = ", ".join(f"seed {m['seed']} {m['score']:.3f}" for m in chosen["models"])
         print(
             f"kept seed {chosen['chosen_seed']} of {len(chosen['models'])} candidates "

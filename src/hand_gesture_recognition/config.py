@@ -178,6 +178,13 @@ class ModelConfig:
             raise InputError(f"dropout must be in [0, 1), got {self.dropout}")
 
 
+#: Models ``hand-gesture train`` chooses among when it trains a fresh model without teachers
+#: (``TrainingConfig.candidates``): the best of five was right on another person's webcam in
+#: every group of seeds measured, where one seed failed every thumbs-up in 5 of 40
+#: (TECHNICAL_REPORT section 14.10).
+DEFAULT_CANDIDATES = 5
+
+
 @dataclass(frozen=True)
 class TrainingConfig:
     """How the classifier is fitted and evaluated.
@@ -205,7 +212,9 @@ class TrainingConfig:
             different seeds (this one first) and the saved one is the candidate whose
             calibrated confidence best separates the validation windows from synthetic
             non-gestures made of them (``train.best_candidate``): measured more often right
-            on another person's webcam; it trains ``candidates`` times longer.
+            on another person's webcam; it trains ``candidates`` times longer. The field
+            defaults to 0, so that settings files written before it existed read as they
+            were trained; ``hand-gesture train`` asks for :data:`DEFAULT_CANDIDATES`.
     """
 
     epochs: int = 100

@@ -472,7 +472,7 @@ def _card_body(
         f" Of {len(chosen['models'])} models trained from different seeds, seed "
         f"{chosen['chosen_seed']} was kept: its confidence told the validation windows from "
         "synthetic non-gestures best (`train --candidates`)."
-        if chosen
+        if chosen and "note" not in chosen
         else ""
     )
     libraries = ", ".join(f"{k} {v}" for k, v in versions.items()) or "see model_config.json"

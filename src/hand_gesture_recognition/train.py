@@ -23,6 +23,7 @@ from .calibration import (
 )
 from .config import (
     CONFIG_FILE,
+    DEFAULT_CANDIDATES,
     MAPPING_FILE,
     MODEL_FILE,
     AugmentationConfig,
@@ -340,14 +341,23 @@ def transfer_inputs(table: LandmarkTable, config: RunConfig, gestures: list[str]
 PROBE_PER_WINDOW = 2.0
 PROBE_MARGIN = 0.45
 
+#: Why ``metrics.json`` lists one candidate when several were asked for.
+NO_PROBES_REASON = (
+    "no synthetic non-gesture could be made from the validation windows (their gestures' "
+    "fingers are too alike), so one model was trained"
+)
+
 
 @dataclass(frozen=True)
 class Candidate:
-    """One model of ``train --candidates``: its seed, epochs and separation score."""
+    """One model of ``train --candidates``: its seed, epochs and separation score.
+
+    ``score`` is None when nothing could score it (:data:`NO_PROBES_REASON`).
+    """
 
     seed: int
     epochs_run: int
-    score: float
+    score: float | None
 
 
 def probe_inputs(table: LandmarkTable, config: RunConfig, gestures: list[str]) -> np.ndarray:
@@ -357,19 +367,15 @@ def probe_inputs(table: LandmarkTable, config: RunConfig, gestures: list[str]) -
     validation windows of different gestures, each unlike every validation window in some
     finger; a user's own ``none`` windows are neither used nor compared with.
 
-    Raises:
-        InputError: If none can be made (too few gestures, or gestures too alike).
+    Returns:
+        The inputs, none when no transplant can be made (too few gestures, or gestures too
+        alike).
     """
     _, val, _, _ = split_windows(table, config.preprocessing, config.training, gestures)
     if REJECTION_LABEL in gestures:
         val = val.take(np.flatnonzero(val.labels != gestures.index(REJECTION_LABEL)))
     rng = np.random.default_rng(config.training.seed)
     made = transplants(val, round(PROBE_PER_WINDOW * len(val)), PROBE_MARGIN, -1, rng)
-    if len(made) == 0:
-        raise InputError(
-            "--candidates: no synthetic non-gesture could be made from the validation windows "
-            "(their gestures' fingers are too alike); train without --candidates"
-        )
     return frame_features(made.windows, made.aspect, config.preprocessing.feature_mode)
 
 
@@ -399,27 +405,33 @@ def best_candidate(
     seed to the next, and this score, which needs nothing but the training data, picked the
     better seeds on another person's webcam (TECHNICAL_REPORT section 14.10).
 
+    When no synthetic non-gesture can be made of the validation windows, nothing can score
+    the candidates and only the first is trained.
+
     Returns:
         The chosen model, its history and calibration, and every candidate's score.
     """
     training = config.training
     x_probe = probe_inputs(table, config, data.gestures)
+    count = training.candidates if len(x_probe) else 1
     x_shifted, shifted_labels, limit = calibration_inputs(table, config, data.gestures)
     real = np.flatnonzero(np.asarray(data.gestures)[data.y_val] != REJECTION_LABEL)
     columns = [i for i, g in enumerate(data.gestures) if g != REJECTION_LABEL]
     best, candidates = None, []
-    for k in range(training.candidates):
+    for k in range(count):
         seed = training.seed if k == 0 else teacher_seed(training.seed, k - 1)
         model, history = fit(data, replace(config, training=replace(training, seed=seed)), verbose)
         calibration = calibrate(
             predict_probabilities(model, x_shifted), shifted_labels, max_downward=limit
         )
-        score = separation(
-            calibration.apply(predict_probabilities(model, data.x_val[real]))[:, columns],
-            calibration.apply(predict_probabilities(model, x_probe))[:, columns],
-        )
+        score = None
+        if len(x_probe):
+            score = separation(
+                calibration.apply(predict_probabilities(model, data.x_val[real]))[:, columns],
+                calibration.apply(predict_probabilities(model, x_probe))[:, columns],
+            )
         candidates.append(Candidate(seed, len(history.get("loss", [])), score))
-        if best is None or score > best[0]:
+        if best is None or (score is not None and score > best[0]):
             best = (score, model, history, calibration)
     _, model, history, calibration = best
     return model, history, calibration, candidates
@@ -722,6 +734,11 @@ def _train_model(table, config, out_dir, force, verbose, data, lock, base) -> Tr
         }
     metrics["calibration"] = asdict(calibration)
     epochs = len(history.get("loss", []))
+    # Every model this run fitted: the candidates, or the teachers and the student.
+    fitted = [c.epochs_run for c in candidates] or [
+        epochs,
+        *(len(h.get("loss", [])) for h in teacher_histories),
+    ]
     metrics["training"] = {
         "epochs_run": epochs,
         "windows": {
@@ -731,7 +748,7 @@ def _train_model(table, config, out_dir, force, verbose, data, lock, base) -> Tr
         },
         "seconds_preparing": round(prepared - started, 2),
         "seconds_training": round(trained - prepared, 2),
-        "seconds_per_epoch": round((trained - prepared) / max(epochs, 1), 3),
+        "seconds_per_epoch": round((trained - prepared) / max(sum(fitted), 1), 3),
         "best_val_loss": min(history.get("val_loss", [float("nan")])),
     }
     if teacher_histories:
@@ -741,11 +758,14 @@ def _train_model(table, config, out_dir, force, verbose, data, lock, base) -> Tr
             "best_val_loss": [min(h.get("val_loss", [float("nan")])) for h in teacher_histories],
         }
     if candidates:
-        chosen = max(candidates, key=lambda c: c.score)
+        scored = [c for c in candidates if c.score is not None]
+        chosen = max(scored, key=lambda c: c.score) if scored else candidates[0]
         metrics["training"]["candidates"] = {
             "chosen_seed": chosen.seed,
             "models": [asdict(c) for c in candidates],
         }
+        if not scored:
+            metrics["training"]["candidates"]["note"] = NO_PROBES_REASON
     metrics["landmarks"] = {"extractor": table.extractor, "coverage": table.coverage()}
     info = {
         **config.info,
@@ -799,7 +819,7 @@ def run_training(
     split: str | None = None,
     seed: int = 42,
     teachers: int = 0,
-    candidates: int = 0,
+    candidates: int | None = None,
     feature_mode: str | None = None,
     missing: str | None = None,
     stride: int | None = None,
@@ -840,7 +860,9 @@ def run_training(
             (``TrainingConfig.teachers``; 0 trains it directly; not with ``init``).
         candidates: Models trained from different seeds, of which the one that best tells
             gestures from synthetic non-gestures is saved (``TrainingConfig.candidates``;
-            0 trains one; not with ``init`` or ``teachers``).
+            0 trains one; not with ``init`` or ``teachers``). None: :data:`DEFAULT_CANDIDATES`
+            for a fresh model without teachers from ``data_dir`` or ``landmarks``; 0 for the
+            download, with ``init`` or with ``teachers``.
         feature_mode: ``raw``, ``normalized`` or ``canonical`` (None: ``canonical``, or the
             base's with ``init``).
         missing: ``window``, ``zero`` or ``interpolate`` (see
@@ -881,6 +903,12 @@ def run_training(
         raise InputError("teachers train a fresh model; they cannot be combined with --init")
     if init is not None and candidates:
         raise InputError("candidates are fresh models; they cannot be combined with --init")
+    downloading = not paths and data_dir is None
+    if candidates is None:
+        # The downloaded full dataset trains one model, and at window stride 3, to stay
+        # within the main job's 45 minutes on 2 cores (benchmarks/pipeline_time.py).
+        fresh = init is None and not teachers and not downloading
+        candidates = DEFAULT_CANDIDATES if fresh else 0
     base_config = base_gestures = None
     finetune = finetune or FinetuneConfig()
     if init is not None:
@@ -926,7 +954,7 @@ def run_training(
         )
     with OutputLock(out_dir) as lock:
         downloaded: Path | None = None
-        if not paths and data_dir is None:
+        if downloading:
             data_dir, downloaded = _download(Path(dest), log)
             if stride is None:
                 preprocessing = replace(config.preprocessing, window_stride=3)
