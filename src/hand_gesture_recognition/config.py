@@ -178,13 +178,6 @@ class ModelConfig:
             raise InputError(f"dropout must be in [0, 1), got {self.dropout}")
 
 
-#: Models ``hand-gesture train`` chooses among when it trains a fresh model without teachers
-#: (``TrainingConfig.candidates``): the best of five was right on another person's webcam in
-#: every group of seeds measured, where one seed failed every thumbs-up in 5 of 40
-#: (TECHNICAL_REPORT section 14.10).
-DEFAULT_CANDIDATES = 5
-
-
 @dataclass(frozen=True)
 class TrainingConfig:
     """How the classifier is fitted and evaluated.
@@ -212,9 +205,10 @@ class TrainingConfig:
             different seeds (this one first) and the saved one is the candidate whose
             calibrated confidence best separates the validation windows from synthetic
             non-gestures made of them (``train.best_candidate``): measured more often right
-            on another person's webcam; it trains ``candidates`` times longer. The field
-            defaults to 0, so that settings files written before it existed read as they
-            were trained; ``hand-gesture train`` asks for :data:`DEFAULT_CANDIDATES`.
+            in the benchmark's settings on another person's webcam, not at the command's own
+            (TECHNICAL_REPORT section 14.11); it trains ``candidates`` times longer. When no
+            synthetic non-gesture can be made of the validation windows, one model is
+            trained and ``metrics.json`` says why.
     """
 
     epochs: int = 100

@@ -23,7 +23,6 @@ from .calibration import (
 )
 from .config import (
     CONFIG_FILE,
-    DEFAULT_CANDIDATES,
     MAPPING_FILE,
     MODEL_FILE,
     AugmentationConfig,
@@ -403,7 +402,8 @@ def best_candidate(
     :func:`separation` of its calibrated confidence on the validation windows from that on
     :func:`probe_inputs`. The same design answers other people very differently from one
     seed to the next, and this score, which needs nothing but the training data, picked the
-    better seeds on another person's webcam (TECHNICAL_REPORT section 14.10).
+    better seeds on another person's webcam at the benchmark's training settings
+    (TECHNICAL_REPORT section 14.10), not at ``train``'s own (section 14.11).
 
     When no synthetic non-gesture can be made of the validation windows, nothing can score
     the candidates and only the first is trained.
@@ -819,7 +819,7 @@ def run_training(
     split: str | None = None,
     seed: int = 42,
     teachers: int = 0,
-    candidates: int | None = None,
+    candidates: int = 0,
     feature_mode: str | None = None,
     missing: str | None = None,
     stride: int | None = None,
@@ -860,9 +860,7 @@ def run_training(
             (``TrainingConfig.teachers``; 0 trains it directly; not with ``init``).
         candidates: Models trained from different seeds, of which the one that best tells
             gestures from synthetic non-gestures is saved (``TrainingConfig.candidates``;
-            0 trains one; not with ``init`` or ``teachers``). None: :data:`DEFAULT_CANDIDATES`
-            for a fresh model without teachers from ``data_dir`` or ``landmarks``; 0 for the
-            download, with ``init`` or with ``teachers``.
+            0 trains one; not with ``init`` or ``teachers``).
         feature_mode: ``raw``, ``normalized`` or ``canonical`` (None: ``canonical``, or the
             base's with ``init``).
         missing: ``window``, ``zero`` or ``interpolate`` (see
@@ -903,12 +901,6 @@ def run_training(
         raise InputError("teachers train a fresh model; they cannot be combined with --init")
     if init is not None and candidates:
         raise InputError("candidates are fresh models; they cannot be combined with --init")
-    downloading = not paths and data_dir is None
-    if candidates is None:
-        # The downloaded full dataset trains one model, and at window stride 3, to stay
-        # within the main job's 45 minutes on 2 cores (benchmarks/pipeline_time.py).
-        fresh = init is None and not teachers and not downloading
-        candidates = DEFAULT_CANDIDATES if fresh else 0
     base_config = base_gestures = None
     finetune = finetune or FinetuneConfig()
     if init is not None:
@@ -954,7 +946,7 @@ def run_training(
         )
     with OutputLock(out_dir) as lock:
         downloaded: Path | None = None
-        if downloading:
+        if not paths and data_dir is None:
             data_dir, downloaded = _download(Path(dest), log)
             if stride is None:
                 preprocessing = replace(config.preprocessing, window_stride=3)
