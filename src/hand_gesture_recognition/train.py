@@ -393,7 +393,7 @@ def separation(gesture_probabilities: np.ndarray, probe_probabilities: np.ndarra
 
 def best_candidate(
     data: SplitData, table: LandmarkTable, config: RunConfig, verbose: int | str = "auto"
-) -> tuple[Any, dict, Calibration, list[Candidate]]:
+) -> tuple[Any, dict, Calibration, dict[str, Any]]:
     """Trains several models and keeps the one that best tells gestures from non-gestures.
 
     ``config.training.candidates`` models are trained; they differ only by their seed (the
@@ -409,7 +409,9 @@ def best_candidate(
     the candidates and only the first is trained.
 
     Returns:
-        The chosen model, its history and calibration, and every candidate's score.
+        The chosen model, its history and calibration, and what ``metrics.json`` records
+        under ``training.candidates``: the chosen seed, every candidate's seed, epochs and
+        score, and a ``note`` when nothing could score them.
     """
     training = config.training
     x_probe = probe_inputs(table, config, data.gestures)
@@ -432,9 +434,12 @@ def best_candidate(
             )
         candidates.append(Candidate(seed, len(history.get("loss", [])), score))
         if best is None or (score is not None and score > best[0]):
-            best = (score, model, history, calibration)
-    _, model, history, calibration = best
-    return model, history, calibration, candidates
+            best = (score, model, history, calibration, seed)
+    _, model, history, calibration, chosen = best
+    summary = {"chosen_seed": chosen, "models": [asdict(c) for c in candidates]}
+    if not len(x_probe):
+        summary["note"] = NO_PROBES_REASON
+    return model, history, calibration, summary
 
 
 def train_model(
@@ -702,7 +707,7 @@ def _train_model(table, config, out_dir, force, verbose, data, lock, base) -> Tr
     if base is not None:
         start = finetune_model(base.loaded, data.gestures, config, base.settings)
     teacher_histories: list[dict] = []
-    candidates: list[Candidate] = []
+    candidates: dict[str, Any] = {}
     calibration = None
     if config.training.teachers and start is None:
         x_transfer = transfer_inputs(table, config, data.gestures)
@@ -735,7 +740,7 @@ def _train_model(table, config, out_dir, force, verbose, data, lock, base) -> Tr
     metrics["calibration"] = asdict(calibration)
     epochs = len(history.get("loss", []))
     # Every model this run fitted: the candidates, or the teachers and the student.
-    fitted = [c.epochs_run for c in candidates] or [
+    fitted = [c["epochs_run"] for c in candidates.get("models", [])] or [
         epochs,
         *(len(h.get("loss", [])) for h in teacher_histories),
     ]
@@ -758,14 +763,7 @@ def _train_model(table, config, out_dir, force, verbose, data, lock, base) -> Tr
             "best_val_loss": [min(h.get("val_loss", [float("nan")])) for h in teacher_histories],
         }
     if candidates:
-        scored = [c for c in candidates if c.score is not None]
-        chosen = max(scored, key=lambda c: c.score) if scored else candidates[0]
-        metrics["training"]["candidates"] = {
-            "chosen_seed": chosen.seed,
-            "models": [asdict(c) for c in candidates],
-        }
-        if not scored:
-            metrics["training"]["candidates"]["note"] = NO_PROBES_REASON
+        metrics["training"]["candidates"] = candidates
     metrics["landmarks"] = {"extractor": table.extractor, "coverage": table.coverage()}
     info = {
         **config.info,
