@@ -208,6 +208,7 @@ def test_card_lists_the_exports_and_the_lineage(model_dir, tmp_path):
     assert "hand-gesture-recognition 0.1.0" in flat and "schema version 2" in flat
     assert "the four fingers spread (±25°) and curled (±15° per joint)" in flat
     assert "0.837 ± 0.153 of another person's webcam" in flat  # with its spread over seeds
+    assert "own settings (stride 1, up to 100 epochs; 20 seeds) the figures were 0.736" in flat
     assert "0.808 ± 0.035 of HaGRID's hands making no gesture rejected" in flat
     assert "point more than" not in flat  # calibration.json without the orientation rule
     Calibration(temperature=1.5, max_downward=0.25).save(lineage)
