@@ -27,6 +27,13 @@ and reports, as mean ± sd over the seeds:
   same with the threshold and the orientation rule, and ``webcam reject``: share of ``peace``
   windows rejected (``no rule``: without the orientation rule).
 
+``canonical`` is what ``hand-gesture train`` builds: the LSTM with the single-frame
+classifier beside it (section 14.12); its two parts are also reported alone
+(``canonical/lstm``, identical to the design ``canonical/lstm``, and ``canonical/frames``),
+and averaged after each is calibrated on its own (``canonical/calibrated-parts``). Every
+other design is the LSTM alone, as when it was measured; ``canonical+mlp`` averages the LSTM
+with the scikit-learn MLP of the single-frame designs.
+
 For the LSTM designs, ``AUROC distance`` is the same separation of gestures from
 non-gestures by an open-set score that does not go through the softmax: minus the
 Mahalanobis distance of a window's last hidden layer output to the nearest class mean of the
@@ -65,8 +72,16 @@ per window and regularisers (10 seeds, 45 epochs; about 6-8 min per design, 16 f
     uv run python benchmarks/generalisation.py --seeds 10 --epochs 45 --stride 3 \
         --designs canonical canonical+mixup canonical+smooth canonical+fuse canonical+noise
 
-and those of section 14.10, the default over 40 seeds and the model ``train --candidates 5``
-would keep of each three and of each five (20 min):
+and those of section 14.12, the single-frame classifier beside the LSTM (10 and 15 min):
+
+    uv run python benchmarks/generalisation.py --seeds 10 --epochs 100 --stride 1 \
+        --designs canonical+mlp
+    uv run python benchmarks/generalisation.py --seeds 10 --epochs 100 --stride 1 \
+        --designs canonical
+
+Sections 14.7 to 14.11 measured the default of their time, the LSTM alone, now the design
+``canonical/lstm``. Those of section 14.10, the default over 40 seeds and the model
+``train --candidates 5`` would keep of each three and of each five (20 min):
 
     uv run python benchmarks/generalisation.py --seeds 40 --epochs 45 --stride 3 \
         --designs canonical --select 3 5
@@ -108,6 +123,7 @@ from hand_gesture_recognition.calibration import (
 )
 from hand_gesture_recognition.config import (
     AugmentationConfig,
+    ModelConfig,
     PreprocessingConfig,
     RunConfig,
     TrainingConfig,
@@ -117,7 +133,7 @@ from hand_gesture_recognition.extractor import MediaPipeHandsExtractor
 from hand_gesture_recognition.features import frame_features
 from hand_gesture_recognition.landmark_file import LandmarkTable
 from hand_gesture_recognition.landmarks import extract_landmarks, make_extractor
-from hand_gesture_recognition.model import distil
+from hand_gesture_recognition.model import FRAMES_NAME, distil, lstm_part
 from hand_gesture_recognition.negatives import transplants
 from hand_gesture_recognition.preprocessing import (
     Segment,
@@ -169,6 +185,9 @@ STILL_AUG = replace(OLD_AUG, still_fraction=0.25)
 CURL_AUG = replace(OLD_AUG, curl_degrees=15.0)
 SPREAD_AUG = replace(OLD_AUG, spread_degrees=25.0)
 SHIFT = ShiftConfig()
+#: The LSTM without the single-frame classifier beside it: every design measured before
+#: section 14.12 (only ``canonical``, what ``train`` builds, has both).
+LSTM_ONLY = ModelConfig(frame_units=())
 
 
 @dataclass(frozen=True)
@@ -212,6 +231,7 @@ class Design:
     mixup: float = 0.0
     smoothing: float = 0.0
     fuse: bool = False
+    model: ModelConfig = LSTM_ONLY
 
     def preprocessing(self, stride: int = 1) -> PreprocessingConfig:
         """The design's preprocessing with training windows ``stride`` frames apart."""
@@ -223,7 +243,8 @@ class Design:
 DESIGNS = {
     d.name: d
     for d in (
-        Design("canonical", "canonical", OLD_AUG),
+        Design("canonical", "canonical", OLD_AUG, model=ModelConfig()),
+        Design("canonical/lstm", "canonical", OLD_AUG),
         Design("canonical/interpolate", "canonical", OLD_AUG, missing="interpolate"),
         Design("canonical+still", "canonical", STILL_AUG),
         Design("canonical+none", "canonical", OLD_AUG, negatives=Negatives(0.5, 0.3)),
@@ -238,6 +259,7 @@ DESIGNS = {
         Design("canonical+fuse", "canonical", OLD_AUG, fuse=True),
         Design("canonical+noise", "canonical", replace(OLD_AUG, noise_std=0.02)),
         Design("canonical+rot3d/frame-mlp", "canonical", ROTATE_AUG, kind="frames"),
+        Design("canonical+mlp", "canonical", OLD_AUG, kind="lstm+frames"),
         Design("hand3d", "hand3d", OLD_AUG),
         Design("hand3d+aug", "hand3d", INVARIANT_AUG),
         Design("hand3d+aug/frame-mlp", "hand3d", INVARIANT_AUG, kind="frames"),
@@ -334,9 +356,24 @@ class Classifier:
     def __init__(self, design: Design, data, x_shifted: np.ndarray, epochs: int, seed: int):
         self.design = design
         self.train(data, epochs, seed)
+        self.calibrate(data, x_shifted)
+
+    @classmethod
+    def part(cls, design: Design, model, epochs: int, data, x_shifted: np.ndarray) -> Classifier:
+        """A trained Keras model (a part of another one) measured as a design of its own."""
+        part = cls.__new__(cls)
+        part.design, part.model, part.epochs = design, model, epochs
+        part.fit_distance(data)
+        part.calibrate(data, x_shifted)
+        return part
+
+    def calibrate(self, data, x_shifted: np.ndarray) -> None:
+        fitted = fit_temperature(self.raw(x_shifted), np.tile(data.y_val, SHIFT.copies))
+        # As train's calibrate: the temperature used never sharpens (report 14.3).
         self.temperatures = {
             "val": fit_temperature(self.raw(data.x_val), data.y_val),
-            "shifted": fit_temperature(self.raw(x_shifted), np.tile(data.y_val, SHIFT.copies)),
+            "shifted": max(fitted, 1.0),
+            "fitted": fitted,
         }
         self.temperature = self.temperatures["shifted"]
 
@@ -345,6 +382,7 @@ class Classifier:
         return RunConfig(
             preprocessing=self.design.preprocessing(),
             augmentation=self.design.augmentation,
+            model=self.design.model,
             training=TrainingConfig(epochs=epochs, split="time", seed=seed, teachers=teachers),
         )
 
@@ -364,6 +402,7 @@ class Classifier:
 
             self.model, history = fit(data, self.config(epochs, seed), verbose=0)
             self.epochs = len(history["loss"])
+            self.frame_epochs = len(history.get("frames_loss", []))
         else:
             from sklearn.neural_network import MLPClassifier
 
@@ -384,7 +423,8 @@ class Classifier:
             # The last hidden layer's output: a Mahalanobis distance to the nearest class mean
             # there, with one covariance shared by the classes (Lee et al., 2018), is an
             # open-set score that does not go through the softmax.
-            self.embedding = keras.Model(self.model.inputs, self.model.layers[-2].output)
+            lstm = lstm_part(self.model)
+            self.embedding = keras.Model(lstm.inputs, lstm.layers[-2].output)
             seen = self.embed(data.x_train)
             classes = np.unique(data.y_train)
             self.means = np.stack([seen[data.y_train == c].mean(0) for c in classes])
@@ -415,6 +455,8 @@ class Classifier:
                     for i in range(0, len(x), 512)
                 ]
             )
+        if self.design.kind == "keras-frames":
+            return np.asarray(self.model(x, training=False))
         n, length, width = x.shape
         per_frame = self.model.predict_proba(x.reshape(-1, width)).reshape(n, length, -1)
         return per_frame.mean(axis=1)
@@ -490,8 +532,9 @@ class Ensemble(Classifier):
     own embedding).
     """
 
-    def __init__(self, design, data, x_shifted, parts: list[Classifier]):
+    def __init__(self, design, data, x_shifted, parts: list[Classifier], calibrated=False):
         self.parts = parts
+        self.calibrated_parts = calibrated
         super().__init__(design, data, x_shifted, 0, 0)
 
     def train(self, data, epochs: int, seed: int) -> None:
@@ -499,9 +542,15 @@ class Ensemble(Classifier):
         self.embedding = self.parts[0].embedding
 
     def closeness(self, x: np.ndarray) -> np.ndarray:
-        return np.mean([p.closeness(x) for p in self.parts], axis=0)
+        return np.mean([p.closeness(x) for p in self.parts if p.embedding is not None], axis=0)
 
     def raw(self, x: np.ndarray) -> np.ndarray:
+        if self.calibrated_parts:
+            # Each part first scaled by its own temperature fitted on the shifted windows.
+            return np.mean(
+                [apply_temperature(p.raw(x), p.temperatures["fitted"]) for p in self.parts],
+                axis=0,
+            )
         return np.mean([p.raw(x) for p in self.parts], axis=0)
 
 
@@ -731,7 +780,7 @@ def measure(
             apply_temperature(val_shifted, t_shift), y_shifted
         ),
         "T val": t_val,
-        "T shifted": t_shift,
+        "T shifted": model.temperatures["fitted"],
         "shifted-val acc": float((val_shifted.argmax(1) == y_shifted).mean()),
         "shifted-val NLL": float(
             -np.log(np.maximum(val_shifted[np.arange(len(y_shifted)), y_shifted], 1e-12)).mean()
@@ -882,8 +931,44 @@ def main(argv: list[str] | None = None) -> int:
                     name: model,
                     f"{name}/teachers": Ensemble(design, data, x_shifted, model.parts),
                 }
+            elif design.kind == "lstm+frames":
+                parts = [
+                    Classifier(replace(design, kind=kind), data, x_shifted, args.epochs, seed)
+                    for kind in ("lstm", "frames")
+                ]
+                models = {
+                    name: Ensemble(design, data, x_shifted, parts),
+                    f"{name}/lstm": parts[0],
+                    f"{name}/frames": parts[1],
+                }
             else:
-                models = {name: Classifier(design, data, x_shifted, args.epochs, seed)}
+                model = Classifier(design, data, x_shifted, args.epochs, seed)
+                models = {name: model}
+                if design.model.frame_units and design.kind == "lstm":
+                    # Its two parts, each alone: the LSTM is the one the design without the
+                    # single-frame classifier trains (the same seed and windows).
+                    models[f"{name}/lstm"] = Classifier.part(
+                        replace(design, model=LSTM_ONLY),
+                        lstm_part(model.model),
+                        model.epochs,
+                        data,
+                        x_shifted,
+                    )
+                    models[f"{name}/frames"] = Classifier.part(
+                        replace(design, kind="keras-frames"),
+                        model.model.get_layer(FRAMES_NAME),
+                        model.frame_epochs,
+                        data,
+                        x_shifted,
+                    )
+                    # The same parts averaged after each is calibrated on its own.
+                    models[f"{name}/calibrated-parts"] = Ensemble(
+                        design,
+                        data,
+                        x_shifted,
+                        [models[f"{name}/lstm"], models[f"{name}/frames"]],
+                        calibrated=True,
+                    )
             for label, model in models.items():
                 measure(
                     label,

@@ -13,11 +13,14 @@ the mean ± sd over them (one seed is a guess: 1.000 with one, 0.5 with the next
 
     uv run python benchmarks/webcam_transfer.py [--features canonical normalized] [--epochs N]
         [--stride N] [--seeds 42 7 ...] [--curl DEGREES] [--candidates K]
+        [--architectures fused lstm]
 
 ``--curl DEGREES`` adds finger curl to the augmentation (off by default; TECHNICAL_REPORT
 section 14.7). ``--candidates K`` trains each model as ``hand-gesture train --candidates K``
 does: K seeds, the one whose confidence best tells its validation windows from synthetic
-non-gestures kept (section 14.10).
+non-gestures kept (section 14.10). ``--architectures fused lstm`` trains each seed twice:
+with the single-frame classifier beside the LSTM (``fused``, what ``train`` builds since
+section 14.12) and the LSTM alone (``lstm``, the model before it), for paired figures.
 """
 
 from __future__ import annotations
@@ -54,10 +57,13 @@ def sample_landmarks(data: Path, cache: Path) -> Path:
     return cache
 
 
-def train(landmarks: Path, mode: str, seed: int, out: Path, args: argparse.Namespace) -> dict:
+def train(
+    landmarks: Path, mode: str, architecture: str, seed: int, out: Path, args: argparse.Namespace
+) -> dict:
     """Trains one model as ``hand-gesture train`` would with the benchmark's options."""
     from hand_gesture_recognition.config import (
         AugmentationConfig,
+        ModelConfig,
         PreprocessingConfig,
         RunConfig,
         TrainingConfig,
@@ -71,6 +77,7 @@ def train(landmarks: Path, mode: str, seed: int, out: Path, args: argparse.Names
     config = RunConfig(
         preprocessing=PreprocessingConfig(feature_mode=mode, window_stride=args.stride),
         augmentation=augmentation,
+        model=ModelConfig() if architecture == "fused" else ModelConfig(frame_units=()),
         training=TrainingConfig(
             epochs=args.epochs, split="time", seed=seed, candidates=args.candidates
         ),
@@ -125,6 +132,14 @@ def main(argv: list[str] | None = None) -> int:
         "(default: 0, one model)",
     )
     parser.add_argument(
+        "--architectures",
+        nargs="+",
+        choices=["fused", "lstm"],
+        default=["fused"],
+        help="fused: the LSTM and the single-frame classifier (train's default); lstm: the "
+        "LSTM alone",
+    )
+    parser.add_argument(
         "--landmarks",
         type=Path,
         default=REPO / ".cache" / "benchmarks" / "leapgestrecog-sample-auto.npz",
@@ -139,14 +154,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"webcam frames: {webcam} (stop -> 01_palm, thumbs_up -> 05_thumb)")
     summary: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as scratch:
-        for mode, seed in ((m, s) for m in args.features for s in args.seeds):
+        runs = [(m, a, s) for m in args.features for a in args.architectures for s in args.seeds]
+        for mode, architecture, seed in runs:
             started = time.perf_counter()
-            out = Path(scratch) / f"{mode}-{seed}"
-            metrics = train(landmarks, mode, seed, out, args)
+            name = f"{mode}/{architecture}"
+            out = Path(scratch) / f"{mode}-{architecture}-{seed}"
+            metrics = train(landmarks, mode, architecture, seed, out, args)
             trained = time.perf_counter() - started
             results = evaluate(out, webcam)
             print(
-                f"\n[{mode} seed {seed}] trained in {trained:.0f} s; infrared test accuracy "
+                f"\n[{name} seed {seed}] trained in {trained:.0f} s; infrared test accuracy "
                 f"{metrics['accuracy']:.3f} ({metrics['support']} windows)"
             )
             chosen = metrics["training"].get("candidates")
@@ -164,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     print(f"  {gesture:9s} (no LeapGestRecog equivalent) taken for: {common}")
             mean = sum(scores) / len(scores)
-            summary.setdefault(mode, []).append(mean)
+            summary.setdefault(name, []).append(mean)
             print(f"  webcam transfer (stop + thumbs_up, mean): {mean:.3f}  (target >= 0.90)")
     print(f"\nsummary over seeds {' '.join(map(str, args.seeds))}:")
     for mode, means in summary.items():

@@ -171,7 +171,7 @@ def test_main_job_downloads_trains_and_cleans_up(tmp_path, monkeypatch, leap_ges
     from hand_gesture_recognition import __version__
 
     (landmarks,) = (tmp_path / "cache" / "landmarks").glob("*.npz")
-    assert config["schema_version"] == 2
+    assert config["schema_version"] == 3
     assert config["info"]["data"] == {
         "landmarks_sha256": hashlib.sha256(landmarks.read_bytes()).hexdigest(),
         "hashed": "file",
@@ -277,7 +277,7 @@ def test_finetuning_merged_takes_makes_a_normal_model_directory(
     tmp_path, sample_landmarks, trained_model_dir, capsys
 ):
     from hand_gesture_recognition.landmark_file import LandmarkTable
-    from hand_gesture_recognition.model import load_classifier, load_model
+    from hand_gesture_recognition.model import load_classifier, load_model, lstm_part
     from hand_gesture_recognition.preprocessing import table_windows, window_features
     from hand_gesture_recognition.record import cut_takes
 
@@ -340,7 +340,8 @@ def test_finetuning_merged_takes_makes_a_normal_model_directory(
     predicted = tuned.model.predict(window_features(held, "canonical")).argmax(axis=1)
     assert len(held) >= 12 and (predicted == held.labels).mean() >= 0.9
     # The LSTM layers were frozen: they are the base model's, weight for weight.
-    base, keras_tuned = load_model(trained_model_dir).model, load_model(out).model
+    base = lstm_part(load_model(trained_model_dir).model)
+    keras_tuned = lstm_part(load_model(out).model)
     for old, new in zip(base.layers[:9], keras_tuned.layers[:9], strict=True):
         for a, b in zip(old.get_weights(), new.get_weights(), strict=True):
             np.testing.assert_array_equal(a, b)

@@ -82,11 +82,19 @@ def test_schema_version_is_written_and_older_files_still_read(tmp_path):
     path = tmp_path / "model_config.json"
     RunConfig(info={"gestures": ["a"]}).save(path)
     saved = json.loads(path.read_text())
-    assert saved["schema_version"] == 2
+    assert saved["schema_version"] == 3
+    assert saved["model"]["frame_units"] == [128, 64]
+    assert RunConfig.load(path).model.frame_units == (128, 64)
+    # Versions 1 and 2 had no single-frame classifier: their models are the LSTM alone.
+    del saved["model"]["frame_units"]
+    saved["schema_version"] = 2
+    write_json_atomic(path, saved)
+    assert RunConfig.load(path).model.frame_units == ()
     # Version 1 files had no schema_version.
     del saved["schema_version"]
     write_json_atomic(path, saved)
     assert RunConfig.load(path).info == {"gestures": ["a"]}
+    assert RunConfig.load(path).model.frame_units == ()
     saved["schema_version"] = 99
     write_json_atomic(path, saved)
     with pytest.raises(InputError, match="schema_version 99 is newer"):

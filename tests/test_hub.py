@@ -55,7 +55,8 @@ def model_dir(tmp_path_factory):
     model = build_model(3, 30, ModelConfig(lstm_units=(8, 8, 4), dense_units=(8,)))
     x = np.random.default_rng(1).normal(size=(12, 30, 63)).astype(np.float32)
     model.fit(x, np.arange(12) % 3, epochs=1, batch_size=6, verbose=0)
-    config = RunConfig(model=ModelConfig(lstm_units=(8, 8, 4), dense_units=(8,)))
+    small = ModelConfig(lstm_units=(8, 8, 4), dense_units=(8,), frame_units=())
+    config = RunConfig(model=small)
     save_model(directory, model, gestures, RunConfig.from_dict(config.to_dict()))
     Calibration(temperature=1.5, fitted_on=2).save(directory)
     protocol = {
@@ -205,11 +206,12 @@ def test_card_lists_the_exports_and_the_lineage(model_dir, tmp_path):
     flat = " ".join(str(hub.build_model_card(lineage, "me/gestures")).split())
     assert "| `model.tflite` |" in flat and "| `model.onnx` |" in flat
     assert f"landmark file SHA-256 `{'ab' * 32}`, 1300 frames" in flat
-    assert "hand-gesture-recognition 0.1.0" in flat and "schema version 2" in flat
+    assert "hand-gesture-recognition 0.1.0" in flat and "schema version 3" in flat
+    assert "Beside it, a single-frame classifier" not in flat  # an LSTM alone
     assert "the four fingers spread (±25°) and curled (±15° per joint)" in flat
-    assert "0.837 ± 0.153 of another person's webcam" in flat  # with its spread over seeds
-    assert "own settings (stride 1, up to 100 epochs; 20 seeds) the figures were 0.736" in flat
-    assert "0.808 ± 0.035 of HaGRID's hands making no gesture rejected" in flat
+    assert "0.833 ± 0.153 of another person's webcam" in flat  # with its spread over seeds
+    assert "own settings (stride 1, up to 100 epochs; mean ± sd over 10 seeds)" in flat
+    assert "0.808 ± 0.026 of HaGRID's hands making no gesture rejected" in flat
     assert "point more than" not in flat  # calibration.json without the orientation rule
     Calibration(temperature=1.5, max_downward=0.25).save(lineage)
     flat = " ".join(str(hub.build_model_card(lineage, "me/gestures")).split())
@@ -247,6 +249,16 @@ def test_card_lists_the_exports_and_the_lineage(model_dir, tmp_path):
     (lineage / "model_config.json").write_text(json.dumps(config))
     flat = " ".join(str(hub.build_model_card(lineage, "me/gestures")).split())
     assert "(±0.05); the four fingers curled (±15° per joint)." in flat
+
+
+def test_card_describes_the_single_frame_classifier(trained_model_dir):
+    flat = " ".join(str(hub.build_model_card(trained_model_dir, "me/gestures")).split())
+    assert "landmarks, with a single-frame classifier beside it." in flat
+    assert (
+        "Beside it, a single-frame classifier (dense 128 → 64, ReLU, softmax) answers every "
+        "frame; the model's answer is the mean of the LSTM's probabilities and of the frames' "
+        "probabilities averaged over the window." in flat
+    )
 
 
 @pytest.mark.parametrize("content", [{"thesis.tex": "mine"}, {"README.md": "# my notes"}])

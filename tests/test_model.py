@@ -15,8 +15,10 @@ from hand_gesture_recognition.landmark_file import LandmarkTable
 from hand_gesture_recognition.model import (
     Classifier,
     FastClassifier,
+    build_frame_model,
     build_model,
     distil,
+    frame_inputs,
     load_classifier,
     load_model,
     predict_probabilities,
@@ -59,6 +61,20 @@ def test_the_original_architecture():
     assert model.optimizer.learning_rate.numpy() == pytest.approx(1e-3)
 
 
+def test_the_single_frame_classifier_and_its_inputs():
+    model = build_frame_model(10, ModelConfig())
+    kinds = [layer.__class__.__name__ for layer in model.layers]
+    assert kinds == ["Dense", "Dense", "Dense", "GlobalAveragePooling1D"]
+    assert [layer.units for layer in model.layers if hasattr(layer, "units")] == [128, 64, 10]
+    # Every third frame of each window, with its window's target.
+    x = np.arange(2 * 7 * 2, dtype=np.float32).reshape(2, 7, 2)
+    frames, labels = frame_inputs(x, np.array([4, 9]))
+    np.testing.assert_array_equal(frames[:, 0], x[:, [0, 3, 6]].reshape(6, 2))
+    np.testing.assert_array_equal(labels, [4, 4, 4, 9, 9, 9])
+    soft = np.array([[0.2, 0.8], [1.0, 0.0]], np.float32)
+    np.testing.assert_array_equal(frame_inputs(x, soft)[1], soft[[0, 0, 0, 1, 1, 1]])
+
+
 def test_saved_model_reloads_with_identical_predictions(tiny):
     model, directory = tiny
     assert json.loads((directory / "gesture_mapping.json").read_text()) == {
@@ -90,6 +106,7 @@ def test_a_model_without_config_is_read_as_the_original(tiny, tmp_path):
     assert loaded.preprocessing.feature_mode == "raw"
     assert loaded.preprocessing.missing == "zero"
     assert loaded.config.info["legacy"] is True
+    assert loaded.config.model.frame_units == ()  # The original's model is an LSTM alone.
 
 
 def test_fast_classifier_matches_keras(tiny):

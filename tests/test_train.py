@@ -17,8 +17,10 @@ from hand_gesture_recognition.dataset import gesture_order
 from hand_gesture_recognition.errors import InputError
 from hand_gesture_recognition.landmark_file import LandmarkTable
 from hand_gesture_recognition.model import (
+    FRAMES_NAME,
     build_model,
     load_model,
+    lstm_part,
     predict_probabilities,
     teacher_seed,
 )
@@ -73,6 +75,55 @@ def test_training_on_the_sample_learns_and_saves_a_reloadable_model(sample_landm
         loaded.model(data.x_test, training=False).numpy(),
         result.model(data.x_test, training=False).numpy(),
     )
+    # The saved model answers the mean of its LSTM's and its single-frame classifier's answers.
+    assert saved["model"]["frame_units"] == [128, 64]
+    lstm, frames = lstm_part(loaded.model), loaded.model.get_layer(FRAMES_NAME)
+    assert lstm.name == "hand_gesture_lstm" and len(lstm.layers) == 16
+    both = [part(data.x_test, training=False).numpy() for part in (lstm, frames)]
+    np.testing.assert_allclose(
+        loaded.model(data.x_test, training=False).numpy(), np.mean(both, axis=0), atol=1e-6
+    )
+    epochs = metrics["training"]["frame_classifier"]["epochs_run"]
+    assert epochs == len(result.history["frames_loss"]) and epochs >= 1
+    # The single-frame classifier alone already reads the later frames of each recording.
+    assert (both[1].argmax(axis=1) == data.y_test).mean() >= 0.8
+
+
+def test_the_single_frame_classifier_ignores_the_order_of_the_frames(
+    trained_model_dir, sample_landmarks
+):
+    loaded = load_model(trained_model_dir)
+    frames = loaded.model.get_layer(FRAMES_NAME)
+    data = prepare_data(
+        LandmarkTable.load(sample_landmarks),
+        loaded.preprocessing,
+        loaded.config.augmentation,
+        loaded.config.training,
+    )
+    x = data.x_test[:8]
+    shuffled = x[:, np.random.default_rng(1).permutation(x.shape[1])]
+    np.testing.assert_allclose(
+        frames(x, training=False).numpy(), frames(shuffled, training=False).numpy(), atol=1e-6
+    )
+    # A window of one frame held for 30 frames (a photo) gets that frame's own answer.
+    held = np.repeat(x[:, :1], x.shape[1], axis=1)
+    np.testing.assert_allclose(
+        frames(held, training=False).numpy(), frames(x[:, :1], training=False).numpy(), atol=1e-6
+    )
+
+
+def test_a_model_without_frame_units_is_the_original_lstm(sample_landmarks, tmp_path):
+    table = LandmarkTable.load(sample_landmarks)
+    config = RunConfig(
+        preprocessing=PreprocessingConfig(window_stride=6),
+        augmentation=AugmentationConfig(copies=0),
+        model=ModelConfig(frame_units=()),
+        training=TrainingConfig(epochs=1, split="time", seed=2),
+    )
+    result = train_model(table, config, tmp_path / "model", verbose=0)
+    assert result.model.name == "hand_gesture_lstm" and lstm_part(result.model) is result.model
+    assert "frames_loss" not in result.history
+    assert "frame_classifier" not in result.metrics["training"]
 
 
 def test_an_existing_model_is_not_overwritten(tmp_path, sample_landmarks):
@@ -95,11 +146,11 @@ def test_finetuning_starts_from_the_base_weights(trained_model_dir):
     gestures = ["01_palm", "my_wave", "10_down"]
     config = replace(base.config, training=TrainingConfig(seed=3))
     model = finetune_model(base, gestures, config, FinetuneConfig(freeze="lstm"))
-    for old, new in zip(base.model.layers[:-1], model.layers[:-1], strict=True):
+    for old, new in zip(lstm_part(base.model).layers[:-1], model.layers[:-1], strict=True):
         for a, b in zip(old.get_weights(), new.get_weights(), strict=True):
             np.testing.assert_array_equal(a, b)
     kernel, bias = model.layers[-1].get_weights()
-    old_kernel, old_bias = base.model.layers[-1].get_weights()
+    old_kernel, old_bias = lstm_part(base.model).layers[-1].get_weights()
     assert kernel.shape == (old_kernel.shape[0], 3)
     for new_index, old_index in ((0, 0), (2, 9)):  # 01_palm and 10_down keep theirs.
         np.testing.assert_array_equal(kernel[:, new_index], old_kernel[:, old_index])

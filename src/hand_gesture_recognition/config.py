@@ -38,8 +38,9 @@ METRICS_FILE = "metrics.json"
 #: The exports written beside the ``.h5`` at training time: LiteRT (what inference runs) and ONNX.
 TFLITE_FILE = "model.tflite"
 ONNX_FILE = "model.onnx"
-#: Version of the ``model_config.json`` layout; files without one are version 1.
-SCHEMA_VERSION = 2
+#: Version of the ``model_config.json`` layout; files without one are version 1. Version 3
+#: added ``model.frame_units``: files of versions 1 and 2 describe models without it.
+SCHEMA_VERSION = 3
 
 FEATURE_MODES = ("raw", "normalized", "canonical", "hand3d", "bones")
 MISSING_POLICIES = ("window", "zero", "interpolate")
@@ -163,15 +164,30 @@ class AugmentationConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The LSTM classifier's architecture (the original project's by default)."""
+    """The classifier's architecture.
+
+    Attributes:
+        lstm_units: The stacked LSTM's layers (the original project's by default).
+        dense_units: The dense layers after it.
+        dropout: Dropout after every LSTM and dense layer.
+        frame_units: Hidden layers of a single-frame classifier trained beside the LSTM on
+            the windows' frames one by one; the saved model answers the mean of the LSTM's
+            probabilities and of the frames' probabilities averaged over the window (section
+            14.12 of the TECHNICAL_REPORT: steadier on another person's webcam). Empty: the
+            LSTM alone, the original project's model.
+    """
 
     lstm_units: tuple[int, ...] = (128, 128, 64)
     dense_units: tuple[int, ...] = (256, 128)
     dropout: float = 0.3
+    frame_units: tuple[int, ...] = (128, 64)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "lstm_units", tuple(int(u) for u in self.lstm_units))
-        object.__setattr__(self, "dense_units", tuple(int(u) for u in self.dense_units))
+        for name in ("lstm_units", "dense_units", "frame_units"):
+            units = tuple(int(u) for u in getattr(self, name))
+            if any(u < 1 for u in units):
+                raise InputError(f"{name} must be positive layer sizes, got {units}")
+            object.__setattr__(self, name, units)
         if not self.lstm_units:
             raise InputError("lstm_units needs at least one layer")
         if not 0.0 <= self.dropout < 1.0:
@@ -353,6 +369,9 @@ class RunConfig:
                 key: _typed_value(f"{name}.{key}", value, _field_default(known[key]))
                 for key, value in values.items()
             }
+            if name == "model" and version < 3:
+                # Models written before schema 3 had no single-frame classifier.
+                typed.setdefault("frame_units", ())
             kwargs[name] = klass(**typed)
         info = data.get("info", {})
         if not isinstance(info, dict):

@@ -1,4 +1,4 @@
-"""The LSTM classifier, its artifacts on disk, and its runners.
+"""The classifier (an LSTM with a single-frame classifier beside it), its files, its runners.
 
 A model directory holds ``hand_gesture_lstm_model.h5`` and ``gesture_mapping.json``
 (``{"01_palm": 0, ...}``, the original project's form) and, for models trained here,
@@ -69,6 +69,11 @@ MODEL_SET_FILES = (
 )
 #: The original project's model input: 30 frames of 63 raw coordinates.
 LEGACY_INPUT_SHAPE = (30, NUM_FEATURES)
+#: Layer names of the parts of a model with a single-frame classifier (:func:`fuse`).
+LSTM_NAME, FRAMES_NAME, FUSED_NAME = "hand_gesture_lstm", "frame_classifier", "fused"
+#: Every how many frames of a training window the single-frame classifier learns from, and
+#: how many frames make one of its batches.
+FRAME_STEP, FRAME_BATCH = 3, 256
 
 
 def build_model(
@@ -100,7 +105,7 @@ def build_model(
     from keras import layers
 
     config = config or ModelConfig()
-    model = keras.Sequential(name="hand_gesture_lstm")
+    model = keras.Sequential(name=LSTM_NAME)
     model.add(keras.Input(shape=(sequence_length, num_features)))
     for i, units in enumerate(config.lstm_units):
         model.add(layers.LSTM(units, return_sequences=i < len(config.lstm_units) - 1))
@@ -117,6 +122,70 @@ def build_model(
         metrics=["accuracy"],
     )
     return model
+
+
+def build_frame_model(
+    num_classes: int,
+    config: ModelConfig,
+    learning_rate: float = 1e-3,
+    num_features: int = NUM_FEATURES,
+    loss: str = "sparse_categorical_crossentropy",
+):
+    """Builds and compiles the single-frame classifier of :attr:`ModelConfig.frame_units`.
+
+    Dense ReLU layers and a softmax applied to every frame of its input, then the mean of the
+    frames' probabilities: trained on windows of one frame, it answers a window of any
+    length with its frames' average answer.
+
+    Args:
+        num_classes: Number of gestures.
+        config: The architecture (``frame_units``: the hidden layers).
+        learning_rate: Adam's learning rate.
+        num_features: Features per frame.
+        loss: Keras loss (``categorical_crossentropy`` for probabilities as targets).
+
+    Returns:
+        A compiled ``keras.Sequential`` model with input ``(None, None, num_features)``.
+    """
+    import keras
+    from keras import layers
+
+    model = keras.Sequential(name=FRAMES_NAME)
+    model.add(keras.Input(shape=(None, num_features)))
+    for units in config.frame_units:
+        model.add(layers.Dense(units, activation="relu"))
+    model.add(layers.Dense(num_classes, activation="softmax"))
+    model.add(layers.GlobalAveragePooling1D())
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+    return model
+
+
+def fuse(lstm: Any, frames: Any):
+    """One model answering the mean of the LSTM's and the single-frame classifier's answers.
+
+    Averaging two classifiers that err differently (a deep ensemble of unlike members) keeps
+    the cost of one LSTM: the frame classifier is a few small matrix products per frame.
+
+    Args:
+        lstm: The trained LSTM classifier, input ``(None, L, F)``.
+        frames: The trained :func:`build_frame_model`.
+
+    Returns:
+        A Keras model with the LSTM's input and output shapes.
+    """
+    import keras
+    from keras import layers
+
+    windows = keras.Input(shape=tuple(int(d) for d in lstm.inputs[0].shape[1:]), name="windows")
+    answer = layers.Average(name=FUSED_NAME)([lstm(windows), frames(windows)])
+    return keras.Model(windows, answer, name="hand_gesture_fused")
+
+
+def lstm_part(model: Any):
+    """The LSTM of a model: the model itself, or its part in a fused one (:func:`fuse`)."""
+    names = {layer.name for layer in model.layers}
+    return model.get_layer(LSTM_NAME) if {LSTM_NAME, FRAMES_NAME} <= names else model
 
 
 @dataclass
@@ -149,6 +218,7 @@ def legacy_config() -> RunConfig:
         preprocessing=PreprocessingConfig(
             feature_mode="raw", missing="zero", extractor="mediapipe", max_missing_fraction=1.0
         ),
+        model=ModelConfig(frame_units=()),
         info={"legacy": True},
     )
 
@@ -618,14 +688,15 @@ class FastClassifier:
 def finetune_model(
     base: LoadedModel, gestures: list[str], config: RunConfig, settings: FinetuneConfig
 ):
-    """The starting point of fine-tuning: the base model with an output layer for ``gestures``.
+    """The starting point of fine-tuning: the base's LSTM with an output layer for ``gestures``.
 
-    The classifier is built from ``config`` (the base's architecture) and every layer but the
-    output takes the base's weights. The output layer has one unit per gesture of
+    The LSTM is built from ``config`` (the base's architecture) and every layer but the
+    output takes the weights of the base's LSTM. The output layer has one unit per gesture of
     ``gestures``; a gesture the base knows by the same name starts from the base's weights for
     it, the others from a fresh (seeded) initialisation. With ``settings.freeze == "lstm"``
     the layers before the first dense layer (the LSTMs with their batch normalisation and
-    dropout) are frozen.
+    dropout) are frozen. A base with a single-frame classifier keeps it in ``config``:
+    :func:`fit` then trains a new one for ``gestures`` (a few seconds) beside the LSTM.
 
     Args:
         base: The trained model (Keras).
@@ -647,7 +718,7 @@ def finetune_model(
         len(gestures), config.preprocessing.sequence_length, config.model, settings.learning_rate
     )
     where = base.directory or "the base model"
-    old_layers, new_layers = base.model.layers, model.layers
+    old_layers, new_layers = lstm_part(base.model).layers, model.layers
     if len(old_layers) != len(new_layers):
         raise InputError(
             f"{where}: the model has {len(old_layers)} layers, but the architecture in its "
@@ -694,18 +765,21 @@ def fit(
     """Builds and fits the classifier on the training windows of ``data``.
 
     Validation windows drive early stopping (best weights restored) and the learning-rate
-    schedule.
+    schedule. With ``config.model.frame_units``, the single-frame classifier is fitted next
+    (:func:`fit_frames`) and the returned model is both together (:func:`fuse`).
 
     Args:
-        data: Features and labels of each part.
+        data: Features and labels (class indices, or probabilities for a model compiled
+            with ``categorical_crossentropy``) of each part.
         config: Model and training settings.
         verbose: Keras verbosity (``"auto"``, 0, 1 or 2).
-        callbacks: Extra Keras callbacks (timers, loggers).
-        model: A compiled model to start from (:func:`finetune_model`); a fresh one is built
+        callbacks: Extra Keras callbacks (timers, loggers) for the LSTM's fit.
+        model: A compiled LSTM to start from (:func:`finetune_model`); a fresh one is built
             from ``config`` when None.
 
     Returns:
-        The fitted model and its history (one list of values per metric).
+        The fitted model and its history: one list of values per metric of the LSTM's fit,
+        and of the single-frame classifier's as ``frames_<metric>``.
     """
     import keras
 
@@ -728,7 +802,68 @@ def fit(
         verbose=verbose,
         shuffle=True,
     )
-    return model, {k: [float(v) for v in values] for k, values in history.history.items()}
+    history = {k: [float(v) for v in values] for k, values in history.history.items()}
+    if not config.model.frame_units:
+        return model, history
+    frames, frame_history = fit_frames(data, config, verbose)
+    history.update({f"frames_{k}": v for k, v in frame_history.items()})
+    return fuse(model, frames), history
+
+
+def frame_inputs(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every :data:`FRAME_STEP`-th frame of ``(n, L, F)`` windows as windows of one frame.
+
+    Args:
+        x: The windows' features.
+        y: Their class indices ``(n,)`` or probabilities ``(n, C)``.
+
+    Returns:
+        ``(m, 1, F)`` frames and their targets, each frame with its window's.
+    """
+    picked = x[:, ::FRAME_STEP]
+    per_window = picked.shape[1]
+    return picked.reshape(-1, 1, x.shape[-1]), np.repeat(y, per_window, axis=0)
+
+
+def fit_frames(data: SplitData, config: RunConfig, verbose: int | str = "auto"):
+    """Fits the single-frame classifier (:func:`build_frame_model`) on the windows' frames.
+
+    It learns from every :data:`FRAME_STEP`-th frame of the training windows with its
+    window's target (class indices, or probabilities for distillation) and stops early on
+    the validation windows' frames, in batches of :data:`FRAME_BATCH` frames.
+
+    Args:
+        data: Features and targets of each part.
+        config: Model and training settings.
+        verbose: Keras verbosity.
+
+    Returns:
+        The fitted classifier and its history.
+    """
+    import keras
+
+    training = config.training
+    keras.utils.set_random_seed(training.seed)
+    x, y = frame_inputs(data.x_train, data.y_train)
+    x_val, y_val = frame_inputs(data.x_val, data.y_val)
+    soft = np.ndim(y) == 2
+    frames = build_frame_model(
+        len(data.gestures),
+        config.model,
+        training.learning_rate,
+        loss="categorical_crossentropy" if soft else "sparse_categorical_crossentropy",
+    )
+    history = frames.fit(
+        x,
+        y,
+        validation_data=(x_val, y_val),
+        epochs=training.epochs,
+        batch_size=FRAME_BATCH,
+        callbacks=schedule(training),
+        verbose=verbose,
+        shuffle=True,
+    )
+    return frames, {k: [float(v) for v in values] for k, values in history.history.items()}
 
 
 def schedule(training: TrainingConfig) -> list:

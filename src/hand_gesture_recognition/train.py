@@ -756,6 +756,11 @@ def _train_model(table, config, out_dir, force, verbose, data, lock, base) -> Tr
         "seconds_per_epoch": round((trained - prepared) / max(sum(fitted), 1), 3),
         "best_val_loss": min(history.get("val_loss", [float("nan")])),
     }
+    if "frames_loss" in history:
+        metrics["training"]["frame_classifier"] = {
+            "epochs_run": len(history["frames_loss"]),
+            "best_val_loss": min(history.get("frames_val_loss", [float("nan")])),
+        }
     if teacher_histories:
         metrics["training"]["teachers"] = {
             "count": len(teacher_histories),
