@@ -133,7 +133,7 @@ from hand_gesture_recognition.extractor import MediaPipeHandsExtractor
 from hand_gesture_recognition.features import frame_features
 from hand_gesture_recognition.landmark_file import LandmarkTable
 from hand_gesture_recognition.landmarks import extract_landmarks, make_extractor
-from hand_gesture_recognition.model import FRAMES_NAME, distil, lstm_part
+from hand_gesture_recognition.model import FRAMES_NAME, distil, frame_inputs, lstm_part
 from hand_gesture_recognition.negatives import transplants
 from hand_gesture_recognition.preprocessing import (
     Segment,
@@ -406,11 +406,11 @@ class Classifier:
         else:
             from sklearn.neural_network import MLPClassifier
 
-            frames = data.x_train[:, ::3].reshape(-1, data.x_train.shape[-1])
-            labels = np.repeat(data.y_train, len(range(0, data.x_train.shape[1], 3)))
+            # The frames the package's single-frame classifier learns from (every third).
+            frames, labels = frame_inputs(data.x_train, data.y_train)
             self.model = MLPClassifier(
                 (128, 64), max_iter=300, early_stopping=True, random_state=seed
-            ).fit(frames, labels)
+            ).fit(frames[:, 0], labels)
             self.epochs = self.model.n_iter_
         self.fit_distance(data)
 

@@ -424,13 +424,12 @@ def _card_body(
         for name, row in metrics.get("per_class", {}).items()
     )
     lstm = " → ".join(str(u) for u in model["lstm_units"])
-    frame_units = model.get("frame_units") or []
+    frame_units = " → ".join(str(u) for u in model.get("frame_units") or [])
     beside = ", with a single-frame classifier beside it" if frame_units else ""
     frames = (
-        " Beside it, a single-frame classifier (dense "
-        + " → ".join(str(u) for u in frame_units)
-        + ", ReLU, softmax) answers every frame; the model's answer is the mean of the "
-        "LSTM's probabilities and of the frames' probabilities averaged over the window."
+        f" Beside it, a single-frame classifier (dense {frame_units}, ReLU, softmax) answers "
+        "every frame; the model's answer is the mean of the LSTM's probabilities and of the "
+        "frames' probabilities averaged over the window."
         if frame_units
         else ""
     )
