@@ -28,11 +28,15 @@ and reports, as mean ± sd over the seeds:
   windows rejected (``no rule``: without the orientation rule).
 
 ``canonical`` is what ``hand-gesture train`` builds: the LSTM with the single-frame
-classifier beside it (section 14.12); its two parts are also reported alone
-(``canonical/lstm``, identical to the design ``canonical/lstm``, and ``canonical/frames``),
-and averaged after each is calibrated on its own (``canonical/calibrated-parts``). Every
-other design is the LSTM alone, as when it was measured; ``canonical+mlp`` averages the LSTM
-with the scikit-learn MLP of the single-frame designs.
+classifier beside it (section 14.12), each scaled by its own temperature before they are
+averaged (section 14.13). Its two parts are also reported alone (``canonical/lstm``, the
+network the design ``canonical/lstm`` trains, with the same answers, and
+``canonical/frames``), and averaged as trained, without their own temperatures
+(``canonical/plain-average``, the default of section 14.12). Every other design is the LSTM
+alone, as when it was measured; ``canonical+mlp`` averages the LSTM with the scikit-learn
+MLP of the single-frame designs; ``canonical/as-extracted`` is ``canonical`` without
+``06_index``'s training windows taking the fists' middle finger (the default of section
+14.12 with each part calibrated, section 14.13).
 
 For the LSTM designs, ``AUROC distance`` is the same separation of gestures from
 non-gestures by an open-set score that does not go through the softmax: minus the
@@ -113,13 +117,11 @@ from hand_gesture_recognition.augment import (
 from hand_gesture_recognition.calibration import (
     REJECTION_LABEL,
     Calibration,
-    ShiftConfig,
     answered,
     apply_temperature,
     downward_limit,
     expected_calibration_error,
     fit_temperature,
-    shift_windows,
 )
 from hand_gesture_recognition.config import (
     AugmentationConfig,
@@ -133,7 +135,13 @@ from hand_gesture_recognition.extractor import MediaPipeHandsExtractor
 from hand_gesture_recognition.features import frame_features
 from hand_gesture_recognition.landmark_file import LandmarkTable
 from hand_gesture_recognition.landmarks import extract_landmarks, make_extractor
-from hand_gesture_recognition.model import FRAMES_NAME, distil, frame_inputs, lstm_part
+from hand_gesture_recognition.model import (
+    FRAMES_NAME,
+    distil,
+    frame_inputs,
+    lstm_part,
+    scale_output,
+)
 from hand_gesture_recognition.negatives import transplants
 from hand_gesture_recognition.preprocessing import (
     Segment,
@@ -163,8 +171,9 @@ WEBCAM_REJECT = ("peace",)
 LENGTH = 30
 
 #: The default augmentation (noise, occlusion, scale and translation; the last two are
-#: skipped where they cannot change the features).
-OLD_AUG = AugmentationConfig()
+#: skipped where they cannot change the features) on the fingers as extracted: every design
+#: but ``canonical`` was measured before ``06_index`` took the fists' middle finger.
+OLD_AUG = AugmentationConfig(finger_donors=())
 #: 3-D rotation (before the 2-D projection of ``canonical``) and finger proportions.
 ROTATE_AUG = replace(
     OLD_AUG,
@@ -184,7 +193,6 @@ STILL_AUG = replace(OLD_AUG, still_fraction=0.25)
 #: little at each joint, and spread or closed.
 CURL_AUG = replace(OLD_AUG, curl_degrees=15.0)
 SPREAD_AUG = replace(OLD_AUG, spread_degrees=25.0)
-SHIFT = ShiftConfig()
 #: The LSTM without the single-frame classifier beside it: every design measured before
 #: section 14.12 (only ``canonical``, what ``train`` builds, has both).
 LSTM_ONLY = ModelConfig(frame_units=())
@@ -243,7 +251,8 @@ class Design:
 DESIGNS = {
     d.name: d
     for d in (
-        Design("canonical", "canonical", OLD_AUG, model=ModelConfig()),
+        Design("canonical", "canonical", AugmentationConfig(), model=ModelConfig()),
+        Design("canonical/as-extracted", "canonical", OLD_AUG, model=ModelConfig()),
         Design("canonical/lstm", "canonical", OLD_AUG),
         Design("canonical/interpolate", "canonical", OLD_AUG, missing="interpolate"),
         Design("canonical+still", "canonical", STILL_AUG),
@@ -368,7 +377,7 @@ class Classifier:
         return part
 
     def calibrate(self, data, x_shifted: np.ndarray) -> None:
-        fitted = fit_temperature(self.raw(x_shifted), np.tile(data.y_val, SHIFT.copies))
+        fitted = fit_temperature(self.raw(x_shifted), data.y_shifted)
         # As train's calibrate: the temperature used never sharpens (report 14.3).
         self.temperatures = {
             "val": fit_temperature(self.raw(data.x_val), data.y_val),
@@ -403,6 +412,10 @@ class Classifier:
             self.model, history = fit(data, self.config(epochs, seed), verbose=0)
             self.epochs = len(history["loss"])
             self.frame_epochs = len(history.get("frames_loss", []))
+            self.part_temperatures = (
+                history.get("temperature", [1.0])[0],
+                history.get("frames_temperature", [1.0])[0],
+            )
         else:
             from sklearn.neural_network import MLPClassifier
 
@@ -532,9 +545,8 @@ class Ensemble(Classifier):
     own embedding).
     """
 
-    def __init__(self, design, data, x_shifted, parts: list[Classifier], calibrated=False):
+    def __init__(self, design, data, x_shifted, parts: list[Classifier]):
         self.parts = parts
-        self.calibrated_parts = calibrated
         super().__init__(design, data, x_shifted, 0, 0)
 
     def train(self, data, epochs: int, seed: int) -> None:
@@ -545,13 +557,17 @@ class Ensemble(Classifier):
         return np.mean([p.closeness(x) for p in self.parts if p.embedding is not None], axis=0)
 
     def raw(self, x: np.ndarray) -> np.ndarray:
-        if self.calibrated_parts:
-            # Each part first scaled by its own temperature fitted on the shifted windows.
-            return np.mean(
-                [apply_temperature(p.raw(x), p.temperatures["fitted"]) for p in self.parts],
-                axis=0,
-            )
         return np.mean([p.raw(x) for p in self.parts], axis=0)
+
+
+def unscaled(part, temperature: float):
+    """A copy of a trained part with the temperature folded into it taken out again."""
+    import keras
+
+    copy = keras.models.clone_model(part)
+    copy.set_weights(part.get_weights())
+    scale_output(copy, 1.0 / temperature)
+    return copy
 
 
 class Distilled(Classifier):
@@ -781,6 +797,9 @@ def measure(
         ),
         "T val": t_val,
         "T shifted": model.temperatures["fitted"],
+        # The temperatures fit folded into the two parts of the default (NaN for others).
+        "T lstm part": getattr(model, "part_temperatures", (np.nan, np.nan))[0],
+        "T frames part": getattr(model, "part_temperatures", (np.nan, np.nan))[1],
         "shifted-val acc": float((val_shifted.argmax(1) == y_shifted).mean()),
         "shifted-val NLL": float(
             -np.log(np.maximum(val_shifted[np.arange(len(y_shifted)), y_shifted], 1e-12)).mean()
@@ -907,11 +926,8 @@ def main(argv: list[str] | None = None) -> int:
             data = training_inputs(
                 train, val_windows, test, gestures, design.augmentation, prep, rng
             )
-            shifted, shifted_aspect = shift_windows(
-                val_windows.windows, val_windows.aspect, SHIFT, np.random.default_rng(seed)
-            )
-            x_shifted = frame_features(shifted, shifted_aspect, design.feature_mode)
-            y_shifted = np.tile(data.y_val, SHIFT.copies)
+            # The shifted validation windows train calibrates on.
+            x_shifted, y_shifted = data.x_shifted, data.y_shifted
             # The synthetic non-gestures that train --candidates scores its models on.
             x_synthetic = probe_inputs(
                 table,
@@ -961,13 +977,27 @@ def main(argv: list[str] | None = None) -> int:
                         data,
                         x_shifted,
                     )
-                    # The same parts averaged after each is calibrated on its own.
-                    models[f"{name}/calibrated-parts"] = Ensemble(
+                    # The same parts averaged as they were trained, without their own
+                    # temperatures (train's default until report 14.13).
+                    models[f"{name}/plain-average"] = Ensemble(
                         design,
                         data,
                         x_shifted,
-                        [models[f"{name}/lstm"], models[f"{name}/frames"]],
-                        calibrated=True,
+                        [
+                            Classifier.part(
+                                replace(design, model=LSTM_ONLY, kind=kind),
+                                unscaled(part.model, temperature),
+                                part.epochs,
+                                data,
+                                x_shifted,
+                            )
+                            for part, kind, temperature in zip(
+                                (models[f"{name}/lstm"], models[f"{name}/frames"]),
+                                ("lstm", "keras-frames"),
+                                model.part_temperatures,
+                                strict=True,
+                            )
+                        ],
                     )
             for label, model in models.items():
                 measure(

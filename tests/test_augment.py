@@ -2,8 +2,12 @@ import numpy as np
 import pytest
 
 from hand_gesture_recognition import augment
-from hand_gesture_recognition.config import AugmentationConfig
-from hand_gesture_recognition.features import frame_features, hand_axes
+from hand_gesture_recognition.config import AugmentationConfig, PreprocessingConfig, TrainingConfig
+from hand_gesture_recognition.dataset import gesture_order
+from hand_gesture_recognition.features import frame_features, hand_axes, isotropic
+from hand_gesture_recognition.landmark_file import LandmarkTable
+from hand_gesture_recognition.negatives import finger_extension
+from hand_gesture_recognition.sequences import split_windows
 
 
 def _windows(n=4, length=12, seed=0):
@@ -262,3 +266,45 @@ def test_still_copies_hold_one_frame_of_their_window_with_its_label_and_aspect()
         frame = np.flatnonzero((windows[label] == held[0]).all(axis=(1, 2)))
         assert len(frame) == 1
         np.testing.assert_array_equal(held_aspect, aspect[label, frame[0]])
+
+
+def test_a_gesture_takes_the_donors_finger_and_nothing_else_changes(sample_landmarks):
+    table = LandmarkTable.load(sample_landmarks)
+    gestures = gesture_order(table.gestures)
+    config = TrainingConfig(split="time", seed=0)
+    train, _, _, _ = split_windows(table, PreprocessingConfig(window_stride=5), config, gestures)
+    before = train.windows.copy()
+    given = augment.give_fingers(
+        train.windows,
+        train.aspect,
+        train.labels,
+        gestures,
+        ("06_index:middle:03_fist",),
+        np.random.default_rng(0),
+    )
+    np.testing.assert_array_equal(train.windows, before)  # the input is left as it is
+
+    def extension(windows, gesture):
+        rows = train.labels == gestures.index(gesture)
+        points = isotropic(windows[rows], train.aspect[rows])
+        return np.nanmedian(finger_extension(points), axis=(0, 1))
+
+    # The infrared 06_index's middle finger is nearly straight as extracted; it now bends
+    # as the fists' do, and its other fingers keep their shape.
+    index, fist = extension(before, "06_index"), extension(before, "03_fist")
+    after = extension(given, "06_index")
+    assert index[2] > 0.85 and fist[2] < 0.5
+    assert after[2] == pytest.approx(fist[2], abs=0.05)
+    np.testing.assert_allclose(after[[0, 1, 3, 4]], index[[0, 1, 3, 4]], atol=1e-4)
+    others = train.labels != gestures.index("06_index")
+    np.testing.assert_array_equal(given[others], before[others])
+    # A spec whose gestures are not in the data changes nothing.
+    unchanged = augment.give_fingers(
+        before,
+        train.aspect,
+        train.labels,
+        gestures,
+        ("11_v:middle:03_fist",),
+        np.random.default_rng(0),
+    )
+    np.testing.assert_array_equal(unchanged, before)

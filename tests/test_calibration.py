@@ -43,6 +43,27 @@ def test_fit_recovers_the_temperature_of_an_overconfident_model():
     assert before > 0.1 and after < 0.03
 
 
+def test_a_per_frame_fit_scales_each_frame_then_averages():
+    rng = np.random.default_rng(2)
+    logits = rng.normal(0, 2.0, size=(500, 5))
+    labels = np.array([rng.choice(5, p=p) for p in _softmax(logits)])
+    window = _softmax(3.0 * logits)
+    # Frames that all answer alike: the per-frame fit is the window's own fit.
+    held = np.repeat(window[:, None], 4, axis=1)
+    assert fit_temperature(held, labels) == pytest.approx(fit_temperature(window, labels), rel=1e-4)
+    # Frames that differ: the fit is the temperature whose scaled frames' mean fits best.
+    frames = _softmax((3.0 * logits[:, None] + rng.normal(0, 2, (500, 4, 5))).reshape(-1, 5))
+    frames = frames.reshape(500, 4, 5)
+    fitted = fit_temperature(frames, labels)
+
+    def loss(t):
+        p = apply_temperature(frames, t).mean(axis=1)[np.arange(500), labels]
+        return -np.log(p).mean()
+
+    assert loss(fitted) < min(loss(0.9 * fitted), loss(1.1 * fitted))
+    assert fitted != pytest.approx(fit_temperature(frames.mean(axis=1), labels), rel=0.02)
+
+
 def test_temperature_keeps_every_answer_and_reliability_bins_add_up():
     rng = np.random.default_rng(1)
     p = _softmax(rng.normal(0, 3, size=(300, 4)))

@@ -82,8 +82,15 @@ def test_schema_version_is_written_and_older_files_still_read(tmp_path):
     path = tmp_path / "model_config.json"
     RunConfig(info={"gestures": ["a"]}).save(path)
     saved = json.loads(path.read_text())
-    assert saved["schema_version"] == 3
+    assert saved["schema_version"] == 4
     assert saved["model"]["frame_units"] == [128, 64]
+    assert saved["augmentation"]["finger_donors"] == ["06_index:middle:03_fist"]
+    assert RunConfig.load(path) == RunConfig(info={"gestures": ["a"]})
+    # Up to version 3 the fingers were trained as extracted.
+    del saved["augmentation"]["finger_donors"]
+    saved["schema_version"] = 3
+    write_json_atomic(path, saved)
+    assert RunConfig.load(path).augmentation.finger_donors == ()
     assert RunConfig.load(path).model.frame_units == (128, 64)
     # Versions 1 and 2 had no single-frame classifier: their models are the LSTM alone.
     del saved["model"]["frame_units"]
@@ -98,4 +105,23 @@ def test_schema_version_is_written_and_older_files_still_read(tmp_path):
     saved["schema_version"] = 99
     write_json_atomic(path, saved)
     with pytest.raises(InputError, match="schema_version 99 is newer"):
+        RunConfig.load(path)
+
+
+@pytest.mark.parametrize(
+    "spec", ["06_index:middle", "06_index:pinky:03_fist", "03_fist:middle:03_fist", 3]
+)
+def test_a_bad_finger_donor_is_named(spec):
+    with pytest.raises(
+        InputError, match=f"finger_donors: expected 'gesture:finger:donor'.*{spec!r}"
+    ):
+        AugmentationConfig(finger_donors=(spec,))
+
+
+def test_finger_donors_read_from_a_file_must_be_strings(tmp_path):
+    path = tmp_path / "model_config.json"
+    saved = RunConfig().to_dict()
+    saved["augmentation"]["finger_donors"] = [1]
+    write_json_atomic(path, saved)
+    with pytest.raises(InputError, match="augmentation.finger_donors: expected a list of strings"):
         RunConfig.load(path)

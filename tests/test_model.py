@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pytest
 
+from hand_gesture_recognition.calibration import apply_temperature
 from hand_gesture_recognition.config import (
     AugmentationConfig,
     ModelConfig,
@@ -24,6 +25,7 @@ from hand_gesture_recognition.model import (
     predict_probabilities,
     read_mapping,
     save_model,
+    scale_output,
     teacher_seed,
 )
 from hand_gesture_recognition.sequences import prepare_data
@@ -73,6 +75,25 @@ def test_the_single_frame_classifier_and_its_inputs():
     np.testing.assert_array_equal(labels, [4, 4, 4, 9, 9, 9])
     soft = np.array([[0.2, 0.8], [1.0, 0.0]], np.float32)
     np.testing.assert_array_equal(frame_inputs(x, soft)[1], soft[[0, 0, 0, 1, 1, 1]])
+
+
+def test_a_temperature_folded_into_a_classifier_scales_its_logits():
+    x = np.random.default_rng(0).normal(size=(6, 30, 63)).astype(np.float32)
+    lstm = build_model(3, 30, ModelConfig(lstm_units=(8, 8, 4), dense_units=(8,)))
+    frames = build_frame_model(3, ModelConfig(frame_units=(16,)))
+    before = lstm(x, training=False).numpy()
+    per_frame = frames(x.reshape(-1, 1, 63), training=False).numpy().reshape(6, 30, 3)
+    scale_output(lstm, 2.5)
+    scale_output(frames, 0.4)
+    np.testing.assert_allclose(
+        lstm(x, training=False).numpy(), apply_temperature(before, 2.5), atol=1e-5
+    )
+    # The frame classifier's frames are each scaled, then averaged.
+    np.testing.assert_allclose(
+        frames(x, training=False).numpy(),
+        apply_temperature(per_frame, 0.4).mean(axis=1),
+        atol=1e-5,
+    )
 
 
 def test_saved_model_reloads_with_identical_predictions(tiny):

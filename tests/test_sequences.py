@@ -94,6 +94,45 @@ def test_augmentation_touches_training_windows_only():
     np.testing.assert_array_equal(again.x_train, augmented.x_train)
 
 
+def test_shifted_validation_windows_are_copies_of_each_with_its_class():
+    table = make_table()
+    training = TrainingConfig(split="subject", seed=3)
+    data = prepare_data(table, PREP, AugmentationConfig(copies=2), training)
+    n = len(data.y_val)
+    assert data.x_shifted.shape == (3 * n, 10, 63)
+    np.testing.assert_array_equal(data.y_shifted, np.tile(data.y_val, 3))
+    # Each copy is its window turned and stretched: close to it, never equal.
+    for copy in range(3):
+        shifted = data.x_shifted[copy * n : (copy + 1) * n]
+        assert not np.allclose(shifted, data.x_val, atol=1e-3)
+    again = prepare_data(table, PREP, AugmentationConfig(copies=2), training)
+    np.testing.assert_array_equal(again.x_shifted, data.x_shifted)
+    # Drawn after the augmentation: the training inputs do not depend on them.
+    np.testing.assert_array_equal(again.x_train, data.x_train)
+    leaky = prepare_data(table, PREP, AugmentationConfig(), TrainingConfig(split="random"))
+    np.testing.assert_array_equal(leaky.y_shifted, np.tile(leaky.y_val, 3))
+
+
+def test_only_training_windows_take_the_donors_fingers():
+    table = make_table()
+    training = TrainingConfig(split="subject", seed=3)
+    plain = prepare_data(table, PREP, AugmentationConfig(copies=0, finger_donors=()), training)
+    given = prepare_data(
+        table,
+        PREP,
+        AugmentationConfig(copies=0, finger_donors=("02_l:middle:01_palm",)),
+        training,
+    )
+    np.testing.assert_array_equal(given.x_val, plain.x_val)
+    np.testing.assert_array_equal(given.x_test, plain.x_test)
+
+    def rows(data, label):
+        return {x.tobytes() for x in data.x_train[data.y_train == label]}
+
+    assert rows(given, 0) == rows(plain, 0)  # the palms are as extracted
+    assert not rows(given, 1) & rows(plain, 1)  # every L has another middle finger
+
+
 def test_random_split_is_marked_leaky():
     data = prepare_data(make_table(), PREP, AugmentationConfig(), TrainingConfig(split="random"))
     assert "LEAKY" in data.protocol["description"]

@@ -4,7 +4,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from hand_gesture_recognition.calibration import REJECTION_LABEL, Calibration, window_downward
+from hand_gesture_recognition.calibration import (
+    REJECTION_LABEL,
+    Calibration,
+    fit_temperature,
+    window_downward,
+)
 from hand_gesture_recognition.cli import main
 from hand_gesture_recognition.config import (
     AugmentationConfig,
@@ -18,7 +23,6 @@ from hand_gesture_recognition.errors import InputError
 from hand_gesture_recognition.landmark_file import LandmarkTable
 from hand_gesture_recognition.model import (
     FRAMES_NAME,
-    build_model,
     load_model,
     lstm_part,
     predict_probabilities,
@@ -27,7 +31,7 @@ from hand_gesture_recognition.model import (
 from hand_gesture_recognition.sequences import prepare_data, split_windows
 from hand_gesture_recognition.train import (
     NO_PROBES_REASON,
-    fit_calibration,
+    orientation_limit,
     probe_inputs,
     separation,
     train_model,
@@ -85,6 +89,19 @@ def test_training_on_the_sample_learns_and_saves_a_reloadable_model(sample_landm
     )
     epochs = metrics["training"]["frame_classifier"]["epochs_run"]
     assert epochs == len(result.history["frames_loss"]) and epochs >= 1
+    # Each part carries its own temperature fitted on the shifted validation windows: fitted
+    # again, it is 1.
+    assert metrics["training"]["part_temperatures"] == {
+        "lstm": result.history["temperature"][0],
+        "frame_classifier": result.history["frames_temperature"][0],
+    }
+    n, length, width = data.x_shifted.shape
+    per_frame = frames(data.x_shifted.reshape(-1, 1, width), training=False).numpy()
+    refitted = (
+        fit_temperature(lstm(data.x_shifted, training=False).numpy(), data.y_shifted),
+        fit_temperature(per_frame.reshape(n, length, -1), data.y_shifted),
+    )
+    assert refitted == pytest.approx((1.0, 1.0), abs=1e-3)
     # The single-frame classifier alone already reads the later frames of each recording.
     assert (both[1].argmax(axis=1) == data.y_test).mean() >= 0.8
 
@@ -361,12 +378,10 @@ def test_the_orientation_rule_is_set_from_the_gestures_not_from_the_none_poses(
         preprocessing=PreprocessingConfig(window_stride=3),
         training=TrainingConfig(split="time", seed=0),
     )
-    small = ModelConfig(lstm_units=(8, 8, 4), dense_units=(8,))
     gestures = gesture_order(as_none.gestures)
-    model = build_model(len(gestures), 30, small)
     # Hands hanging down recorded as "none" teach the rule nothing: the sample's gestures all
     # point up, so it starts the margin below the horizontal.
-    assert fit_calibration(model, as_none, config, gestures).max_downward == pytest.approx(0.25)
+    assert orientation_limit(as_none, config, gestures) == pytest.approx(0.25)
     # Recorded as a gesture, they move the limit to the margin below the lowest of them.
     gestures = gesture_order(as_gesture.gestures)
     train, val, _, _ = split_windows(as_gesture, config.preprocessing, config.training, gestures)
@@ -375,5 +390,4 @@ def test_the_orientation_rule_is_set_from_the_gestures_not_from_the_none_poses(
         for part in (train, val)
     )
     assert lowest > 0.5
-    limit = fit_calibration(model, as_gesture, config, gestures).max_downward
-    assert limit == pytest.approx(lowest + 0.25)
+    assert orientation_limit(as_gesture, config, gestures) == pytest.approx(lowest + 0.25)

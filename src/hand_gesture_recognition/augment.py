@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import AugmentationConfig
+from .config import FINGER_NAMES, AugmentationConfig
 from .features import hand_axes
 from .preprocessing import fill_missing
 
@@ -31,6 +31,8 @@ FINGERS = (
     (0, 13, 14, 15, 16),
     (0, 17, 18, 19, 20),
 )
+#: Each finger's landmarks from its base (the thumb's CMC joint, the others' knuckles) to its tip.
+FINGER_CHAINS = tuple(chain[1:] for chain in FINGERS)
 
 
 def add_noise(windows: np.ndarray, std: float, rng: np.random.Generator) -> np.ndarray:
@@ -277,6 +279,86 @@ def still_copies(
     held = windows[chosen, frames][:, None].repeat(length, axis=1)
     held_aspect = None if aspect is None else aspect[chosen, frames][:, None].repeat(length, 1)
     return held.astype(np.float32), chosen, held_aspect
+
+
+def transplant_fingers(receiver: np.ndarray, donor: np.ndarray, fingers) -> np.ndarray:
+    """The receiver's ``(L, 21, 3)`` isotropic hand with the donor's ``fingers``, frame by frame.
+
+    Each finger keeps its shape in the hand's own frame (scaled to the receiver's palm) and
+    is attached at the receiver's knuckle.
+
+    Args:
+        receiver: ``(L, 21, 3)`` isotropic landmarks of the hand that keeps its palm.
+        donor: ``(L, 21, 3)`` isotropic landmarks of the hand that gives the fingers.
+        fingers: Indices into :data:`FINGER_CHAINS` (0 the thumb, 4 the little finger).
+
+    Returns:
+        ``(L, 21, 3)`` landmarks.
+    """
+    basis_r, length_r, side_r = hand_axes(receiver)
+    basis_d, length_d, side_d = hand_axes(donor)
+    out = receiver.copy()
+    for finger in fingers:
+        base, *joints = FINGER_CHAINS[finger]
+        offsets = donor[:, joints, :] - donor[:, base : base + 1, :]
+        local = np.einsum("lji,lik->ljk", offsets, basis_d) / length_d[:, None, None]
+        local[..., 2] *= (side_d * side_r)[:, None]
+        moved = np.einsum("ljk,lik->lji", local * length_r[:, None, None], basis_r)
+        out[:, joints, :] = receiver[:, base : base + 1, :] + moved
+    return out
+
+
+def give_fingers(
+    windows: np.ndarray,
+    aspect: np.ndarray,
+    labels: np.ndarray,
+    gestures: list[str],
+    specs: tuple[str, ...],
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Gives the windows of a gesture a finger of random windows of another, frame by frame.
+
+    For each ``"gesture:finger:donor"`` of ``specs``
+    (:attr:`~hand_gesture_recognition.config.AugmentationConfig.finger_donors`), every window
+    of ``gesture`` takes ``finger`` from a random window of ``donor``
+    (:func:`transplant_fingers`); frames where either hand is missing keep their own.
+    Nothing changes for a spec whose gestures are not both among the windows.
+
+    Args:
+        windows: ``(n, L, 21, 3)`` landmark windows (NaN where no hand was found).
+        aspect: ``(n, L)`` their image height / width.
+        labels: ``(n,)`` class indices into ``gestures``.
+        gestures: Class names.
+        specs: What each gesture takes from which.
+        rng: Chooses the donor windows.
+
+    Returns:
+        The windows, changed where a spec applies (a copy; ``windows`` is left as it is).
+    """
+    out = np.array(windows, dtype=np.float32, copy=True)
+    for spec in specs:
+        gesture, finger, donor = spec.split(":")
+        if gesture not in gestures or donor not in gestures:
+            continue
+        receivers = np.flatnonzero(labels == gestures.index(gesture))
+        donors = np.flatnonzero(labels == gestures.index(donor))
+        if not len(receivers) or not len(donors):
+            continue
+        chosen = rng.choice(donors, size=len(receivers))
+        points = _as_isotropic(out[receivers], aspect[receivers])
+        given = np.stack(
+            [
+                transplant_fingers(hand, other, [FINGER_NAMES.index(finger)])
+                for hand, other in zip(
+                    points, _as_isotropic(out[chosen], aspect[chosen]), strict=True
+                )
+            ]
+        )
+        given = _from_isotropic(given, aspect[receivers])
+        missing = np.isnan(given).any(axis=(-2, -1))
+        given[missing] = out[receivers][missing]
+        out[receivers] = given
+    return out
 
 
 #: Transforms that cannot change a feature mode's features (measured by

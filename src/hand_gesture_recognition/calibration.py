@@ -274,7 +274,9 @@ def fit_temperature(
     """The temperature that minimises the negative log-likelihood of ``labels``.
 
     Args:
-        probabilities: ``(n, C)`` softmax outputs on held-out (validation) windows.
+        probabilities: ``(n, C)`` softmax outputs on held-out (validation) windows, or
+            ``(n, L, C)`` outputs of each of their frames for a model that answers the mean
+            of its frames' softmax outputs: each frame's are scaled, then averaged.
         labels: ``(n,)`` their true classes.
         bounds: Search interval for ``T``.
 
@@ -286,13 +288,12 @@ def fit_temperature(
     labels = np.asarray(labels, dtype=np.int64)
     if len(labels) == 0:
         return 1.0
-    result = minimize_scalar(
-        lambda log_t: negative_log_likelihood(
-            apply_temperature(probabilities, np.exp(log_t)), labels
-        ),
-        bounds=(np.log(bounds[0]), np.log(bounds[1])),
-        method="bounded",
-    )
+
+    def loss(log_t: float) -> float:
+        scaled = apply_temperature(probabilities, np.exp(log_t))
+        return negative_log_likelihood(scaled.mean(axis=1) if scaled.ndim == 3 else scaled, labels)
+
+    result = minimize_scalar(loss, bounds=(np.log(bounds[0]), np.log(bounds[1])), method="bounded")
     return float(np.exp(result.x))
 
 

@@ -39,8 +39,9 @@ METRICS_FILE = "metrics.json"
 TFLITE_FILE = "model.tflite"
 ONNX_FILE = "model.onnx"
 #: Version of the ``model_config.json`` layout; files without one are version 1. Version 3
-#: added ``model.frame_units``: files of versions 1 and 2 describe models without it.
-SCHEMA_VERSION = 3
+#: added ``model.frame_units``: files of versions 1 and 2 describe models without it; version
+#: 4 added ``augmentation.finger_donors``: older files describe models trained without it.
+SCHEMA_VERSION = 4
 
 FEATURE_MODES = ("raw", "normalized", "canonical", "hand3d", "bones")
 MISSING_POLICIES = ("window", "zero", "interpolate")
@@ -97,6 +98,10 @@ class PreprocessingConfig:
             )
 
 
+#: The fingers in MediaPipe's order, as :attr:`AugmentationConfig.finger_donors` names them.
+FINGER_NAMES = ("thumb", "index", "middle", "ring", "little")
+
+
 @dataclass(frozen=True)
 class AugmentationConfig:
     """Training-window augmentation (original + ``copies`` augmented copies).
@@ -118,6 +123,14 @@ class AugmentationConfig:
         still_fraction: Share of training windows that also get a still copy: one of their
             frames held for the whole window, which is how a photo is classified
             (:func:`~hand_gesture_recognition.preprocessing.still_window`).
+        finger_donors: Fingers that the training windows of a gesture take, frame by frame,
+            from a random training window of another gesture, as ``"gesture:finger:donor"``
+            (finger one of :data:`FINGER_NAMES`; see
+            :func:`~hand_gesture_recognition.augment.give_fingers`). By default ``06_index``
+            gets the curled middle finger of ``03_fist``: LeapGestRecog's infrared landmarks
+            of one camera view straighten the middle finger of ``06_index``, which makes it
+            a V sign (TECHNICAL_REPORT sections 14.8 and 14.13). A gesture missing from the
+            data is left alone.
 
     The transforms added for other people and cameras are off by default: with the default
     ``canonical`` features and the LSTM, 3-D rotation (60 degrees) and finger proportions
@@ -144,8 +157,17 @@ class AugmentationConfig:
     spread_degrees: float = 0.0
     curl_degrees: float = 0.0
     still_fraction: float = 0.0
+    finger_donors: tuple[str, ...] = ("06_index:middle:03_fist",)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "finger_donors", tuple(self.finger_donors))
+        for spec in self.finger_donors:
+            parts = str(spec).split(":")
+            if len(parts) != 3 or parts[1] not in FINGER_NAMES or parts[0] == parts[2]:
+                raise InputError(
+                    f"finger_donors: expected 'gesture:finger:donor' with a finger of "
+                    f"{', '.join(FINGER_NAMES)} and two different gestures, got {spec!r}"
+                )
         if not 0.0 <= self.still_fraction <= 1.0:
             raise InputError(f"still_fraction must be in [0, 1], got {self.still_fraction}")
         if self.copies < 0:
@@ -372,6 +394,9 @@ class RunConfig:
             if name == "model" and version < 3:
                 # Models written before schema 3 had no single-frame classifier.
                 typed.setdefault("frame_units", ())
+            if name == "augmentation" and version < 4:
+                # Models written before schema 4 were trained on the fingers as extracted.
+                typed.setdefault("finger_donors", ())
             kwargs[name] = klass(**typed)
         info = data.get("info", {})
         if not isinstance(info, dict):
@@ -433,6 +458,10 @@ def _typed_value(name: str, value: Any, default: Any) -> Any:
     if isinstance(default, tuple):
         if not isinstance(value, (list, tuple)):
             raise InputError(f"{name}: expected a list, got {value!r}")
+        if default and all(isinstance(item, str) for item in default):
+            if not all(isinstance(item, str) for item in value):
+                raise InputError(f"{name}: expected a list of strings, got {value!r}")
+            return tuple(value)
         whole = all(isinstance(item, int) for item in default) and bool(default)
         return tuple(number(item, whole) for item in value)
     return value

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .calibration import CALIBRATION_FILE
+from .calibration import CALIBRATION_FILE, fit_temperature
 from .config import (
     CONFIG_FILE,
     MAPPING_FILE,
@@ -766,7 +766,8 @@ def fit(
 
     Validation windows drive early stopping (best weights restored) and the learning-rate
     schedule. With ``config.model.frame_units``, the single-frame classifier is fitted next
-    (:func:`fit_frames`) and the returned model is both together (:func:`fuse`).
+    (:func:`fit_frames`), each part is calibrated (:func:`calibrate_parts`) and the returned
+    model is both together (:func:`fuse`).
 
     Args:
         data: Features and labels (class indices, or probabilities for a model compiled
@@ -779,7 +780,9 @@ def fit(
 
     Returns:
         The fitted model and its history: one list of values per metric of the LSTM's fit,
-        and of the single-frame classifier's as ``frames_<metric>``.
+        and of the single-frame classifier's as ``frames_<metric>``; with both parts, also
+        each part's temperature (:func:`calibrate_parts`) as ``temperature`` and
+        ``frames_temperature`` (lists of one value).
     """
     import keras
 
@@ -807,7 +810,61 @@ def fit(
         return model, history
     frames, frame_history = fit_frames(data, config, verbose)
     history.update({f"frames_{k}": v for k, v in frame_history.items()})
+    lstm_temperature, frames_temperature = calibrate_parts(model, frames, data)
+    history["temperature"], history["frames_temperature"] = [lstm_temperature], [frames_temperature]
     return fuse(model, frames), history
+
+
+def calibrate_parts(lstm: Any, frames: Any, data: SplitData) -> tuple[float, float]:
+    """Scales the LSTM and the single-frame classifier each by its own fitted temperature.
+
+    Before they are averaged (:func:`fuse`), each part's temperature is fitted on the shifted
+    validation windows (``data.x_shifted``) and folded into its softmax layer
+    (:func:`scale_output`). The LSTM is overconfident there and the frame classifier
+    underconfident; averaged as they are, the confident part decides, and the average's
+    confidence separates gestures from non-gestures worse than chance (TECHNICAL_REPORT
+    sections 14.12 and 14.13). Nothing changes without shifted windows.
+
+    Args:
+        lstm: The trained LSTM, scaled in place.
+        frames: The trained :func:`build_frame_model`, scaled in place.
+        data: Its ``x_shifted`` and ``y_shifted``.
+
+    Returns:
+        The two temperatures (each unbounded; 1.0 without shifted windows).
+    """
+    if not len(data.y_shifted):
+        return 1.0, 1.0
+    lstm_temperature = fit_temperature(predict_probabilities(lstm, data.x_shifted), data.y_shifted)
+    n, length, width = data.x_shifted.shape
+    single = data.x_shifted.reshape(-1, 1, width)
+    per_frame = np.concatenate(
+        [
+            np.asarray(frames(single[i : i + 8192], training=False))
+            for i in range(0, len(single), 8192)
+        ]
+    )
+    frames_temperature = fit_temperature(per_frame.reshape(n, length, -1), data.y_shifted)
+    scale_output(lstm, lstm_temperature)
+    scale_output(frames, frames_temperature)
+    return lstm_temperature, frames_temperature
+
+
+def scale_output(model: Any, temperature: float) -> None:
+    """Divides the logits of a classifier's softmax layer by ``temperature``, in place.
+
+    ``softmax(z / T)`` is the softmax of a dense layer whose kernel and bias
+    are divided by ``T``, so the temperature travels inside the model and its exports.
+
+    Args:
+        model: A Keras classifier whose last dense layer is its softmax.
+        temperature: ``T`` (above 1 softens, below 1 sharpens).
+    """
+    import keras
+
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)][-1]
+    kernel, bias = dense.get_weights()
+    dense.set_weights([kernel / temperature, bias / temperature])
 
 
 def frame_inputs(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -18,12 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .augment import FINGERS
-from .features import hand_axes, isotropic
+from .augment import FINGER_CHAINS, transplant_fingers
+from .features import isotropic
 from .preprocessing import WindowSet
-
-#: Each finger's landmarks from its base (the thumb's CMC joint, the others' knuckles) to its tip.
-FINGER_CHAINS = tuple(chain[1:] for chain in FINGERS)
 
 
 def finger_extension(points: np.ndarray, dims: int = 3) -> np.ndarray:
@@ -47,33 +44,6 @@ def finger_extension(points: np.ndarray, dims: int = 3) -> np.ndarray:
         reach = np.linalg.norm(points[..., chain[-1], :] - points[..., chain[0], :], axis=-1)
         extension.append(reach / np.maximum(bones, 1e-6))
     return np.stack(extension, axis=-1)
-
-
-def transplant_fingers(receiver: np.ndarray, donor: np.ndarray, fingers) -> np.ndarray:
-    """The receiver's ``(L, 21, 3)`` isotropic hand with the donor's ``fingers``, frame by frame.
-
-    Each finger keeps its shape in the hand's own frame (scaled to the receiver's palm) and
-    is attached at the receiver's knuckle.
-
-    Args:
-        receiver: ``(L, 21, 3)`` isotropic landmarks of the hand that keeps its palm.
-        donor: ``(L, 21, 3)`` isotropic landmarks of the hand that gives the fingers.
-        fingers: Indices into :data:`FINGER_CHAINS` (0 the thumb, 4 the little finger).
-
-    Returns:
-        ``(L, 21, 3)`` landmarks.
-    """
-    basis_r, length_r, side_r = hand_axes(receiver)
-    basis_d, length_d, side_d = hand_axes(donor)
-    out = receiver.copy()
-    for finger in fingers:
-        base, *joints = FINGER_CHAINS[finger]
-        offsets = donor[:, joints, :] - donor[:, base : base + 1, :]
-        local = np.einsum("lji,lik->ljk", offsets, basis_d) / length_d[:, None, None]
-        local[..., 2] *= (side_d * side_r)[:, None]
-        moved = np.einsum("ljk,lik->lji", local * length_r[:, None, None], basis_r)
-        out[:, joints, :] = receiver[:, base : base + 1, :] + moved
-    return out
 
 
 def transplants(

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .augment import augment_windows
+from .augment import augment_windows, give_fingers
+from .calibration import ShiftConfig, shift_windows
 from .config import AugmentationConfig, PreprocessingConfig, TrainingConfig
 from .dataset import gesture_order
 from .errors import InputError
@@ -33,7 +34,12 @@ from .preprocessing import (
 
 @dataclass
 class SplitData:
-    """Model inputs for each part of a split, and a description of the split."""
+    """Model inputs for each part of a split, and a description of the split.
+
+    ``x_shifted`` and ``y_shifted`` are shifted copies of the validation windows
+    (:func:`shifted_inputs`) and their classes, on which temperatures are fitted; empty
+    when the split has no validation windows.
+    """
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -43,6 +49,8 @@ class SplitData:
     y_test: np.ndarray
     gestures: list[str]
     protocol: dict = field(default_factory=dict)
+    x_shifted: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0), np.float32))
+    y_shifted: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 def resolve_split(
@@ -339,8 +347,12 @@ def prepare_data(
     train, val, test, protocol = split_windows(table, preprocessing, training, gestures)
     if protocol["split"] == "random":
         every = WindowSet.concatenate([train, val, test], preprocessing.sequence_length)
+        # The original project's leaky protocol: every window is training material here.
+        given = give_fingers(
+            every.windows, every.aspect, every.labels, gestures, augmentation.finger_donors, rng
+        )
         windows, labels, aspect = augment_windows(
-            every.windows,
+            given,
             every.labels,
             augmentation,
             preprocessing.missing,
@@ -354,7 +366,15 @@ def prepare_data(
         n_val = round(training.split_fractions[1] * len(x))
         te, va, tr = order[:n_test], order[n_test : n_test + n_val], order[n_test + n_val :]
         return SplitData(
-            x[tr], labels[tr], x[va], labels[va], x[te], labels[te], gestures, protocol
+            x[tr],
+            labels[tr],
+            x[va],
+            labels[va],
+            x[te],
+            labels[te],
+            gestures,
+            protocol,
+            *shifted_inputs(windows[va], aspect[va], labels[va], mode, rng),
         )
     data = training_inputs(train, val, test, gestures, augmentation, preprocessing, rng)
     data.protocol = {**protocol, **data.protocol}
@@ -372,6 +392,10 @@ def training_inputs(
 ) -> SplitData:
     """Augments the training windows (shuffled) and computes every part's features.
 
+    The training windows first take the fingers of ``augmentation.finger_donors``
+    (:func:`~hand_gesture_recognition.augment.give_fingers`); validation and test windows
+    stay as extracted.
+
     Args:
         train: Training windows.
         val: Validation windows.
@@ -382,11 +406,15 @@ def training_inputs(
         rng: Random generator for augmentation and the shuffle.
 
     Returns:
-        Features and labels of each part; ``protocol`` holds the window counts.
+        Features and labels of each part, and shifted validation windows (drawn after the
+        augmentation and the shuffle); ``protocol`` holds the window counts.
     """
     mode = preprocessing.feature_mode
+    given = give_fingers(
+        train.windows, train.aspect, train.labels, gestures, augmentation.finger_donors, rng
+    )
     windows, labels, aspect = augment_windows(
-        train.windows, train.labels, augmentation, preprocessing.missing, rng, train.aspect, mode
+        given, train.labels, augmentation, preprocessing.missing, rng, train.aspect, mode
     )
     x_train = frame_features(windows, aspect, mode)
     shuffle = rng.permutation(len(x_train))
@@ -405,4 +433,32 @@ def training_inputs(
         test.labels,
         gestures,
         {"windows": windows_count},
+        *shifted_inputs(val.windows, val.aspect, val.labels, mode, rng),
     )
+
+
+def shifted_inputs(
+    windows: np.ndarray,
+    aspect: np.ndarray,
+    labels: np.ndarray,
+    mode: str,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Model inputs of shifted copies of windows (:class:`ShiftConfig`), and their labels.
+
+    The shift turns the hand in 3-D and changes finger proportions, depth and noise, as
+    another person or camera would show it.
+
+    Args:
+        windows: ``(n, L, 21, 3)`` landmark windows.
+        aspect: ``(n, L)`` their image height / width.
+        labels: ``(n,)`` their classes.
+        mode: Feature mode.
+        rng: Random generator for the shift.
+
+    Returns:
+        The copies' ``(n * copies, L, F)`` features and their classes.
+    """
+    shifted, shifted_aspect = shift_windows(windows, aspect, ShiftConfig(), rng)
+    copies = len(shifted) // max(len(windows), 1)
+    return frame_features(shifted, shifted_aspect, mode), np.tile(labels, copies)

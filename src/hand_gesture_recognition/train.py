@@ -16,10 +16,8 @@ from . import __version__
 from .calibration import (
     REJECTION_LABEL,
     Calibration,
-    ShiftConfig,
     calibrate,
     downward_limit,
-    shift_windows,
 )
 from .config import (
     CONFIG_FILE,
@@ -52,8 +50,7 @@ from .model import (
     write_model_files,
 )
 from .negatives import transplants
-from .preprocessing import WindowSet
-from .sequences import SplitData, prepare_data, split_windows
+from .sequences import SplitData, prepare_data, shifted_inputs, split_windows
 from .storage import OutputLock, file_digest, same_file, user_cache_dir, write_file_set
 from .storage import check_output_dir as check_writable_dir
 
@@ -278,61 +275,47 @@ def check_output_dir(out_dir: str | os.PathLike, force: bool) -> Path:
 
 
 def fit_calibration(
-    model: Any, table: LandmarkTable, config: RunConfig, gestures: list[str]
+    model: Any, data: SplitData, table: LandmarkTable, config: RunConfig
 ) -> Calibration:
-    """Fits the temperature on shifted copies of the validation windows.
+    """Fits the temperature on the shifted validation windows (``data.x_shifted``).
 
     See :mod:`hand_gesture_recognition.calibration` for why the windows are shifted. The
-    orientation rule (:func:`downward_limit`) is set from the training and validation windows
-    of the gestures (not of a ``none`` class), so it never rejects a gesture held as in
-    training.
+    orientation rule (:func:`orientation_limit`) is set from the training and validation
+    windows of the gestures (not of a ``none`` class), so it never rejects a gesture held as
+    in training.
 
     Args:
         model: The trained classifier.
+        data: Its inputs (the shifted validation windows and their classes).
         table: The landmarks it was trained on.
-        config: Its settings (the split gives the validation windows).
-        gestures: Class order.
+        config: Its settings (the split gives the windows of the orientation rule).
 
     Returns:
         The calibration.
     """
-    x, labels, limit = calibration_inputs(table, config, gestures)
-    return calibrate(predict_probabilities(model, x), labels, max_downward=limit)
+    return calibrate(
+        predict_probabilities(model, data.x_shifted),
+        data.y_shifted,
+        max_downward=orientation_limit(table, config, data.gestures),
+    )
 
 
-def calibration_inputs(
-    table: LandmarkTable, config: RunConfig, gestures: list[str]
-) -> tuple[np.ndarray, np.ndarray, float | None]:
-    """What :func:`fit_calibration` fits on, the same for every model of one configuration.
-
-    Returns:
-        Shifted validation inputs, their labels, and the orientation rule's limit.
-    """
+def orientation_limit(table: LandmarkTable, config: RunConfig, gestures: list[str]) -> float | None:
+    """The orientation rule's limit (:func:`downward_limit`) for the split's windows."""
     train, val, _, _ = split_windows(table, config.preprocessing, config.training, gestures)
-    x, labels = shifted_inputs(val, config, config.training.seed)
-    return x, labels, downward_limit([train, val], gestures)
-
-
-def shifted_inputs(part: WindowSet, config: RunConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Model inputs of shifted copies of windows (:class:`ShiftConfig`), and their labels.
-
-    The shift turns the hand in 3-D and changes finger proportions, depth and noise, as
-    another person or camera would show it.
-    """
-    rng = np.random.default_rng(seed)
-    windows, aspect = shift_windows(part.windows, part.aspect, ShiftConfig(), rng)
-    labels = np.tile(part.labels, len(windows) // max(len(part), 1))
-    return frame_features(windows, aspect, config.preprocessing.feature_mode), labels
+    return downward_limit([train, val], gestures)
 
 
 def transfer_inputs(table: LandmarkTable, config: RunConfig, gestures: list[str]) -> np.ndarray:
     """Shifted copies of the training windows, on which a student learns its teachers' answers.
 
-    The shift is the one the temperature is fitted on (:func:`shifted_inputs`); the teachers
+    The shift is the one temperatures are fitted on (:func:`shifted_inputs`); the teachers
     never saw these inputs.
     """
     train, _, _, _ = split_windows(table, config.preprocessing, config.training, gestures)
-    return shifted_inputs(train, config, config.training.seed + 1)[0]
+    rng = np.random.default_rng(config.training.seed + 1)
+    mode = config.preprocessing.feature_mode
+    return shifted_inputs(train.windows, train.aspect, train.labels, mode, rng)[0]
 
 
 #: Synthetic non-gestures per validation window, and how far (in one finger's extension) each
@@ -416,7 +399,7 @@ def best_candidate(
     training = config.training
     x_probe = probe_inputs(table, config, data.gestures)
     count = training.candidates if len(x_probe) else 1
-    x_shifted, shifted_labels, limit = calibration_inputs(table, config, data.gestures)
+    limit = orientation_limit(table, config, data.gestures)
     real = np.flatnonzero(np.asarray(data.gestures)[data.y_val] != REJECTION_LABEL)
     columns = [i for i, g in enumerate(data.gestures) if g != REJECTION_LABEL]
     best, candidates = None, []
@@ -424,7 +407,7 @@ def best_candidate(
         seed = training.seed if k == 0 else teacher_seed(training.seed, k - 1)
         model, history = fit(data, replace(config, training=replace(training, seed=seed)), verbose)
         calibration = calibrate(
-            predict_probabilities(model, x_shifted), shifted_labels, max_downward=limit
+            predict_probabilities(model, data.x_shifted), data.y_shifted, max_downward=limit
         )
         score = None
         if len(x_probe):
@@ -719,7 +702,7 @@ def _train_model(table, config, out_dir, force, verbose, data, lock, base) -> Tr
         model, history = fit(data, config, verbose, model=start)
     trained = time.perf_counter()
     if calibration is None:
-        calibration = fit_calibration(model, table, config, data.gestures)
+        calibration = fit_calibration(model, data, table, config)
     if len(data.y_test):
         y_pred = predict_classes(model, data.x_test)
         metrics = compute_metrics(data.y_test, y_pred, data.gestures, data.protocol)
@@ -760,6 +743,11 @@ def _train_model(table, config, out_dir, force, verbose, data, lock, base) -> Tr
         metrics["training"]["frame_classifier"] = {
             "epochs_run": len(history["frames_loss"]),
             "best_val_loss": min(history.get("frames_val_loss", [float("nan")])),
+        }
+        # Each part's own temperature, folded into it before the two are averaged.
+        metrics["training"]["part_temperatures"] = {
+            "lstm": history["temperature"][0],
+            "frame_classifier": history["frames_temperature"][0],
         }
     if teacher_histories:
         metrics["training"]["teachers"] = {
