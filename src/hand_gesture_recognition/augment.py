@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import FINGER_NAMES, AugmentationConfig
+from .config import FINGER_NAMES, AugmentationConfig, finger_donor
 from .features import hand_axes
 from .preprocessing import fill_missing
 
@@ -337,7 +337,7 @@ def give_fingers(
     """
     out = np.array(windows, dtype=np.float32, copy=True)
     for spec in specs:
-        gesture, finger, donor = spec.split(":")
+        gesture, finger, donor = finger_donor(spec)
         if gesture not in gestures or donor not in gestures:
             continue
         receivers = np.flatnonzero(labels == gestures.index(gesture))

@@ -102,6 +102,21 @@ class PreprocessingConfig:
 FINGER_NAMES = ("thumb", "index", "middle", "ring", "little")
 
 
+def finger_donor(spec: object) -> tuple[str, str, str]:
+    """Splits a ``"gesture:finger:donor"`` of :attr:`AugmentationConfig.finger_donors`.
+
+    Raises:
+        InputError: If it is not two different gestures around one of :data:`FINGER_NAMES`.
+    """
+    parts = str(spec).split(":")
+    if len(parts) != 3 or parts[1] not in FINGER_NAMES or parts[0] == parts[2]:
+        raise InputError(
+            f"finger_donors: expected 'gesture:finger:donor' with a finger of "
+            f"{', '.join(FINGER_NAMES)} and two different gestures, got {spec!r}"
+        )
+    return parts[0], parts[1], parts[2]
+
+
 @dataclass(frozen=True)
 class AugmentationConfig:
     """Training-window augmentation (original + ``copies`` augmented copies).
@@ -162,12 +177,7 @@ class AugmentationConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "finger_donors", tuple(self.finger_donors))
         for spec in self.finger_donors:
-            parts = str(spec).split(":")
-            if len(parts) != 3 or parts[1] not in FINGER_NAMES or parts[0] == parts[2]:
-                raise InputError(
-                    f"finger_donors: expected 'gesture:finger:donor' with a finger of "
-                    f"{', '.join(FINGER_NAMES)} and two different gestures, got {spec!r}"
-                )
+            finger_donor(spec)
         if not 0.0 <= self.still_fraction <= 1.0:
             raise InputError(f"still_fraction must be in [0, 1], got {self.still_fraction}")
         if self.copies < 0:

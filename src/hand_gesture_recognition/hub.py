@@ -35,6 +35,7 @@ from .config import (
     ONNX_FILE,
     TFLITE_FILE,
     RunConfig,
+    finger_donor,
     read_json,
 )
 from .errors import DownloadError, InputError
@@ -450,7 +451,7 @@ def _card_body(
         moves.append(f"curled (±{curl:g}° per joint)")
     pose = f"; the four fingers {' and '.join(moves)}" if moves else ""
     for spec in augmentation.get("finger_donors", []):
-        gesture, finger, donor = spec.split(":")
+        gesture, finger, donor = finger_donor(spec)
         if gesture in gestures and donor in gestures:
             pose += (
                 f"; before that, the training windows of `{gesture}` take the {finger} finger "
