@@ -251,7 +251,13 @@ def _timeline_row(prediction, time_s: float) -> dict[str, Any]:
     }
 
 
-def _answer(gesture: str, confidence: float, threshold: float, points_down: bool = False) -> str:
+def _answer(
+    gesture: str,
+    confidence: float,
+    threshold: float,
+    points_down: bool = False,
+    off_shape: bool = False,
+) -> str:
     """The answer in Markdown, marked uncertain under the recognizer's threshold.
 
     Args:
@@ -260,6 +266,8 @@ def _answer(gesture: str, confidence: float, threshold: float, points_down: bool
         threshold: The recognizer's confidence threshold.
         points_down: The recognizer answered "not a gesture" because the hand points down
             (its calibration's orientation rule); ``gesture`` is then only a best guess.
+        off_shape: The recognizer answered "not a gesture" because the fingers are not
+            held as in ``gesture`` (its calibration's finger rule).
     """
     if gesture == REJECTION_LABEL:
         return f"**Not a gesture** ({confidence:.0%} for the model's `{REJECTION_LABEL}` class)"
@@ -267,6 +275,11 @@ def _answer(gesture: str, confidence: float, threshold: float, points_down: bool
         return (
             "**Not a gesture**: the hand points down, as a resting hand does (best guess "
             f"`{gesture}`, {confidence:.0%})"
+        )
+    if off_shape:
+        return (
+            f"**Not a gesture**: the fingers are not held as in `{gesture}`, the closest "
+            f"gesture ({confidence:.0%})"
         )
     answer = f"**Gesture: {gesture}** ({confidence:.0%}"
     if confidence < threshold:
@@ -318,7 +331,7 @@ def _recognize_clip(
     writer = VideoSink(out, source.fps)
     rows: list[dict[str, Any]] = []
     probabilities: list[np.ndarray] = []
-    pointing_down = 0
+    pointing_down = off_shape = 0
     hands = 0
     truncated = False
     try:
@@ -336,6 +349,7 @@ def _recognize_clip(
                     if prediction.probabilities is not None:
                         probabilities.append(prediction.probabilities)
                         pointing_down += int(prediction.points_down)
+                        off_shape += int(prediction.off_shape)
                     rows.append(_timeline_row(prediction, step.index / source.fps))
                     writer.write(draw_overlay(step.frame, prediction))
                     if step.index % 10 == 0:
@@ -373,8 +387,10 @@ def _recognize_clip(
     mean = np.mean(probabilities, axis=0)
     scores = {gesture: float(p) for gesture, p in zip(gestures, mean, strict=True)}
     best = max(scores, key=scores.get)
-    # Most classified frames' hands pointed down: the clip's answer says so too.
-    answer = _answer(best, scores[best], threshold, pointing_down > len(probabilities) / 2)
+    # Most classified frames' hands pointed down, or were not held as a gesture: the clip's
+    # answer says so too.
+    half = len(probabilities) / 2
+    answer = _answer(best, scores[best], threshold, pointing_down > half, off_shape > half)
     status = (
         f"{answer}; mean probability over the {len(probabilities)} classified frames."
         f"\n\n{clip}; {coverage}."
@@ -420,7 +436,11 @@ def recognize_image(
         return annotated, None, f"**{message}**"
     scores = {g: float(p) for g, p in zip(gestures, prediction.probabilities, strict=True)}
     status = _answer(
-        prediction.candidate, prediction.confidence, recognizer.threshold, prediction.points_down
+        prediction.candidate,
+        prediction.confidence,
+        recognizer.threshold,
+        prediction.points_down,
+        prediction.off_shape,
     )
     status += "."
     return annotated, scores, status

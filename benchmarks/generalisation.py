@@ -19,24 +19,31 @@ and reports, as mean ± sd over the seeds:
   without a hand counts as wrong), then the share answered right *and* confidently
   (calibrated confidence >= the threshold), then the share of these photos rejected.
 * ``hagrid reject``: share of ``none`` and ``peace`` photos rejected (no hand, calibrated
-  confidence under the threshold, or a hand pointing further down than any training window's
-  by the orientation rule that ``train`` saves in ``calibration.json``; ``max downward`` is
-  its limit), together and per class; ``no rule`` leaves the orientation rule out.
+  confidence under the threshold, or by the two rules that ``train`` saves in
+  ``calibration.json``: a hand pointing further down than any training window's, ``max
+  downward`` being its limit, or fingers held unlike the answer's training windows by more
+  than the finger rule's margin), together and per class; ``no rule`` leaves both rules
+  out, ``no finger rule`` the finger rule.
 * ``webcam acc``: another person's webcam frames (``../shared/data/webcam-sample``), windows
   of 30 consecutive frames: stop -> 01_palm, thumbs_up -> 05_thumb (class-balanced), the
-  same with the threshold and the orientation rule, and ``webcam reject``: share of ``peace``
-  windows rejected (``no rule``: without the orientation rule).
+  same with the threshold and both rules, and ``webcam reject``: share of ``peace`` windows
+  rejected (``no rule``, ``no finger rule`` as above).
+* ``... reject M`` and ``... gate M``: the finger rule with the margin M, as the answer's
+  rule (``reject``, what the package does) and as a gate (the gestures whose fingers do not
+  fit get probability 0, the rest renormalised; report 14.14).
 
 ``canonical`` is what ``hand-gesture train`` builds: the LSTM with the single-frame
 classifier beside it (section 14.12), each scaled by its own temperature before they are
-averaged (section 14.13). Its two parts are also reported alone (``canonical/lstm``, the
+averaged (section 14.13), the average's own temperature as fitted (section 14.14). Its two
+parts are also reported alone (``canonical/lstm``, the
 network the design ``canonical/lstm`` trains, with the same answers, and
 ``canonical/frames``), and averaged as trained, without their own temperatures
 (``canonical/plain-average``, the default of section 14.12). Every other design is the LSTM
 alone, as when it was measured; ``canonical+mlp`` averages the LSTM with the scikit-learn
 MLP of the single-frame designs; ``canonical/as-extracted`` is ``canonical`` without
-``06_index``'s training windows taking the fists' middle finger (the default of section
-14.12 with each part calibrated, section 14.13).
+``06_index``'s training windows taking the fists' middle finger and ``02_l``'s index (the
+default of section 14.12 with each part calibrated, section 14.13), and
+``canonical/middle-only`` without the index (the fingers of section 14.13's default).
 
 For the LSTM designs, ``AUROC distance`` is the same separation of gestures from
 non-gestures by an open-set score that does not go through the softmax: minus the
@@ -94,10 +101,11 @@ Sections 14.7 to 14.11 measured the default of their time, the LSTM alone, now t
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -115,12 +123,14 @@ from hand_gesture_recognition.augment import (
     vary_proportions,
 )
 from hand_gesture_recognition.calibration import (
+    FINGER_MARGIN,
     REJECTION_LABEL,
     Calibration,
     answered,
     apply_temperature,
     downward_limit,
     expected_calibration_error,
+    finger_ranges,
     fit_temperature,
 )
 from hand_gesture_recognition.config import (
@@ -169,11 +179,17 @@ HAGRID_REJECT = ("none", "peace")
 WEBCAM_TARGETS = {"stop": "01_palm", "thumbs_up": "05_thumb"}
 WEBCAM_REJECT = ("peace",)
 LENGTH = 30
+#: Margins of the finger rule (Calibration.off_shape) measured; train uses FINGER_MARGIN.
+SHAPE_MARGINS = (0.3, FINGER_MARGIN, 0.5)
+FINGER_VARIANTS = ("reject", "gate")
 
 #: The default augmentation (noise, occlusion, scale and translation; the last two are
 #: skipped where they cannot change the features) on the fingers as extracted: every design
 #: but ``canonical`` was measured before ``06_index`` took the fists' middle finger.
 OLD_AUG = AugmentationConfig(finger_donors=())
+#: The default of report 14.13: ``06_index`` takes the fists' middle finger, not the straight
+#: index of ``02_l`` (14.14).
+MIDDLE_AUG = AugmentationConfig(finger_donors=("06_index:middle:03_fist",))
 #: 3-D rotation (before the 2-D projection of ``canonical``) and finger proportions.
 ROTATE_AUG = replace(
     OLD_AUG,
@@ -253,6 +269,7 @@ DESIGNS = {
     for d in (
         Design("canonical", "canonical", AugmentationConfig(), model=ModelConfig()),
         Design("canonical/as-extracted", "canonical", OLD_AUG, model=ModelConfig()),
+        Design("canonical/middle-only", "canonical", MIDDLE_AUG, model=ModelConfig()),
         Design("canonical/lstm", "canonical", OLD_AUG),
         Design("canonical/interpolate", "canonical", OLD_AUG, missing="interpolate"),
         Design("canonical+still", "canonical", STILL_AUG),
@@ -378,10 +395,14 @@ class Classifier:
 
     def calibrate(self, data, x_shifted: np.ndarray) -> None:
         fitted = fit_temperature(self.raw(x_shifted), data.y_shifted)
-        # As train's calibrate: the temperature used never sharpens (report 14.3).
+        # As train's fit_calibration: a model whose two parts were calibrated before their
+        # mean keeps its own fit (report 14.14); any other never sharpens (report 14.3).
+        parts_calibrated = bool(self.design.model.frame_units) and hasattr(
+            self, "part_temperatures"
+        )
         self.temperatures = {
             "val": fit_temperature(self.raw(data.x_val), data.y_val),
-            "shifted": max(fitted, 1.0),
+            "shifted": fitted if parts_calibrated else max(fitted, 1.0),
             "fitted": fitted,
         }
         self.temperature = self.temperatures["shifted"]
@@ -602,7 +623,12 @@ class Distilled(Classifier):
 
 
 def hagrid_check(
-    model: Classifier, photos: dict, gestures: list[str], threshold: float, rule: Calibration
+    model: Classifier,
+    photos: dict,
+    gestures: list[str],
+    threshold: float,
+    rule: Calibration,
+    outputs: dict | None = None,
 ) -> dict:
     prep = model.design.preprocessing()
     detected = photos["detected"]
@@ -620,9 +646,27 @@ def hagrid_check(
     probabilities[detected] = apply_temperature(raw, model.temperatures["shifted"])
     plain = np.zeros_like(probabilities)
     plain[detected] = apply_temperature(raw, model.temperatures["val"])
+    if outputs is not None:
+        outputs["hagrid"] = probabilities
     answer = np.where(detected, probabilities.argmax(1), -1)
     softmax_confident = detected & answered(probabilities, gestures, threshold)
-    confident = softmax_confident & ~down
+    # Both rules of the model's calibration, as the live recognizer applies them.
+    oriented = softmax_confident & ~down
+    confident = oriented & ~rule.off_shape(
+        photos["landmarks"][:, None], photos["aspect"][:, None], probabilities.argmax(1), gestures
+    )
+    finger = {
+        margin: finger_rules(
+            probabilities,
+            replace(rule, finger_margin=margin).finger_fit(
+                photos["landmarks"][:, None], photos["aspect"][:, None], gestures
+            ),
+            gestures,
+            threshold,
+            detected & ~down,
+        )
+        for margin in SHAPE_MARGINS
+    }
     labels = photos["label"]
     others = np.isin(labels, HAGRID_REJECT)
     gesture_rows = np.isin(labels, list(HAGRID_TARGETS))
@@ -641,12 +685,67 @@ def hagrid_check(
         "hagrid reject none": float((~confident[labels == "none"]).mean()),
         "hagrid reject peace": float((~confident[labels == "peace"]).mean()),
         "hagrid reject no rule": float((~softmax_confident[others]).mean()),
+        "hagrid reject no finger rule": float((~oriented[others]).mean()),
         "hagrid reject (T val)": float(
             (~(detected & answered(plain, gestures, threshold)))[others].mean()
         ),
         "hagrid AUROC": auroc(probabilities.max(1)[gesture_rows], probabilities.max(1)[others]),
         "hagrid AUROC distance": distance_auroc(model, windows, labels[detected]),
+        **{
+            f"hagrid {key} {variant} {margin}": float(value)
+            for margin, variants in finger.items()
+            for variant, (ruled, kept) in variants.items()
+            for key, value in (
+                (
+                    "acc",
+                    np.mean(
+                        [
+                            (ruled == gestures.index(t))[labels == n].mean()
+                            for n, t in HAGRID_TARGETS.items()
+                        ]
+                    ),
+                ),
+                (
+                    "acc@t",
+                    np.mean(
+                        [
+                            ((ruled == gestures.index(t)) & kept)[labels == n].mean()
+                            for n, t in HAGRID_TARGETS.items()
+                        ]
+                    ),
+                ),
+                ("reject none+peace", (~kept[others]).mean()),
+                ("reject peace", (~kept[labels == "peace"]).mean()),
+            )
+            if not (key == "acc" and variant == "reject")
+        },
     }
+
+
+def finger_rules(
+    probabilities: np.ndarray,
+    fits: np.ndarray,
+    gestures: list[str],
+    threshold: float,
+    allowed: np.ndarray,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Answers and whether each is confident, with the finger rule two ways.
+
+    ``reject``: the top answer stands, and is no gesture when the window's fingers do not
+    fit it. ``gate``: the probabilities of the gestures whose fingers do not fit are set to
+    zero and the rest renormalised; no gesture (answer -1) when none fits.
+    ``allowed`` is false where an answer is rejected already (no hand, pointing down).
+    """
+    answer = probabilities.argmax(-1)
+    rows = np.arange(len(answer))
+    kept = allowed & answered(probabilities, gestures, threshold) & fits[rows, answer]
+    gated = probabilities * fits
+    total = gated.sum(-1, keepdims=True)
+    some = total[:, 0] > 0
+    gated = np.divide(gated, total, out=np.zeros_like(gated), where=total > 0)
+    gate_answer = np.where(some, gated.argmax(-1), -1)
+    gate_kept = allowed & some & answered(gated, gestures, threshold)
+    return {"reject": (answer, kept), "gate": (gate_answer, gate_kept)}
 
 
 def distance_auroc(model: Classifier, windows: np.ndarray, labels: np.ndarray) -> float:
@@ -697,24 +796,45 @@ def webcam_check(
     threshold: float,
     rule: Calibration,
     stride: int = 5,
+    outputs: dict | None = None,
 ) -> dict:
     prep = model.design.preprocessing()
     accuracy, accepted, rejected_peace, plain_peace, softmax_peace = [], [], [], [], []
+    oriented_peace: list[float] = []
+    ruled: dict[tuple, list] = {}
     scores: dict[bool, list] = {True: [], False: []}
     distances: dict[bool, list] = {True: [], False: []}
     for name in (*WEBCAM_TARGETS, *WEBCAM_REJECT):
         windows, total = webcam_windows(frames, name, prep, stride)
         if len(windows) == 0:
             answer, confident = np.zeros(0, int), np.zeros(0, bool)
-            plain_confident = softmax_confident = confident
+            plain_confident = softmax_confident = oriented = confident
+            finger = {m: {v: (answer, confident) for v in FINGER_VARIANTS} for m in SHAPE_MARGINS}
         else:
             x = window_features(windows, prep.feature_mode)
             p, plain = model.calibrated(x), model.calibrated(x, "val")
+            if outputs is not None:
+                outputs[f"webcam-{name}"] = p
             answer = p.argmax(1)
             down = rule.points_down(windows.windows, windows.aspect)
             softmax_confident = answered(p, gestures, threshold)
-            confident = softmax_confident & ~down
+            oriented = softmax_confident & ~down
+            confident = oriented & ~rule.off_shape(
+                windows.windows, windows.aspect, answer, gestures
+            )
             plain_confident = answered(plain, gestures, threshold)
+            finger = {
+                margin: finger_rules(
+                    p,
+                    replace(rule, finger_margin=margin).finger_fit(
+                        windows.windows, windows.aspect, gestures
+                    ),
+                    gestures,
+                    threshold,
+                    ~down,
+                )
+                for margin in SHAPE_MARGINS
+            }
             scores[name in WEBCAM_TARGETS].append(p.max(1))
             distances[name in WEBCAM_TARGETS].append(model.closeness(x))
         unusable = total - len(answer)  # too many frames without a hand: no answer
@@ -722,15 +842,29 @@ def webcam_check(
             right = answer == gestures.index(WEBCAM_TARGETS[name])
             accuracy.append(right.sum() / total)
             accepted.append((right & confident).sum() / total)
+            for margin, variants in finger.items():
+                for variant, (answers, kept) in variants.items():
+                    hit = answers == gestures.index(WEBCAM_TARGETS[name])
+                    ruled.setdefault(("acc", variant, margin), []).append(hit.sum() / total)
+                    ruled.setdefault(("acc@t", variant, margin), []).append(
+                        (hit & kept).sum() / total
+                    )
         else:
+            for margin, variants in finger.items():
+                for variant, (_, kept) in variants.items():
+                    ruled.setdefault(("reject peace", variant, margin), []).append(
+                        ((~kept).sum() + unusable) / total
+                    )
             rejected_peace.append(((~confident).sum() + unusable) / total)
             softmax_peace.append(((~softmax_confident).sum() + unusable) / total)
+            oriented_peace.append(((~oriented).sum() + unusable) / total)
             plain_peace.append(((~plain_confident).sum() + unusable) / total)
     return {
         "webcam acc": float(np.mean(accuracy)),
         "webcam acc@t": float(np.mean(accepted)),
         "webcam reject peace": float(np.mean(rejected_peace)),
         "webcam reject no rule": float(np.mean(softmax_peace)),
+        "webcam reject no finger rule": float(np.mean(oriented_peace)),
         "webcam reject (T val)": float(np.mean(plain_peace)),
         "webcam AUROC": auroc(np.concatenate(scores[True]), np.concatenate(scores[False] or [[]]))
         if scores[False]
@@ -740,6 +874,11 @@ def webcam_check(
         )
         if scores[False] and model.embedding is not None
         else float("nan"),
+        **{
+            f"webcam {key} {variant} {margin}": float(np.mean(values))
+            for (key, variant, margin), values in ruled.items()
+            if not (key == "acc" and variant == "reject")
+        },
     }
 
 
@@ -782,9 +921,11 @@ def measure(
 ) -> None:
     """Appends one trained model's figures to ``results[name]``.
 
-    ``rule`` is the orientation rule of the training windows (a :class:`Calibration` with
-    only ``max_downward``, as ``train`` sets it); ``... no rule`` figures leave it out.
+    ``rule`` is the orientation and finger rules of the training windows (a
+    :class:`Calibration` with only ``max_downward`` and ``finger_ranges``, as ``train`` sets
+    them); ``... no rule`` figures leave both out.
     """
+    outputs: dict = {}
     val, val_shifted = model.raw(data.x_val), model.raw(x_shifted)
     t_val, t_shift = model.temperatures["val"], model.temperatures["shifted"]
     row = {
@@ -811,9 +952,20 @@ def measure(
             model.calibrated(data.x_val), model.calibrated(x_synthetic)
         ),
         "max downward": rule.max_downward,
-        **hagrid_check(model, photos, data.gestures, args.threshold, rule),
-        **webcam_check(model, frames, data.gestures, args.threshold, rule),
+        **hagrid_check(model, photos, data.gestures, args.threshold, rule, outputs=outputs),
+        **webcam_check(model, frames, data.gestures, args.threshold, rule, outputs=outputs),
     }
+    if args.save_outputs:
+        # The calibrated probabilities, so that other answer rules can be measured on the
+        # same models without training them again.
+        args.save_outputs.mkdir(parents=True, exist_ok=True)
+        seed = len(results.get(name, {}).get("ir test", [])) + args.first_seed
+        np.savez(
+            args.save_outputs / f"{name.replace('/', '_')}-seed{seed}.npz",
+            gestures=np.array(data.gestures),
+            rule=json.dumps(asdict(rule)),
+            **outputs,
+        )
     for key, value in row.items():
         results.setdefault(name, {}).setdefault(key, []).append(value)
 
@@ -865,6 +1017,12 @@ def main(argv: list[str] | None = None) -> int:
         "--candidates K would keep (the highest 'synthetic none AUROC')",
     )
     parser.add_argument("--threshold", type=float, default=0.6, help="calibrated confidence")
+    parser.add_argument(
+        "--save-outputs",
+        type=Path,
+        metavar="DIR",
+        help="save each model's calibrated probabilities on the photos and webcam windows",
+    )
     parser.add_argument(
         "--teachers",
         type=int,
@@ -934,7 +1092,13 @@ def main(argv: list[str] | None = None) -> int:
                 RunConfig(preprocessing=prep, training=TrainingConfig(split="time", seed=seed)),
                 gesture_order(table.gestures),
             )
-            rule = Calibration(max_downward=downward_limit([train, val_windows], gestures))
+            # The rules train saves (train.rejection_rules), from the same windows.
+            rule = Calibration(
+                max_downward=downward_limit([train, val_windows], gestures),
+                finger_ranges=finger_ranges(
+                    [train, val_windows], gestures, design.augmentation.finger_donors
+                ),
+            )
             if args.teachers:
                 config = RunConfig(
                     preprocessing=prep, training=TrainingConfig(split="time", seed=seed)

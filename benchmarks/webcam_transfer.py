@@ -8,8 +8,9 @@ frames (``../shared/data/webcam-sample``), whose LeapGestRecog equivalents are `
 ``05_thumb``. ``peace`` has no equivalent; what it is taken for is reported separately.
 
 Prints, per feature mode and seed, the share of frames with a full window whose answer is the
-right gesture (the target is at least 0.90), and the share of all frames; with several seeds,
-the mean ± sd over them (one seed is a guess: 1.000 with one, 0.5 with the next).
+right gesture and not rejected by the calibration's rules (the target is at least 0.90), and
+the share of all frames; for ``peace``, the share answered "not a gesture"; with several
+seeds, the mean ± sd over them (one seed is a guess: 1.000 with one, 0.5 with the next).
 
     uv run python benchmarks/webcam_transfer.py [--features canonical normalized] [--epochs N]
         [--stride N] [--seeds 42 7 ...] [--curl DEGREES] [--candidates K]
@@ -86,8 +87,17 @@ def train(
     return result.metrics
 
 
-def evaluate(model_dir: Path, webcam: Path) -> dict[str, tuple[float, float, Counter]]:
-    from hand_gesture_recognition.realtime import RealTimeGestureRecognizer, list_images, read_image
+def evaluate(model_dir: Path, webcam: Path) -> dict[str, tuple[float, float, float, Counter]]:
+    """Per webcam gesture: the share of frames with a full window answered right, of all
+    frames, of full windows answered "not a gesture" (the calibration's rules), and the
+    answers (the model's candidates, rejected or not)."""
+    from hand_gesture_recognition.realtime import (
+        GESTURE,
+        NOT_GESTURE,
+        RealTimeGestureRecognizer,
+        list_images,
+        read_image,
+    )
 
     results = {}
     with RealTimeGestureRecognizer(model_dir, threshold=0.0) as recognizer:
@@ -95,14 +105,17 @@ def evaluate(model_dir: Path, webcam: Path) -> dict[str, tuple[float, float, Cou
             recognizer.reset()
             answers = []
             for path in list_images(webcam / gesture):
-                answers.append(recognizer.process_frame(read_image(path)).candidate)
-            full = [a for a in answers if a is not None]
+                prediction = recognizer.process_frame(read_image(path))
+                answers.append((prediction.candidate, prediction.state))
+            full = [a for a in answers if a[0] is not None]
             target = TARGETS.get(gesture)
-            right = sum(a == target for a in full)
+            right = sum(c == target and state == GESTURE for c, state in full)
+            rejected = sum(state == NOT_GESTURE for _, state in full)
             results[gesture] = (
                 right / len(full) if full else 0.0,
                 right / len(answers),
-                Counter(full),
+                rejected / len(full) if full else 0.0,
+                Counter(c for c, _ in full),
             )
     return results
 
@@ -170,16 +183,21 @@ def main(argv: list[str] | None = None) -> int:
             if chosen:
                 print(f"  kept seed {chosen['chosen_seed']} of {len(chosen['models'])} candidates")
             scores = []
-            for gesture, (windowed, overall, answers) in results.items():
+            for gesture, (windowed, overall, rejected, answers) in results.items():
                 common = ", ".join(f"{g} {n}" for g, n in answers.most_common(3))
                 if gesture in TARGETS:
                     scores.append(windowed)
                     print(
                         f"  {gesture:9s} -> {TARGETS[gesture]}: {windowed:.3f} of frames with a "
-                        f"full window right ({overall:.3f} of all frames); answers: {common}"
+                        f"full window right ({overall:.3f} of all frames; {rejected:.3f} not a "
+                        f"gesture); the model's answers: {common}"
                     )
                 else:
-                    print(f"  {gesture:9s} (no LeapGestRecog equivalent) taken for: {common}")
+                    print(
+                        f"  {gesture:9s} (no LeapGestRecog equivalent): {rejected:.3f} of frames "
+                        f"with a full window answered not a gesture; the model's answers: {common}"
+                    )
+                    summary.setdefault(f"{name} peace rejected", []).append(rejected)
             mean = sum(scores) / len(scores)
             summary.setdefault(name, []).append(mean)
             print(f"  webcam transfer (stop + thumbs_up, mean): {mean:.3f}  (target >= 0.90)")

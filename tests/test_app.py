@@ -206,6 +206,9 @@ def test_answers_name_the_gesture_or_say_it_is_none():
         "**Not a gesture**: the hand points down, as a resting hand does (best guess "
         "`01_palm`, 90%)"
     )
+    assert app._answer("06_index", 0.8, 0.6, off_shape=True) == (
+        "**Not a gesture**: the fingers are not held as in `06_index`, the closest gesture (80%)"
+    )
 
 
 def test_import_and_build_load_no_model():

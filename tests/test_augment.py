@@ -4,9 +4,8 @@ import pytest
 from hand_gesture_recognition import augment
 from hand_gesture_recognition.config import AugmentationConfig, PreprocessingConfig, TrainingConfig
 from hand_gesture_recognition.dataset import gesture_order
-from hand_gesture_recognition.features import frame_features, hand_axes, isotropic
+from hand_gesture_recognition.features import finger_extension, frame_features, hand_axes, isotropic
 from hand_gesture_recognition.landmark_file import LandmarkTable
-from hand_gesture_recognition.negatives import finger_extension
 from hand_gesture_recognition.sequences import split_windows
 
 

@@ -157,6 +157,7 @@ def test_main_job_downloads_trains_and_cleans_up(tmp_path, monkeypatch, leap_ges
     assert "test accuracy" in out
     # The infrared hands all point up: the orientation rule starts 14° below the horizontal.
     assert "'not a gesture' for a hand pointing more than 14° below the horizontal" in out
+    assert "'not a gesture' for fingers held unlike the closest gesture's training" in out
     # What this run downloaded is deleted (a dataset that was there before is kept:
     # tests/test_safety.py).
     assert "deleted the dataset this run downloaded" in captured.err

@@ -84,7 +84,10 @@ def test_schema_version_is_written_and_older_files_still_read(tmp_path):
     saved = json.loads(path.read_text())
     assert saved["schema_version"] == 4
     assert saved["model"]["frame_units"] == [128, 64]
-    assert saved["augmentation"]["finger_donors"] == ["06_index:middle:03_fist"]
+    assert saved["augmentation"]["finger_donors"] == [
+        "06_index:middle:03_fist",
+        "06_index:index:02_l",
+    ]
     assert RunConfig.load(path) == RunConfig(info={"gestures": ["a"]})
     # Up to version 3 the fingers were trained as extracted.
     del saved["augmentation"]["finger_donors"]

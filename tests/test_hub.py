@@ -209,16 +209,22 @@ def test_card_lists_the_exports_and_the_lineage(model_dir, tmp_path):
     assert "hand-gesture-recognition 0.1.0" in flat and "schema version 4" in flat
     assert "Beside it, a single-frame classifier" not in flat  # an LSTM alone
     assert "the four fingers spread (±25°) and curled (±15° per joint)" in flat
-    assert "0.800 ± 0.196 of another person's webcam" in flat  # with its spread over seeds
+    assert "0.880 ± 0.139 of another person's webcam" in flat  # with its spread over seeds
     assert "own settings (stride 1, up to 100 epochs; mean ± sd over 10 seeds)" in flat
-    assert "0.800 ± 0.033 of HaGRID's hands making no gesture rejected" in flat
+    assert "0.887 ± 0.018 of HaGRID's hands making no gesture and V signs rejected" in flat
     assert "point more than" not in flat  # calibration.json without the orientation rule
     Calibration(temperature=1.5, max_downward=0.25).save(lineage)
     flat = " ".join(str(hub.build_model_card(lineage, "me/gestures")).split())
     assert "A hand that points more than 14° below the horizontal (wrist to middle" in flat
+    assert "fingers are not held" not in flat  # no finger rule
     Calibration(max_downward=1.2).save(lineage)  # a limit the rule can never reach
     flat = " ".join(str(hub.build_model_card(lineage, "me/gestures")).split())
     assert "below the horizontal" not in flat
+    ranges = {"01_palm": [[0.9] * 5, [1.0] * 5]}
+    Calibration(finger_ranges=ranges, finger_margin=0.25).save(lineage)
+    flat = " ".join(str(hub.build_model_card(lineage, "me/gestures")).split())
+    assert "So is a hand whose fingers are not held as in the training windows" in flat
+    assert "more than 0.25 outside their range" in flat
     assert "was kept" not in flat  # one model, no candidates
     metrics = json.loads((lineage / "metrics.json").read_text())
     metrics["training"]["candidates"] = {
@@ -266,7 +272,8 @@ def test_card_describes_the_single_frame_classifier(trained_model_dir):
     assert f"(LSTM {lstm:.2f}, single-frame classifier {frames:.2f})." in flat
     assert (
         "; before that, the training windows of `06_index` take the middle finger of random "
-        "`03_fist` windows (TECHNICAL_REPORT section 14.13)." in flat
+        "`03_fist` windows and the index finger of random `02_l` windows (TECHNICAL_REPORT "
+        "sections 14.13 and 14.14)." in flat
     )
 
 

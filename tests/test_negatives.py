@@ -1,12 +1,12 @@
 import numpy as np
 import pytest
 
-from hand_gesture_recognition.augment import FINGER_CHAINS, transplant_fingers
+from hand_gesture_recognition.augment import transplant_fingers
 from hand_gesture_recognition.config import PreprocessingConfig, TrainingConfig
 from hand_gesture_recognition.dataset import gesture_order
-from hand_gesture_recognition.features import isotropic
+from hand_gesture_recognition.features import FINGER_CHAINS, finger_extension, isotropic
 from hand_gesture_recognition.landmark_file import LandmarkTable
-from hand_gesture_recognition.negatives import finger_extension, transplants
+from hand_gesture_recognition.negatives import transplants
 from hand_gesture_recognition.sequences import split_windows
 
 #: Landmarks that no transplant moves: the wrist, the thumb's base and the four knuckles.

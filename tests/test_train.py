@@ -7,11 +7,13 @@ import pytest
 from hand_gesture_recognition.calibration import (
     REJECTION_LABEL,
     Calibration,
+    finger_ranges,
     fit_temperature,
     window_downward,
 )
 from hand_gesture_recognition.cli import main
 from hand_gesture_recognition.config import (
+    FINGER_NAMES,
     AugmentationConfig,
     ModelConfig,
     PreprocessingConfig,
@@ -31,8 +33,8 @@ from hand_gesture_recognition.model import (
 from hand_gesture_recognition.sequences import prepare_data, split_windows
 from hand_gesture_recognition.train import (
     NO_PROBES_REASON,
-    orientation_limit,
     probe_inputs,
+    rejection_rules,
     separation,
     train_model,
 )
@@ -102,6 +104,14 @@ def test_training_on_the_sample_learns_and_saves_a_reloadable_model(sample_landm
         fit_temperature(per_frame.reshape(n, length, -1), data.y_shifted),
     )
     assert refitted == pytest.approx((1.0, 1.0), abs=1e-3)
+    # Their mean is underconfident, as an average of calibrated parts is: the model's own
+    # temperature is its fit, sharpening or not.
+    final = Calibration.load(out)
+    assert final.temperature == final.fitted_temperature
+    assert final.temperature == pytest.approx(
+        fit_temperature(loaded.model(data.x_shifted, training=False).numpy(), data.y_shifted),
+        abs=1e-3,
+    )
     # The single-frame classifier alone already reads the later frames of each recording.
     assert (both[1].argmax(axis=1) == data.y_test).mean() >= 0.8
 
@@ -141,6 +151,9 @@ def test_a_model_without_frame_units_is_the_original_lstm(sample_landmarks, tmp_
     assert result.model.name == "hand_gesture_lstm" and lstm_part(result.model) is result.model
     assert "frames_loss" not in result.history
     assert "frame_classifier" not in result.metrics["training"]
+    # A single LSTM's temperature never sharpens (its fit is kept beside it).
+    calibration = Calibration(**result.metrics["calibration"])
+    assert calibration.temperature == max(1.0, calibration.fitted_temperature)
 
 
 def test_an_existing_model_is_not_overwritten(tmp_path, sample_landmarks):
@@ -365,7 +378,7 @@ def test_candidates_of_gestures_with_the_same_fingers_train_one_model(
     }
 
 
-def test_the_orientation_rule_is_set_from_the_gestures_not_from_the_none_poses(
+def test_the_rejection_rules_are_set_from_the_gestures_not_from_the_none_poses(
     sample_landmarks,
 ):
     table = LandmarkTable.load(sample_landmarks)
@@ -381,7 +394,12 @@ def test_the_orientation_rule_is_set_from_the_gestures_not_from_the_none_poses(
     gestures = gesture_order(as_none.gestures)
     # Hands hanging down recorded as "none" teach the rule nothing: the sample's gestures all
     # point up, so it starts the margin below the horizontal.
-    assert orientation_limit(as_none, config, gestures) == pytest.approx(0.25)
+    rules = rejection_rules(as_none, config, gestures)
+    assert rules.max_downward == pytest.approx(0.25)
+    # The "none" poses get no finger range; 06_index has the fists' middle finger, which its
+    # training windows take (the default finger_donors).
+    assert REJECTION_LABEL not in rules.finger_ranges
+    assert sorted(rules.finger_ranges) == [g for g in gestures if g != REJECTION_LABEL]
     # Recorded as a gesture, they move the limit to the margin below the lowest of them.
     gestures = gesture_order(as_gesture.gestures)
     train, val, _, _ = split_windows(as_gesture, config.preprocessing, config.training, gestures)
@@ -390,4 +408,11 @@ def test_the_orientation_rule_is_set_from_the_gestures_not_from_the_none_poses(
         for part in (train, val)
     )
     assert lowest > 0.5
-    assert orientation_limit(as_gesture, config, gestures) == pytest.approx(lowest + 0.25)
+    rules = rejection_rules(as_gesture, config, gestures)
+    assert rules.max_downward == pytest.approx(lowest + 0.25)
+    middle = FINGER_NAMES.index("middle")
+    index_range = np.array(rules.finger_ranges["06_index"])
+    fist_range = np.array(rules.finger_ranges["03_fist"])
+    np.testing.assert_array_equal(index_range[:, middle], fist_range[:, middle])
+    as_extracted = finger_ranges([train, val], gestures)["06_index"]
+    assert np.array(as_extracted)[1, middle] > 0.8 > index_range[1, middle]

@@ -173,6 +173,24 @@ def test_pointing_down_shows_each_frame_where_its_hand_points(small_table):
     assert visualize.plot_pointing_down(small_table).axes[0].get_legend() is None
 
 
+def test_finger_ranges_draw_each_fingers_range_and_margin():
+    ranges = {
+        "06_index": [[0.9, 0.95, 0.4, 0.4, 0.5], [0.95, 1.0, 0.45, 0.5, 0.55]],
+        "01_palm": [[0.97, 0.99, 0.98, 0.98, 0.98], [0.98, 1.0, 1.0, 0.99, 0.99]],
+    }
+    axis = visualize.plot_finger_ranges(ranges, 0.4).axes[0]
+    assert [t.get_text() for t in axis.get_xticklabels()] == ["01_palm", "06_index"]
+    # Per finger: its ranges, then the same widened by the margin, at the same positions.
+    assert len(axis.collections) == 10
+    middle, middle_margin = axis.collections[4].get_segments(), axis.collections[5].get_segments()
+    np.testing.assert_allclose(middle[1], [[1.0, 0.4], [1.0, 0.45]])  # 06_index, at x = 1
+    np.testing.assert_allclose(middle_margin[1], [[1.0, 0.0], [1.0, 0.85]])
+    np.testing.assert_allclose(middle[0], [[0.0, 0.98], [0.0, 1.0]])
+    assert [t.get_text() for t in axis.get_legend().get_texts()] == [
+        "thumb", "index", "middle", "ring", "little"
+    ]  # fmt: skip
+
+
 def test_loso_chart_has_two_bars_per_subject():
     metrics = {
         "folds": [

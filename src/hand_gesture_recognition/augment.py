@@ -20,19 +20,8 @@ from __future__ import annotations
 import numpy as np
 
 from .config import FINGER_NAMES, AugmentationConfig, finger_donor
-from .features import hand_axes
+from .features import FINGER_CHAINS, FINGERS, hand_axes
 from .preprocessing import fill_missing
-
-#: The landmark chains from the wrist to each fingertip (MediaPipe's indices).
-FINGERS = (
-    (0, 1, 2, 3, 4),
-    (0, 5, 6, 7, 8),
-    (0, 9, 10, 11, 12),
-    (0, 13, 14, 15, 16),
-    (0, 17, 18, 19, 20),
-)
-#: Each finger's landmarks from its base (the thumb's CMC joint, the others' knuckles) to its tip.
-FINGER_CHAINS = tuple(chain[1:] for chain in FINGERS)
 
 
 def add_noise(windows: np.ndarray, std: float, rng: np.random.Generator) -> np.ndarray:

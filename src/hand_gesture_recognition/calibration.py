@@ -33,15 +33,15 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
 
 from .augment import add_noise, rotate_3d, scale_depth, vary_proportions
-from .config import read_json, write_json_atomic
+from .config import FINGER_NAMES, finger_donor, read_json, write_json_atomic
 from .errors import InputError
-from .features import pointing_down
+from .features import finger_extension, isotropic, pointing_down
 from .preprocessing import WindowSet
 
 CALIBRATION_FILE = "calibration.json"
@@ -51,6 +51,10 @@ REJECTION_LABEL = "none"
 #: before it is no gesture, as a sine: the rule starts 0.25 (about 14 degrees) below the
 #: horizontal, or that much below the lowest training hand if that pointed further down.
 DOWNWARD_MARGIN = 0.25
+#: How far (in one finger's extension, 0 curled to 1 straight) a window's finger may lie
+#: outside the range of the answered gesture's training windows before the answer is "no
+#: known gesture" (:meth:`Calibration.off_shape`).
+FINGER_MARGIN = 0.4
 _TINY = 1e-12
 
 
@@ -68,6 +72,11 @@ class Calibration:
         max_downward: A window whose hand points further down than this
             (:func:`window_downward`) is no gesture; None: no such rule (models trained
             before it, and the original project's).
+        finger_ranges: For each gesture, the lowest and highest extension of each finger,
+            thumb to little finger, over its training windows (:func:`finger_ranges`); None:
+            no finger rule (models trained before it, and the original project's).
+        finger_margin: How far outside its answer's range a window's finger may be
+            (:meth:`off_shape`).
     """
 
     temperature: float = 1.0
@@ -77,6 +86,8 @@ class Calibration:
     fitted_on: int = 0
     fitted_temperature: float | None = None
     max_downward: float | None = None
+    finger_ranges: dict[str, list[list[float]]] | None = None
+    finger_margin: float = FINGER_MARGIN
 
     def __post_init__(self) -> None:
         if not self.temperature > 0:
@@ -87,6 +98,14 @@ class Calibration:
         number = isinstance(limit, int | float) and not isinstance(limit, bool)
         if limit is not None and not (number and math.isfinite(limit)):
             raise InputError(f"max_downward must be a finite number or null, got {limit!r}")
+        margin = self.finger_margin
+        if isinstance(margin, bool) or not (isinstance(margin, int | float) and margin >= 0):
+            raise InputError(f"finger_margin must be a number >= 0, got {margin!r}")
+        if self.finger_ranges is not None and not _finger_ranges_valid(self.finger_ranges):
+            raise InputError(
+                "finger_ranges must map each gesture to [lowest, highest] extensions of the "
+                f"{len(FINGER_NAMES)} fingers, or be null"
+            )
 
     @property
     def downward_degrees(self) -> float | None:
@@ -119,6 +138,60 @@ class Calibration:
         if self.max_downward is None:
             return np.zeros(np.shape(landmarks)[:-3], dtype=bool)
         return window_downward(landmarks, aspect) > self.max_downward
+
+    def finger_fit(
+        self, landmarks: np.ndarray, aspect: np.ndarray, gestures: list[str]
+    ) -> np.ndarray:
+        """Whether each window's fingers could be each gesture's.
+
+        They could when every finger's extension (:func:`window_fingers`) lies within
+        :attr:`finger_margin` of that gesture's :attr:`finger_ranges`. A gesture without a
+        range (and every gesture of a calibration without the rule) fits any window, and
+        every gesture fits a window without a hand.
+
+        Args:
+            landmarks: ``(..., L, 21, 3)`` landmark windows (a photo: ``L = 1``).
+            aspect: ``(..., L)`` their image height / width.
+            gestures: The class names, in the model's order.
+
+        Returns:
+            ``(..., C)`` booleans.
+        """
+        ranges = self.finger_ranges or {}
+        known = [i for i, g in enumerate(gestures) if g in ranges]
+        batch = np.shape(landmarks)[:-3]
+        fits = np.ones((*batch, len(gestures)), dtype=bool)
+        if not known:
+            return fits
+        fingers = window_fingers(landmarks, aspect)[..., None, :]  # (..., 1, 5)
+        bounds = np.array([ranges[gestures[i]] for i in known], dtype=np.float32)  # (k, 2, 5)
+        outside = np.maximum(bounds[:, 0] - fingers, fingers - bounds[:, 1])  # (..., k, 5)
+        # NaN (no hand) compares false: such a window fits.
+        fits[..., known] = ~(outside > self.finger_margin).any(axis=-1)
+        return fits
+
+    def off_shape(
+        self, landmarks: np.ndarray, aspect: np.ndarray, answers: np.ndarray, gestures: list[str]
+    ) -> np.ndarray:
+        """Whether each window's fingers are not those of the gesture it is answered as.
+
+        A window is off shape when, in some finger, its extension (:func:`window_fingers`)
+        lies more than :attr:`finger_margin` outside that gesture's :attr:`finger_ranges`:
+        a V sign answered as ``06_index``, whose training windows all curl the middle finger
+        (:meth:`finger_fit`).
+
+        Args:
+            landmarks: ``(..., L, 21, 3)`` landmark windows (a photo: ``L = 1``).
+            aspect: ``(..., L)`` their image height / width.
+            answers: ``(...)`` the index into ``gestures`` each window is answered as.
+            gestures: The class names, in the model's order.
+
+        Returns:
+            ``(...)`` booleans.
+        """
+        fits = self.finger_fit(landmarks, aspect, gestures)
+        answers = np.asarray(answers)
+        return ~np.take_along_axis(fits, answers[..., None], axis=-1)[..., 0]
 
     def save(self, directory: str | os.PathLike) -> None:
         """Writes ``calibration.json`` into a model directory, atomically."""
@@ -162,6 +235,20 @@ def answered(probabilities: np.ndarray, gestures: list[str], threshold: float) -
     return (probabilities.max(axis=-1) >= threshold) & named
 
 
+def _finger_ranges_valid(ranges: object) -> bool:
+    """Whether ``ranges`` maps names to two rows of one finite number per finger."""
+    if not isinstance(ranges, dict):
+        return False
+    for bounds in ranges.values():
+        try:
+            values = np.asarray(bounds, dtype=float)
+        except (TypeError, ValueError):
+            return False
+        if values.shape != (2, len(FINGER_NAMES)) or not np.isfinite(values).all():
+            return False
+    return True
+
+
 def window_downward(landmarks: np.ndarray, aspect: np.ndarray) -> np.ndarray:
     """The median over each window's frames of how far below the horizontal its hand points.
 
@@ -173,9 +260,29 @@ def window_downward(landmarks: np.ndarray, aspect: np.ndarray) -> np.ndarray:
         ``(...)`` float32: :func:`~hand_gesture_recognition.features.pointing_down`'s median,
         NaN for a window without a hand.
     """
-    # The median of the frames with a hand, from one sort (NaN sorts last): np.nanmedian
-    # takes about ten times as long on one window, and this runs on every live frame.
-    ordered = np.sort(pointing_down(landmarks, aspect), axis=-1)
+    return _median_of_frames(pointing_down(landmarks, aspect))
+
+
+def window_fingers(landmarks: np.ndarray, aspect: np.ndarray) -> np.ndarray:
+    """The median over each window's frames of each finger's 3-D extension.
+
+    Args:
+        landmarks: ``(..., L, 21, 3)`` landmark windows.
+        aspect: ``(..., L)`` their image height / width.
+
+    Returns:
+        ``(..., 5)`` float32 (:func:`~hand_gesture_recognition.features.finger_extension`,
+        thumb to little finger), NaN for a window without a hand.
+    """
+    extension = finger_extension(isotropic(landmarks, aspect))  # (..., L, 5)
+    return _median_of_frames(np.moveaxis(extension, -1, -2))
+
+
+def _median_of_frames(values: np.ndarray) -> np.ndarray:
+    """The median over the last axis of its finite values (NaN: none), as float32."""
+    # From one sort (NaN sorts last): np.nanmedian takes about ten times as long on one
+    # window, and this runs on every live frame.
+    ordered = np.sort(values, axis=-1)
     count = np.isfinite(ordered).sum(axis=-1, keepdims=True)
     low = np.take_along_axis(ordered, np.maximum(count - 1, 0) // 2, axis=-1)
     high = np.take_along_axis(ordered, count // 2, axis=-1)
@@ -206,6 +313,41 @@ def downward_limit(
         if np.isfinite(downward).any():
             lowest = max(lowest, float(np.nanmax(downward)))
     return lowest + float(margin)
+
+
+def finger_ranges(
+    parts: list[WindowSet], gestures: list[str], donors: tuple[str, ...] = ()
+) -> dict[str, list[list[float]]]:
+    """The :attr:`Calibration.finger_ranges` of a model trained on these windows.
+
+    Each gesture's range is the 1st to 99th percentile of its windows'
+    :func:`window_fingers`. A finger that a gesture's training windows take from another
+    gesture (``donors``, :attr:`~hand_gesture_recognition.config.AugmentationConfig.finger_donors`)
+    gets the donor's range. The :data:`REJECTION_LABEL` class gets none: its answer is no
+    gesture already.
+
+    Args:
+        parts: The training and validation windows (as extracted).
+        gestures: Class names in label order.
+        donors: ``"gesture:finger:donor"`` specs the training windows were given.
+
+    Returns:
+        ``{gesture: [[lowest per finger], [highest per finger]]}`` for each gesture with a
+        window that has a hand.
+    """
+    fingers = np.concatenate([window_fingers(p.windows, p.aspect) for p in parts])
+    labels = np.concatenate([p.labels for p in parts])
+    ranges = {}
+    for index, gesture in enumerate(gestures):
+        rows = fingers[(labels == index) & np.isfinite(fingers).all(axis=-1)]
+        if gesture != REJECTION_LABEL and len(rows):
+            ranges[gesture] = np.percentile(rows, [1, 99], axis=0)
+    for spec in donors:
+        gesture, finger, donor = finger_donor(spec)
+        if gesture in ranges and donor in ranges:
+            column = FINGER_NAMES.index(finger)
+            ranges[gesture][:, column] = ranges[donor][:, column]
+    return {g: np.round(r, 4).tolist() for g, r in ranges.items()}
 
 
 @dataclass(frozen=True)
@@ -347,7 +489,7 @@ def calibrate(
     labels: np.ndarray,
     threshold: float = 0.6,
     min_temperature: float | None = 1.0,
-    max_downward: float | None = None,
+    rules: Calibration | None = None,
 ) -> Calibration:
     """Fits the temperature on validation outputs and records the ECE before and after.
 
@@ -359,19 +501,21 @@ def calibrate(
             default 1 never sharpens: windows of the training person, even shifted, are
             easier than new people, and on LeapGestRecog's sample the fit on them always
             ran to the search's lower bound, which would make every answer look certain.
-        max_downward: The orientation rule to store with it (:func:`downward_limit`).
+        rules: The rules that answer "no known gesture" whatever the confidence, to store
+            with it: its :attr:`~Calibration.max_downward`, :attr:`~Calibration.finger_ranges`
+            and :attr:`~Calibration.finger_margin` (None: no rules).
 
     Returns:
         The calibration; ``ece_after`` is for the temperature used.
     """
     fitted = fit_temperature(probabilities, labels)
     temperature = fitted if min_temperature is None else max(fitted, float(min_temperature))
-    return Calibration(
+    return replace(
+        rules or Calibration(),
         temperature=temperature,
         threshold=float(threshold),
         ece_before=expected_calibration_error(probabilities, labels),
         ece_after=expected_calibration_error(apply_temperature(probabilities, temperature), labels),
         fitted_on=int(len(labels)),
         fitted_temperature=fitted,
-        max_downward=max_downward,
     )

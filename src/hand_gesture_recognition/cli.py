@@ -462,9 +462,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
             f"kept seed {chosen['chosen_seed']} of {len(chosen['models'])} candidates "
             f"(how well confidence tells gestures from synthetic non-gestures: {scores})"
         )
-    angle = Calibration(**metrics["calibration"]).downward_degrees
-    if angle is not None:
-        print(f"'not a gesture' for a hand pointing more than {angle:.0f}° below the horizontal")
+    calibration = Calibration(**metrics["calibration"])
+    if calibration.downward_degrees is not None:
+        print(
+            f"'not a gesture' for a hand pointing more than {calibration.downward_degrees:.0f}° "
+            "below the horizontal"
+        )
+    if calibration.finger_ranges:
+        print(
+            "'not a gesture' for fingers held unlike the closest gesture's training windows "
+            f"(an extension more than {calibration.finger_margin:.2f} outside their range)"
+        )
     print(f"model saved to {result.out_dir}")
     return 0
 

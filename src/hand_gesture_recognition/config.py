@@ -142,10 +142,11 @@ class AugmentationConfig:
             from a random training window of another gesture, as ``"gesture:finger:donor"``
             (finger one of :data:`FINGER_NAMES`; see
             :func:`~hand_gesture_recognition.augment.give_fingers`). By default ``06_index``
-            gets the curled middle finger of ``03_fist``: LeapGestRecog's infrared landmarks
-            of one camera view straighten the middle finger of ``06_index``, which makes it
-            a V sign (TECHNICAL_REPORT sections 14.8 and 14.13). A gesture missing from the
-            data is left alone.
+            gets the curled middle finger of ``03_fist`` and the straight index of ``02_l``:
+            LeapGestRecog's infrared landmarks of one camera view straighten the middle
+            finger of ``06_index``, which makes it a V sign, and those of the other half
+            curl its index (TECHNICAL_REPORT sections 14.8, 14.13 and 14.14). A gesture
+            missing from the data is left alone.
 
     The transforms added for other people and cameras are off by default: with the default
     ``canonical`` features and the LSTM, 3-D rotation (60 degrees) and finger proportions
@@ -172,7 +173,7 @@ class AugmentationConfig:
     spread_degrees: float = 0.0
     curl_degrees: float = 0.0
     still_fraction: float = 0.0
-    finger_donors: tuple[str, ...] = ("06_index:middle:03_fist",)
+    finger_donors: tuple[str, ...] = ("06_index:middle:03_fist", "06_index:index:02_l")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "finger_donors", tuple(self.finger_donors))

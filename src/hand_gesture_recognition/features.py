@@ -49,6 +49,16 @@ BONES = tuple(
 )
 NUM_FEATURES = 63
 _EPS = 1e-6
+#: The landmark chains from the wrist to each fingertip (MediaPipe's indices).
+FINGERS = (
+    (0, 1, 2, 3, 4),
+    (0, 5, 6, 7, 8),
+    (0, 9, 10, 11, 12),
+    (0, 13, 14, 15, 16),
+    (0, 17, 18, 19, 20),
+)
+#: Each finger's landmarks from its base (the thumb's CMC joint, the others' knuckles) to its tip.
+FINGER_CHAINS = tuple(chain[1:] for chain in FINGERS)
 
 
 def isotropic(landmarks: np.ndarray, aspect: np.ndarray | float = 1.0) -> np.ndarray:
@@ -132,6 +142,24 @@ def pointing_down(landmarks: np.ndarray, aspect: np.ndarray | float = 1.0) -> np
     length = np.linalg.norm(up, axis=-1)
     # Image y grows downwards, so a positive y component points down.
     return (up[..., 1] / np.maximum(length, _EPS)).astype(np.float32)
+
+
+def finger_extension(points: np.ndarray, dims: int = 3) -> np.ndarray:
+    """Each finger's base-to-tip distance over its length (1: straight; smaller: bent).
+
+    Args:
+        points: ``(..., 21, 3)`` isotropic landmarks (:func:`isotropic`).
+        dims: 3 for 3-D distances, 2 for the image plane.
+
+    Returns:
+        ``(..., 5)`` extensions, thumb to little finger.
+    """
+    points = points[..., :dims]
+    chains = np.asarray(FINGER_CHAINS)  # (5, 4)
+    bones = points[..., chains[:, 1:], :] - points[..., chains[:, :-1], :]  # (..., 5, 3, dims)
+    length = np.linalg.norm(bones, axis=-1).sum(axis=-1)
+    reach = np.linalg.norm(points[..., chains[:, -1], :] - points[..., chains[:, 0], :], axis=-1)
+    return reach / np.maximum(length, _EPS)
 
 
 def hand_frame(points: np.ndarray) -> np.ndarray:

@@ -18,32 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .augment import FINGER_CHAINS, transplant_fingers
-from .features import isotropic
+from .augment import transplant_fingers
+from .features import finger_extension, isotropic
 from .preprocessing import WindowSet
-
-
-def finger_extension(points: np.ndarray, dims: int = 3) -> np.ndarray:
-    """Each finger's base-to-tip distance over its length (1: straight; smaller: bent).
-
-    Args:
-        points: ``(..., 21, 3)`` isotropic landmarks
-            (:func:`~hand_gesture_recognition.features.isotropic`).
-        dims: 3 for 3-D distances, 2 for the image plane.
-
-    Returns:
-        ``(..., 5)`` extensions, thumb to little finger.
-    """
-    points = points[..., :dims]
-    extension = []
-    for chain in FINGER_CHAINS:
-        bones = sum(
-            np.linalg.norm(points[..., b, :] - points[..., a, :], axis=-1)
-            for a, b in zip(chain[:-1], chain[1:], strict=True)
-        )
-        reach = np.linalg.norm(points[..., chain[-1], :] - points[..., chain[0], :], axis=-1)
-        extension.append(reach / np.maximum(bones, 1e-6))
-    return np.stack(extension, axis=-1)
 
 
 def transplants(

@@ -8,8 +8,9 @@ for missing frames), keeps the last ``sequence_length`` frames in the
 :class:`~hand_gesture_recognition.preprocessing.WindowStream` that also makes the training
 windows, and classifies that window on every frame once it is full. The answer is the mean of
 the last few probability vectors; under the confidence threshold it is ``uncertain``, and
-when a model's ``none`` class (poses that are no gesture) is the most likely, or the hand
-points further below the horizontal than the calibration's orientation rule allows,
+when a model's ``none`` class (poses that are no gesture) is the most likely, the hand
+points further below the horizontal than the calibration's orientation rule allows, or its
+fingers are not held as in the most likely gesture's training windows (the finger rule),
 ``not_gesture``.
 A hand lost for a few frames is bridged as in training; lost for longer, the window is cleared
 and the state is ``no_hand``. A photo is its one frame held for a window
@@ -48,7 +49,8 @@ from .storage import atomic_output, check_output_file, same_file
 #: States of a :class:`Prediction`.
 NO_HAND, WARMING_UP, UNCERTAIN, GESTURE = "no_hand", "warming_up", "uncertain", "gesture"
 #: The state of a hand doing no gesture: the model's ``none`` class (:data:`REJECTION_LABEL`)
-#: says so, or the hand points down (:meth:`Calibration.points_down`).
+#: says so, the hand points down (:meth:`Calibration.points_down`), or its fingers are not
+#: those of the most likely gesture (:meth:`Calibration.off_shape`).
 NOT_GESTURE = "not_gesture"
 
 #: Image files read from a folder source.
@@ -86,12 +88,14 @@ class Prediction:
         landmarks: This frame's ``(21, 3)`` landmarks, or None.
         state: ``no_hand``, ``warming_up`` (the window is filling), ``uncertain`` (under the
             threshold, or too many frames of the window without a hand), ``not_gesture`` (a
-            hand doing no gesture: the model's ``none`` class is the most likely, or the hand
-            points down) or ``gesture``.
+            hand doing no gesture: the model's ``none`` class is the most likely, the hand
+            points down, or its fingers are not the most likely gesture's) or ``gesture``.
         latency_ms: Time spent on this frame (landmarks, features, classifier).
         candidate: The most likely gesture even when uncertain, or None.
         points_down: Whether the answer is ``not_gesture`` because the hand points further
             down than the model's orientation rule allows (rather than its ``none`` class).
+        off_shape: Whether the answer is ``not_gesture`` because the window's fingers are
+            not held as in the training windows of ``candidate`` (the model's finger rule).
     """
 
     label: str | None
@@ -103,6 +107,7 @@ class Prediction:
     latency_ms: float = 0.0
     candidate: str | None = None
     points_down: bool = False
+    off_shape: bool = False
 
     def record(self, **where: Any) -> dict[str, Any]:
         """The JSON-line record: ``where`` (e.g. ``frame=i``) then label, confidence, etc."""
@@ -229,21 +234,26 @@ class RealTimeGestureRecognizer:
             return Prediction(None, 0.0, None, result.detected, landmarks, UNCERTAIN)
         self._history.append(self.classifier.predict(window_input(window, self.preprocessing)))
         probabilities = np.mean(self._history, axis=0)
-        down = bool(self.calibration.points_down(window.landmarks, window.aspect))
-        return self._decide(probabilities, result.detected, landmarks, down)
+        return self._decide(
+            probabilities, result.detected, landmarks, window.landmarks, window.aspect
+        )
 
     def _decide(
         self,
         probabilities: np.ndarray,
         detected: bool,
         landmarks: np.ndarray | None,
-        points_down: bool,
+        window: np.ndarray,
+        aspect: np.ndarray,
     ) -> Prediction:
+        """The prediction for the model's ``probabilities`` of a ``(L, 21, 3)`` window."""
         probabilities = self.calibration.apply(probabilities)
         top = int(np.argmax(probabilities))
         confidence = float(probabilities[top])
         candidate = self.gestures[top]
-        if candidate == REJECTION_LABEL or points_down:
+        points_down = bool(self.calibration.points_down(window, aspect))
+        off_shape = bool(self.calibration.off_shape(window, aspect, np.array(top), self.gestures))
+        if candidate == REJECTION_LABEL or points_down or off_shape:
             state = NOT_GESTURE
         else:
             state = GESTURE if confidence >= self.threshold else UNCERTAIN
@@ -256,6 +266,7 @@ class RealTimeGestureRecognizer:
             state,
             candidate=candidate,
             points_down=points_down,
+            off_shape=off_shape,
         )
 
     def classify_image(self, image: np.ndarray) -> Prediction:
@@ -280,9 +291,12 @@ class RealTimeGestureRecognizer:
             prediction = Prediction(None, 0.0, None, False, None, NO_HAND)
         else:
             window = still_window(result.landmarks, result.aspect, self.preprocessing)
-            down = self.calibration.points_down(result.landmarks[None], np.array([result.aspect]))
             prediction = self._decide(
-                self.classifier.predict(window), True, result.landmarks, bool(down)
+                self.classifier.predict(window),
+                True,
+                result.landmarks,
+                result.landmarks[None],
+                np.array([result.aspect]),
             )
         prediction.latency_ms = (time.perf_counter() - started) * 1000.0
         return prediction
@@ -809,6 +823,8 @@ def draw_overlay(frame: np.ndarray, prediction: Prediction, fps: float | None = 
         answer, colour = f"uncertain{guess} {prediction.confidence:.0%}", (0, 200, 255)
     elif prediction.state == NOT_GESTURE and prediction.points_down:
         answer, colour = "not a gesture (hand down)", (200, 200, 200)
+    elif prediction.state == NOT_GESTURE and prediction.off_shape:
+        answer, colour = f"not a gesture (not {prediction.candidate})", (200, 200, 200)
     elif prediction.state == NOT_GESTURE:
         answer, colour = f"not a gesture {prediction.confidence:.0%}", (200, 200, 200)
     elif prediction.state == WARMING_UP:

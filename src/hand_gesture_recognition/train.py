@@ -18,6 +18,7 @@ from .calibration import (
     Calibration,
     calibrate,
     downward_limit,
+    finger_ranges,
 )
 from .config import (
     CONFIG_FILE,
@@ -275,20 +276,21 @@ def check_output_dir(out_dir: str | os.PathLike, force: bool) -> Path:
 
 
 def fit_calibration(
-    model: Any, data: SplitData, table: LandmarkTable, config: RunConfig
+    model: Any, data: SplitData, config: RunConfig, rules: Calibration
 ) -> Calibration:
     """Fits the temperature on the shifted validation windows (``data.x_shifted``).
 
-    See :mod:`hand_gesture_recognition.calibration` for why the windows are shifted. The
-    orientation rule (:func:`orientation_limit`) is set from the training and validation
-    windows of the gestures (not of a ``none`` class), so it never rejects a gesture held as
-    in training.
+    See :mod:`hand_gesture_recognition.calibration` for why the windows are shifted. A model
+    whose two parts were each calibrated before their mean (``config.model.frame_units``;
+    :func:`~hand_gesture_recognition.model.calibrate_parts`) is underconfident there, as an
+    average of calibrated members is, and its fit may sharpen it; a single LSTM's fit never
+    sharpens (:func:`~hand_gesture_recognition.calibration.calibrate`).
 
     Args:
         model: The trained classifier.
         data: Its inputs (the shifted validation windows and their classes).
-        table: The landmarks it was trained on.
-        config: Its settings (the split gives the windows of the orientation rule).
+        config: Its settings.
+        rules: The rules that answer "no known gesture" (:func:`rejection_rules`).
 
     Returns:
         The calibration.
@@ -296,14 +298,26 @@ def fit_calibration(
     return calibrate(
         predict_probabilities(model, data.x_shifted),
         data.y_shifted,
-        max_downward=orientation_limit(table, config, data.gestures),
+        min_temperature=None if config.model.frame_units else 1.0,
+        rules=rules,
     )
 
 
-def orientation_limit(table: LandmarkTable, config: RunConfig, gestures: list[str]) -> float | None:
-    """The orientation rule's limit (:func:`downward_limit`) for the split's windows."""
+def rejection_rules(table: LandmarkTable, config: RunConfig, gestures: list[str]) -> Calibration:
+    """The orientation and finger rules of a model trained on the split's windows.
+
+    Both are set from the training and validation windows of the gestures (not of a
+    ``none`` class), so they never reject a gesture held as in training.
+
+    The orientation rule's limit is :func:`downward_limit`'s; the finger rule's ranges are
+    :func:`finger_ranges`', with the fingers that ``config.augmentation.finger_donors`` gives
+    the training windows.
+    """
     train, val, _, _ = split_windows(table, config.preprocessing, config.training, gestures)
-    return downward_limit([train, val], gestures)
+    return Calibration(
+        max_downward=downward_limit([train, val], gestures),
+        finger_ranges=finger_ranges([train, val], gestures, config.augmentation.finger_donors),
+    )
 
 
 def transfer_inputs(table: LandmarkTable, config: RunConfig, gestures: list[str]) -> np.ndarray:
@@ -399,16 +413,14 @@ def best_candidate(
     training = config.training
     x_probe = probe_inputs(table, config, data.gestures)
     count = training.candidates if len(x_probe) else 1
-    limit = orientation_limit(table, config, data.gestures)
+    rules = rejection_rules(table, config, data.gestures)
     real = np.flatnonzero(np.asarray(data.gestures)[data.y_val] != REJECTION_LABEL)
     columns = [i for i, g in enumerate(data.gestures) if g != REJECTION_LABEL]
     best, candidates = None, []
     for k in range(count):
         seed = training.seed if k == 0 else teacher_seed(training.seed, k - 1)
         model, history = fit(data, replace(config, training=replace(training, seed=seed)), verbose)
-        calibration = calibrate(
-            predict_probabilities(model, data.x_shifted), data.y_shifted, max_downward=limit
-        )
+        calibration = fit_calibration(model, data, config, rules)
         score = None
         if len(x_probe):
             score = separation(
@@ -702,7 +714,9 @@ def _train_model(table, config, out_dir, force, verbose, data, lock, base) -> Tr
         model, history = fit(data, config, verbose, model=start)
     trained = time.perf_counter()
     if calibration is None:
-        calibration = fit_calibration(model, data, table, config)
+        calibration = fit_calibration(
+            model, data, config, rejection_rules(table, config, data.gestures)
+        )
     if len(data.y_test):
         y_pred = predict_classes(model, data.x_test)
         metrics = compute_metrics(data.y_test, y_pred, data.gestures, data.protocol)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .augment import add_noise, occlude, scale, translate, vary_pose
-from .config import AugmentationConfig, PreprocessingConfig
+from .config import FINGER_NAMES, AugmentationConfig, PreprocessingConfig
 from .dataset import Recording, gesture_order
 from .errors import InputError
 from .extractor import pixel_aspect_for
@@ -516,6 +516,39 @@ def plot_pointing_down(table: LandmarkTable, max_downward: float | None = None):
     axis.set_ylim(-1.05, 1.05)
     axis.set_ylabel("pointing down (sine below the horizontal)")
     axis.set_title("Where the hands point: -1 up, 0 sideways, 1 down")
+    return figure
+
+
+def plot_finger_ranges(ranges: Mapping[str, Sequence[Sequence[float]]], margin: float):
+    """Each gesture's finger extensions in training, and how far the finger rule lets them go.
+
+    Args:
+        ranges: :attr:`Calibration.finger_ranges`: for each gesture, the lowest and highest
+            extension of each finger, thumb to little finger.
+        margin: :attr:`Calibration.finger_margin`.
+
+    Returns:
+        A figure with one axis: per gesture, one thick bar per finger from its lowest to its
+        highest extension in training (1 straight, lower bent), and a thin line as far as
+        the margin allows; a window answered as the gesture whose finger falls outside the
+        thin line is "not a gesture".
+    """
+    gestures = gesture_order(set(ranges))
+    bounds = np.array([ranges[g] for g in gestures], dtype=float)  # (G, 2, 5)
+    figure, axes = _figure(1, 1, max(6.0, 0.8 * len(gestures) + 2), 4)
+    axis = axes[0, 0]
+    positions = np.arange(len(gestures))
+    for finger, name in enumerate(FINGER_NAMES):
+        x = positions + (finger - 2) * 0.14
+        low, high = bounds[:, 0, finger], bounds[:, 1, finger]
+        colour = f"C{finger}"
+        axis.vlines(x, low, high, lw=5, color=colour, label=name)
+        axis.vlines(x, low - margin, high + margin, lw=1.2, color=colour, alpha=0.45)
+    axis.set_xticks(positions, gestures, rotation=45, ha="right")
+    axis.set_ylim(-0.05, 1.45)
+    axis.set_ylabel("finger extension (1: straight)")
+    axis.set_title(f"Finger extension in training, and the finger rule's margin ({margin:.2f})")
+    axis.legend(loc="upper right", fontsize=8, ncols=5)
     return figure
 
 
