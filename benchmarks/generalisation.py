@@ -66,7 +66,7 @@ git). The development sets are for measuring, not for tuning single frames.
 
     uv run python benchmarks/generalisation.py [--seeds 5] [--first-seed 0] [--epochs 30]
         [--stride 2] [--designs canonical hand3d ...] [--threshold 0.6]
-        [--teachers 5] [--select 3 5]
+        [--teachers 5] [--select 3 5] [--save-outputs DIR]
 
 The figures in TECHNICAL_REPORT section 14 come from (52 min on 2 shared cores; one LSTM seed
 2-9 min, one single-frame seed 3-20 s; the first run also extracts the landmarks, ~3 min):
@@ -96,6 +96,14 @@ Sections 14.7 to 14.11 measured the default of their time, the LSTM alone, now t
 
     uv run python benchmarks/generalisation.py --seeds 40 --epochs 45 --stride 3 \
         --designs canonical --select 3 5
+
+and those of sections 14.13 and 14.14, the default at ``train``'s own settings (17-24 min;
+``--save-outputs DIR`` keeps every model's calibrated probabilities on the photos and the
+webcam windows, with the rules, so that other answer rules can be measured on the same
+models without training them again):
+
+    uv run python benchmarks/generalisation.py --seeds 10 --epochs 100 --stride 1 \
+        --designs canonical
 """
 
 from __future__ import annotations
