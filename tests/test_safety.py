@@ -175,7 +175,8 @@ def start(argv: list[str], env: dict[str, str], via_uv: bool = True) -> subproce
 
 
 def parts_written(folder: Path) -> bool:
-    return any(folder.glob("*.parts/*/*.npz"))
+    # A part being written is a hidden temporary file until it is complete (atomic_output).
+    return any(not p.name.startswith(".") for p in folder.glob("*.parts/*/*.npz"))
 
 
 def interrupt_and_check(process: subprocess.Popen, parts: Path, command: str, group: bool):
