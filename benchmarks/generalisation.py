@@ -42,8 +42,10 @@ network the design ``canonical/lstm`` trains, with the same answers, and
 alone, as when it was measured; ``canonical+mlp`` averages the LSTM with the scikit-learn
 MLP of the single-frame designs; ``canonical/as-extracted`` is ``canonical`` without
 ``06_index``'s training windows taking the fists' middle finger and ``02_l``'s index (the
-default of section 14.12 with each part calibrated, section 14.13), and
-``canonical/middle-only`` without the index (the fingers of section 14.13's default).
+default of section 14.12 with each part calibrated, section 14.13),
+``canonical/middle-only`` without the index (the fingers of section 14.13's default), and
+``canonical+open-palm`` ``canonical`` with half of the ``01_palm`` training windows opened:
+fingers fanned and thumb turned out (:class:`OpenPalm`, report 14.15).
 
 For the LSTM designs, ``AUROC distance`` is the same separation of gestures from
 non-gestures by an open-set score that does not go through the softmax: minus the
@@ -122,6 +124,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 import numpy as np
 
 from hand_gesture_recognition.augment import (
+    axis_rotations,
     mirror,
     rotate_3d,
     scale,
@@ -150,7 +153,7 @@ from hand_gesture_recognition.config import (
 )
 from hand_gesture_recognition.dataset import gesture_order
 from hand_gesture_recognition.extractor import MediaPipeHandsExtractor
-from hand_gesture_recognition.features import frame_features
+from hand_gesture_recognition.features import FINGERS, frame_features, hand_axes, isotropic
 from hand_gesture_recognition.landmark_file import LandmarkTable
 from hand_gesture_recognition.landmarks import extract_landmarks, make_extractor
 from hand_gesture_recognition.model import (
@@ -244,6 +247,26 @@ class Negatives:
 
 
 @dataclass(frozen=True)
+class OpenPalm:
+    """Some ``01_palm`` training windows with the fingers fanned out and the thumb turned out.
+
+    Each chosen window's four fingers turn in the palm's plane about their knuckles, away from
+    the middle of the hand (index and little finger three times as far as middle and ring
+    finger, a fan of ``fan`` degrees at most per gap between fingers), and the thumb turns
+    away from the index about its base by up to ``thumb`` degrees, the same in every frame.
+
+    Attributes:
+        fraction: Share of the ``01_palm`` training windows opened.
+        fan: Largest turn between neighbouring fingers, in degrees.
+        thumb: Largest turn of the thumb, in degrees.
+    """
+
+    fraction: float
+    fan: float
+    thumb: float
+
+
+@dataclass(frozen=True)
 class Design:
     """One way of building the model: features, missing frames, augmentation, LSTM or frames.
 
@@ -264,6 +287,7 @@ class Design:
     smoothing: float = 0.0
     fuse: bool = False
     model: ModelConfig = LSTM_ONLY
+    open_palm: OpenPalm | None = None
 
     def preprocessing(self, stride: int = 1) -> PreprocessingConfig:
         """The design's preprocessing with training windows ``stride`` frames apart."""
@@ -277,6 +301,13 @@ DESIGNS = {
     for d in (
         Design("canonical", "canonical", AugmentationConfig(), model=ModelConfig()),
         Design("canonical/as-extracted", "canonical", OLD_AUG, model=ModelConfig()),
+        Design(
+            "canonical+open-palm",
+            "canonical",
+            AugmentationConfig(),
+            model=ModelConfig(),
+            open_palm=OpenPalm(0.5, 15.0, 60.0),
+        ),
         Design("canonical/middle-only", "canonical", MIDDLE_AUG, model=ModelConfig()),
         Design("canonical/lstm", "canonical", OLD_AUG),
         Design("canonical/interpolate", "canonical", OLD_AUG, missing="interpolate"),
@@ -326,6 +357,33 @@ def with_held_views(train: WindowSet) -> WindowSet:
         )
         parts.append(copy)
     return WindowSet.concatenate(parts, length)
+
+
+def with_open_palms(
+    train: WindowSet, how: OpenPalm, gestures: list[str], rng: np.random.Generator
+) -> WindowSet:
+    """The training windows with a share of the ``01_palm`` ones opened (:class:`OpenPalm`)."""
+    if "01_palm" not in gestures:
+        return train
+    palms = np.flatnonzero(train.labels == gestures.index("01_palm"))
+    chosen = palms[rng.random(len(palms)) < how.fraction]
+    aspect = train.aspect[chosen]
+    points = isotropic(train.windows[chosen], aspect).astype(np.float64)
+    normal = hand_axes(points)[0][..., 2]
+    # A positive turn about the normal (x × y of hand_axes) takes a finger towards the index side.
+    fan = np.radians(rng.uniform(0.0, how.fan, (len(chosen), 1)))
+    thumb = np.radians(rng.uniform(0.0, how.thumb, (len(chosen), 1)))
+    for finger, chain in enumerate(FINGERS):
+        turn = thumb if finger == 0 else (2.5 - finger) * fan  # the same in every frame
+        rotations = axis_rotations(normal, np.broadcast_to(turn, normal.shape[:-1]))
+        base, distal = chain[1], list(chain[2:])
+        origin = points[:, :, base : base + 1]
+        moved = np.einsum("nlij,nlkj->nlki", rotations, points[:, :, distal] - origin)
+        points[:, :, distal] = origin + moved
+    points[..., 1] /= aspect[..., None]  # back to image coordinates
+    windows = train.windows.copy()
+    windows[chosen] = points.astype(np.float32)
+    return WindowSet(windows, *(getattr(train, f) for f in WindowSet.FIELDS[1:]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1086,6 +1144,10 @@ def main(argv: list[str] | None = None) -> int:
             rng = np.random.default_rng(seed)
             if design.held_views:
                 train = with_held_views(train)
+            if design.open_palm is not None:
+                train = with_open_palms(
+                    train, design.open_palm, gestures, np.random.default_rng([seed, 1])
+                )
             if design.negatives is not None:
                 train = with_negatives(train, design.negatives, len(gestures), rng)
                 gestures = [*gestures, REJECTION_LABEL]

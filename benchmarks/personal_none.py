@@ -15,7 +15,8 @@ fine-tunes the base twice on the same takes, as ``hand-gesture train --init`` do
 
 and reports on every window of the held-out takes (mean ± sd over folds and seeds): the share
 of stop/thumbs_up windows answered right and confidently, and the share of V-sign windows
-*rejected* (answered ``none``, or under the model's calibrated threshold, 0.6). The held-out
+*rejected* (answered ``none``, under the model's calibrated threshold, 0.6, or by the
+orientation or finger rule of its ``calibration.json``, as live use answers). The held-out
 V signs are the same person's V sign, so this measures the mechanism, not a model's notion
 of non-gestures in general (TECHNICAL_REPORT section 14.4).
 
@@ -36,9 +37,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("GLOG_minloglevel", "2")
 
 from hand_gesture_recognition.calibration import (  # noqa: E402 - after the log settings.
+    GESTURE,
     REJECTION_LABEL,
     Calibration,
-    answered,
 )
 from hand_gesture_recognition.config import (  # noqa: E402
     FinetuneConfig,
@@ -81,12 +82,15 @@ def answers(result, held_out: LandmarkTable) -> tuple[np.ndarray, np.ndarray, np
     names = [*GESTURES, REJECTION_LABEL]
     windows = table_windows(held_out, names, prep)
     calibration = Calibration(**result.metrics["calibration"])
-    p = calibration.apply(
-        predict_probabilities(result.model, window_features(windows, prep.feature_mode))
+    # As live use answers: the none class, the orientation and the finger rules, the threshold.
+    said = calibration.answer(
+        predict_probabilities(result.model, window_features(windows, prep.feature_mode)),
+        windows.windows,
+        windows.aspect,
+        list(result.gestures),
     )
-    answer = np.array(result.gestures)[p.argmax(1)]
-    accepted = answered(p, result.gestures, calibration.threshold)
-    return np.array(names)[windows.labels], answer, accepted
+    answer = np.array(result.gestures)[said.top]
+    return np.array(names)[windows.labels], answer, said.state == GESTURE
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -158,6 +158,7 @@ def test_main_job_downloads_trains_and_cleans_up(tmp_path, monkeypatch, leap_ges
     # The infrared hands all point up: the orientation rule starts 14° below the horizontal.
     assert "'not a gesture' for a hand pointing more than 14° below the horizontal" in out
     assert "'not a gesture' for fingers held unlike the closest gesture's training" in out
+    assert "more than 0.40 outside their range in 75% of a window's frames)" in out
     # What this run downloaded is deleted (a dataset that was there before is kept:
     # tests/test_safety.py).
     assert "deleted the dataset this run downloaded" in captured.err
@@ -228,12 +229,18 @@ def test_train_and_evaluate_commands_on_the_sample(tmp_path, sample_landmarks, c
     )
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     rows = (tmp_path / "eval" / "predictions.csv").read_text().splitlines()
-    assert rows[0] == "sequence,end_frame,true,predicted,confidence"
+    assert rows[0] == "sequence,end_frame,true,predicted,confidence,answer"
     right = [r.split(",")[2] == r.split(",")[3] for r in rows[1:]]
+    answered = [r.split(",")[2] == r.split(",")[5] for r in rows[1:]]
     # The accuracy is the share of right rows (a model of a few epochs: its value is not
     # the point here; tests/test_answers.py checks answers of a trained model).
     assert metrics["support"] == len(right) > 900
     assert metrics["accuracy"] == pytest.approx(sum(right) / len(right))
+    answers = metrics["answers"]
+    assert answers["right"] == pytest.approx(sum(answered) / len(answered))
+    printed = capsys.readouterr().out
+    assert f"answered at threshold 0.60: {answers['right']:.4f} right" in printed
+    assert f"{answers['rejected']:.4f} gestures answered not a gesture (finger rule" in printed
     assert (
         main(
             [

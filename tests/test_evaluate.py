@@ -63,6 +63,15 @@ def test_evaluating_a_model_on_a_landmark_file(trained_model_dir, sample_landmar
     assert sum(g["windows"] for g in gestures.values()) == metrics["support"]
     for name, row in gestures.items():
         assert row["accuracy"] == pytest.approx(metrics["per_class"][name]["recall"])
+        assert row["answered_right"] <= row["accuracy"]
+    # What a person is told: right, wrong, nothing, or "not a gesture" for a gesture's window;
+    # the rules were set from this person's own windows, so they reject almost none of them.
+    answers = metrics["answers"]
+    assert answers["threshold"] == 0.6
+    parts = ("right", "wrong", "uncertain", "rejected")
+    assert sum(answers[k] for k in parts) == pytest.approx(1.0)
+    assert answers["right"] > 0.85 and answers["right"] <= metrics["accuracy"]
+    assert answers["off_shape"] < 0.01 and answers["points_down"] == 0.0
 
 
 def test_predictions_csv_has_a_row_per_window_ending_at_the_files_frames(
@@ -72,7 +81,7 @@ def test_predictions_csv_has_a_row_per_window_ending_at_the_files_frames(
     metrics = evaluate_model(load_model(trained_model_dir), table, tmp_path)
     with (tmp_path / "predictions.csv").open() as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == ["sequence", "end_frame", "true", "predicted", "confidence"]
+    assert list(rows[0]) == ["sequence", "end_frame", "true", "predicted", "confidence", "answer"]
     assert len(rows) == metrics["support"]
     first = rows[0]
     frames = table.frame[table.sequence == first["sequence"]]
@@ -82,6 +91,17 @@ def test_predictions_csv_has_a_row_per_window_ending_at_the_files_frames(
     right = np.mean([r["true"] == r["predicted"] for r in rows])
     assert right == pytest.approx(metrics["accuracy"])
     assert all(0.0 < float(r["confidence"]) <= 1.0 for r in rows)
+    # The answer is the predicted gesture when confident and no rule objects, else a state.
+    answers = metrics["answers"]
+    assert np.mean([r["answer"] == r["true"] for r in rows]) == pytest.approx(answers["right"])
+    assert np.mean([r["answer"] == "uncertain" for r in rows]) == pytest.approx(
+        answers["uncertain"]
+    )
+    for r in rows:
+        if float(r["confidence"]) < 0.6:
+            assert r["answer"] in ("uncertain", "not_gesture")
+        elif r["answer"] != "not_gesture":
+            assert r["answer"] == r["predicted"]
 
 
 def test_live_predict_and_evaluate_agree_on_the_same_frames(
@@ -90,10 +110,10 @@ def test_live_predict_and_evaluate_agree_on_the_same_frames(
     from hand_gesture_recognition.cli import main as cli_main
 
     table = LandmarkTable.load(sample_landmarks)
-    evaluate_model(load_model(trained_model_dir), table, tmp_path / "eval")
+    evaluate_model(load_model(trained_model_dir), table, tmp_path / "eval", threshold=0.0)
     with (tmp_path / "eval" / "predictions.csv").open() as handle:
         offline = {
-            (r["sequence"], int(r["end_frame"])): r["predicted"] for r in csv.DictReader(handle)
+            (r["sequence"], int(r["end_frame"])): r["answer"] for r in csv.DictReader(handle)
         }
     agree = total = 0
     for gesture in ("02_l", "06_index", "10_down"):
@@ -106,9 +126,10 @@ def test_live_predict_and_evaluate_agree_on_the_same_frames(
         for line in out.read_text().splitlines():
             record = json.loads(line)
             key = (sequence, int(frames[record["frame"]]))
-            if record["state"] == "gesture" and key in offline:
+            if record["state"] in ("gesture", "not_gesture") and key in offline:
                 total += 1
-                agree += record["label"] == offline[key]
+                agree += (record["label"] or record["state"]) == offline[key]
+    # Each window answered the same way, rules included (smoothing off, no threshold).
     assert total > 250
     assert agree / total >= 0.95
 
@@ -134,5 +155,16 @@ def test_leave_one_subject_out_trains_a_model_per_subject(tmp_path):
     )
     assert metrics["protocol"]["split"] == "loso"
     assert json.loads((tmp_path / "metrics.json").read_text())["folds"]
+    # Each fold's model is answered with the rules of its own training windows.
+    answers = metrics["answers"]
+    parts = ("right", "wrong", "uncertain", "rejected")
+    assert sum(answers[k] for k in parts) == pytest.approx(1.0)
+    with (tmp_path / "predictions.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == metrics["support"]
+    assert np.mean([r["answer"] == r["true"] for r in rows]) == pytest.approx(answers["right"])
+    weights = np.array([f["windows"] for f in metrics["folds"]])
+    pooled = np.average([f["answered_right"] for f in metrics["folds"]], weights=weights)
+    assert pooled == pytest.approx(answers["right"])
     with pytest.raises(InputError, match="at least 2 subjects"):
         leave_one_subject_out(make_table(subjects=("a",)), config)

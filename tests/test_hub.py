@@ -221,10 +221,10 @@ def test_card_lists_the_exports_and_the_lineage(model_dir, tmp_path):
     flat = " ".join(str(hub.build_model_card(lineage, "me/gestures")).split())
     assert "below the horizontal" not in flat
     ranges = {"01_palm": [[0.9] * 5, [1.0] * 5]}
-    Calibration(finger_ranges=ranges, finger_margin=0.25).save(lineage)
+    Calibration(finger_ranges=ranges, finger_margin=0.25, finger_frames=0.9).save(lineage)
     flat = " ".join(str(hub.build_model_card(lineage, "me/gestures")).split())
     assert "So is a hand whose fingers are not held as in the training windows" in flat
-    assert "more than 0.25 outside their range" in flat
+    assert "more than 0.25 outside their range in 90% of the window's frames or more" in flat
     assert "was kept" not in flat  # one model, no candidates
     metrics = json.loads((lineage / "metrics.json").read_text())
     metrics["training"]["candidates"] = {

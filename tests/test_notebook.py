@@ -148,6 +148,8 @@ def test_notebook_runs_end_to_end_on_the_sample(
     assert len(images) >= 10  # frames, landmarks, coverage, features, augmentation, curves,
     # confusion matrix, per-gesture accuracy; the takes' comparison and confusion matrix
     text = "\n".join(o.get("text", "") for o in outputs)
+    answers = metrics["answers"]  # the test windows answered as live use answers them
+    assert f"answered {answers['right']:.3f} right, {answers['wrong']:.3f} wrong" in text
     assert "Leave-one-subject-out skipped" in text
     assert "Live demo skipped" in text
     assert "is left as it is" in text  # a DATA_DIR the user gave is never deleted

@@ -22,6 +22,7 @@ from hand_gesture_recognition.config import (
 )
 from hand_gesture_recognition.dataset import gesture_order
 from hand_gesture_recognition.errors import InputError
+from hand_gesture_recognition.evaluate import answer_metrics
 from hand_gesture_recognition.landmark_file import LandmarkTable
 from hand_gesture_recognition.model import (
     FRAMES_NAME,
@@ -108,6 +109,16 @@ def test_training_on_the_sample_learns_and_saves_a_reloadable_model(sample_landm
     # temperature is its fit, sharpening or not.
     final = Calibration.load(out)
     assert final.temperature == final.fitted_temperature
+    # The test windows are also answered as live use answers them, with the saved rules.
+    _, _, test, _ = split_windows(table, loaded.preprocessing, loaded.config.training)
+    answers = final.answer(
+        predict_probabilities(loaded.model, data.x_test), test.windows, test.aspect, data.gestures
+    )
+    assert metrics["answers"] == pytest.approx(
+        answer_metrics(answers, test.labels, data.gestures, final.threshold)
+    )
+    assert metrics["answers"]["right"] <= metrics["accuracy"]
+    assert set(metrics["slices"]["gesture"]) == set(data.gestures)
     assert final.temperature == pytest.approx(
         fit_temperature(loaded.model(data.x_shifted, training=False).numpy(), data.y_shifted),
         abs=1e-3,

@@ -47,6 +47,10 @@ from .preprocessing import WindowSet
 CALIBRATION_FILE = "calibration.json"
 #: The class of hand poses that are not gestures: answered as "no known gesture".
 REJECTION_LABEL = "none"
+#: What a classified window is answered as (:meth:`Calibration.answer`): a gesture, nothing
+#: (the top probability is under the threshold) or "no known gesture" (the ``none`` class, or
+#: a rule says the hand does no gesture).
+GESTURE, UNCERTAIN, NOT_GESTURE = "gesture", "uncertain", "not_gesture"
 #: How much further down than the hand of any training window a window's hand may point
 #: before it is no gesture, as a sine: the rule starts 0.25 (about 14 degrees) below the
 #: horizontal, or that much below the lowest training hand if that pointed further down.
@@ -55,6 +59,11 @@ DOWNWARD_MARGIN = 0.25
 #: outside the range of the answered gesture's training windows before the answer is "no
 #: known gesture" (:meth:`Calibration.off_shape`).
 FINGER_MARGIN = 0.4
+#: In how many of a window's frames (as a share) a finger must lie that far outside before
+#: the window is off shape. Three quarters, not a median: the infrared landmarks of one of
+#: LeapGestRecog's two alternating camera views straighten ``06_index``'s curled middle
+#: finger, and by the median half of that gesture's own windows were rejected.
+FINGER_FRAMES = 0.75
 _TINY = 1e-12
 
 
@@ -77,6 +86,8 @@ class Calibration:
             no finger rule (models trained before it, and the original project's).
         finger_margin: How far outside its answer's range a window's finger may be
             (:meth:`off_shape`).
+        finger_frames: In what share of the window's frames it must be that far outside
+            (0.5: by the window's median; 1: in every frame).
     """
 
     temperature: float = 1.0
@@ -88,6 +99,7 @@ class Calibration:
     max_downward: float | None = None
     finger_ranges: dict[str, list[list[float]]] | None = None
     finger_margin: float = FINGER_MARGIN
+    finger_frames: float = FINGER_FRAMES
 
     def __post_init__(self) -> None:
         if not self.temperature > 0:
@@ -101,6 +113,9 @@ class Calibration:
         margin = self.finger_margin
         if isinstance(margin, bool) or not (isinstance(margin, int | float) and margin >= 0):
             raise InputError(f"finger_margin must be a number >= 0, got {margin!r}")
+        share = self.finger_frames
+        if isinstance(share, bool) or not (isinstance(share, int | float) and 0.5 <= share <= 1):
+            raise InputError(f"finger_frames must be a number in [0.5, 1], got {share!r}")
         if self.finger_ranges is not None and not _finger_ranges_valid(self.finger_ranges):
             raise InputError(
                 "finger_ranges must map each gesture to [lowest, highest] extensions of the "
@@ -144,10 +159,11 @@ class Calibration:
     ) -> np.ndarray:
         """Whether each window's fingers could be each gesture's.
 
-        They could when every finger's extension (:func:`window_fingers`) lies within
-        :attr:`finger_margin` of that gesture's :attr:`finger_ranges`. A gesture without a
-        range (and every gesture of a calibration without the rule) fits any window, and
-        every gesture fits a window without a hand.
+        They could unless some finger's 3-D extension lies more than :attr:`finger_margin`
+        outside that gesture's :attr:`finger_ranges` in at least :attr:`finger_frames` of
+        the window's frames with a hand (:func:`window_finger_quantiles`). A gesture
+        without a range (and every gesture of a calibration without the rule) fits any
+        window, and every gesture fits a window without a hand.
 
         Args:
             landmarks: ``(..., L, 21, 3)`` landmark windows (a photo: ``L = 1``).
@@ -163,9 +179,16 @@ class Calibration:
         fits = np.ones((*batch, len(gestures)), dtype=bool)
         if not known:
             return fits
-        fingers = window_fingers(landmarks, aspect)[..., None, :]  # (..., 1, 5)
+        # A finger is above its range in that share of the frames when even its lower quantile
+        # is, below it when even its upper quantile is.
+        lower, upper = (
+            values[..., None, :]  # (..., 1, 5)
+            for values in window_finger_quantiles(
+                landmarks, aspect, (1.0 - self.finger_frames, self.finger_frames)
+            )
+        )
         bounds = np.array([ranges[gestures[i]] for i in known], dtype=np.float32)  # (k, 2, 5)
-        outside = np.maximum(bounds[:, 0] - fingers, fingers - bounds[:, 1])  # (..., k, 5)
+        outside = np.maximum(bounds[:, 0] - upper, lower - bounds[:, 1])  # (..., k, 5)
         # NaN (no hand) compares false: such a window fits.
         fits[..., known] = ~(outside > self.finger_margin).any(axis=-1)
         return fits
@@ -175,10 +198,10 @@ class Calibration:
     ) -> np.ndarray:
         """Whether each window's fingers are not those of the gesture it is answered as.
 
-        A window is off shape when, in some finger, its extension (:func:`window_fingers`)
-        lies more than :attr:`finger_margin` outside that gesture's :attr:`finger_ranges`:
-        a V sign answered as ``06_index``, whose training windows all curl the middle finger
-        (:meth:`finger_fit`).
+        A window is off shape when, in some finger, its extension lies more than
+        :attr:`finger_margin` outside that gesture's :attr:`finger_ranges` in at least
+        :attr:`finger_frames` of its frames: a V sign answered as ``06_index``, whose
+        training windows all curl the middle finger (:meth:`finger_fit`).
 
         Args:
             landmarks: ``(..., L, 21, 3)`` landmark windows (a photo: ``L = 1``).
@@ -192,6 +215,43 @@ class Calibration:
         fits = self.finger_fit(landmarks, aspect, gestures)
         answers = np.asarray(answers)
         return ~np.take_along_axis(fits, answers[..., None], axis=-1)[..., 0]
+
+    def answer(
+        self,
+        probabilities: np.ndarray,
+        landmarks: np.ndarray,
+        aspect: np.ndarray,
+        gestures: list[str],
+        threshold: float | None = None,
+    ) -> Answers:
+        """What each window is answered as, with the model's probabilities and both rules.
+
+        The one decision that live use (one window at a time), ``hand-gesture evaluate``
+        (every window of a file) and the app share: the probabilities are calibrated; a
+        window whose most likely class is :data:`REJECTION_LABEL`, whose hand points down
+        (:meth:`points_down`) or whose fingers are not the most likely gesture's
+        (:meth:`off_shape`) is :data:`NOT_GESTURE`; otherwise it is :data:`GESTURE` when the
+        top probability reaches the threshold and :data:`UNCERTAIN` when it does not.
+
+        Args:
+            probabilities: ``(..., C)`` the model's softmax outputs, not yet calibrated.
+            landmarks: ``(..., L, 21, 3)`` the windows they classified (a photo: ``L = 1``).
+            aspect: ``(..., L)`` their image height / width.
+            gestures: The class names, in the model's order.
+            threshold: The smallest confident top probability (None: :attr:`threshold`).
+
+        Returns:
+            The answers, one per window.
+        """
+        calibrated = self.apply(probabilities)
+        top = calibrated.argmax(axis=-1)
+        confidence = np.take_along_axis(calibrated, top[..., None], axis=-1)[..., 0]
+        down = self.points_down(landmarks, aspect)
+        off = self.off_shape(landmarks, aspect, top, gestures)
+        rejected = (np.asarray(gestures)[top] == REJECTION_LABEL) | down | off
+        limit = self.threshold if threshold is None else threshold
+        state = np.where(rejected, NOT_GESTURE, np.where(confidence >= limit, GESTURE, UNCERTAIN))
+        return Answers(calibrated, top, confidence, down, off, state)
 
     def save(self, directory: str | os.PathLike) -> None:
         """Writes ``calibration.json`` into a model directory, atomically."""
@@ -214,6 +274,38 @@ class Calibration:
         if not isinstance(data, dict) or set(data) - known:
             raise InputError(f"{path}: expected a calibration with keys {', '.join(sorted(known))}")
         return cls(**data)
+
+
+@dataclass(frozen=True)
+class Answers:
+    """What :meth:`Calibration.answer` says about each of a batch of windows.
+
+    Attributes:
+        probabilities: ``(..., C)`` calibrated probabilities.
+        top: ``(...)`` index of the most likely class.
+        confidence: ``(...)`` its calibrated probability.
+        points_down: ``(...)`` whether the orientation rule rejects the window.
+        off_shape: ``(...)`` whether the finger rule rejects it.
+        state: ``(...)`` :data:`GESTURE`, :data:`UNCERTAIN` or :data:`NOT_GESTURE`.
+    """
+
+    probabilities: np.ndarray
+    top: np.ndarray
+    confidence: np.ndarray
+    points_down: np.ndarray
+    off_shape: np.ndarray
+    state: np.ndarray
+
+    @staticmethod
+    def concatenate(parts: list[Answers]) -> Answers:
+        """The answers of several batches of windows, one after the other."""
+        return Answers(
+            *(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Answers))
+        )
+
+    def labels(self, gestures: list[str]) -> np.ndarray:
+        """Each window's answer as text: its gesture, ``uncertain`` or ``not_gesture``."""
+        return np.where(self.state == GESTURE, np.asarray(gestures)[self.top], self.state)
 
 
 def answered(probabilities: np.ndarray, gestures: list[str], threshold: float) -> np.ndarray:
@@ -274,19 +366,49 @@ def window_fingers(landmarks: np.ndarray, aspect: np.ndarray) -> np.ndarray:
         ``(..., 5)`` float32 (:func:`~hand_gesture_recognition.features.finger_extension`,
         thumb to little finger), NaN for a window without a hand.
     """
+    return window_finger_quantiles(landmarks, aspect, (0.5,))[0]
+
+
+def window_finger_quantiles(
+    landmarks: np.ndarray, aspect: np.ndarray, quantiles: tuple[float, ...]
+) -> list[np.ndarray]:
+    """Quantiles over each window's frames of each finger's 3-D extension.
+
+    Args:
+        landmarks: ``(..., L, 21, 3)`` landmark windows.
+        aspect: ``(..., L)`` their image height / width.
+        quantiles: The quantiles, each in [0, 1].
+
+    Returns:
+        One ``(..., 5)`` float32 array per quantile (as :func:`window_fingers`).
+    """
     extension = finger_extension(isotropic(landmarks, aspect))  # (..., L, 5)
-    return _median_of_frames(np.moveaxis(extension, -1, -2))
+    return _quantiles_of_frames(np.moveaxis(extension, -1, -2), quantiles)
 
 
 def _median_of_frames(values: np.ndarray) -> np.ndarray:
     """The median over the last axis of its finite values (NaN: none), as float32."""
+    return _quantiles_of_frames(values, (0.5,))[0]
+
+
+def _quantiles_of_frames(values: np.ndarray, quantiles: tuple[float, ...]) -> list[np.ndarray]:
+    """Quantiles over the last axis of its finite values (NaN: none), as float32.
+
+    Linear between the two nearest values, as :func:`numpy.nanquantile` by default.
+    """
     # From one sort (NaN sorts last): np.nanmedian takes about ten times as long on one
     # window, and this runs on every live frame.
     ordered = np.sort(values, axis=-1)
-    count = np.isfinite(ordered).sum(axis=-1, keepdims=True)
-    low = np.take_along_axis(ordered, np.maximum(count - 1, 0) // 2, axis=-1)
-    high = np.take_along_axis(ordered, count // 2, axis=-1)
-    return ((low + high) / 2)[..., 0].astype(np.float32)
+    last = np.maximum(np.isfinite(ordered).sum(axis=-1, keepdims=True) - 1, 0)
+    out = []
+    for quantile in quantiles:
+        position = quantile * last
+        below = np.floor(position).astype(np.int64)
+        low = np.take_along_axis(ordered, below, axis=-1)
+        high = np.take_along_axis(ordered, np.minimum(below + 1, last), axis=-1)
+        value = low + (high - low) * (position - below)
+        out.append(value[..., 0].astype(np.float32))
+    return out
 
 
 def downward_limit(
@@ -313,6 +435,27 @@ def downward_limit(
         if np.isfinite(downward).any():
             lowest = max(lowest, float(np.nanmax(downward)))
     return lowest + float(margin)
+
+
+def rules_from_windows(
+    parts: list[WindowSet], gestures: list[str], donors: tuple[str, ...] = ()
+) -> Calibration:
+    """The orientation and finger rules of a model trained on these windows (``T = 1``).
+
+    Both come from the windows of the gestures (not of a :data:`REJECTION_LABEL` class):
+    :func:`downward_limit` and :func:`finger_ranges`. A finger that the training windows take
+    from a donor has the donor's range, so windows as extracted may lie outside it (the
+    reason for :attr:`Calibration.finger_frames`).
+
+    Args:
+        parts: The training and validation windows (as extracted).
+        gestures: Class names in label order.
+        donors: The training windows' finger donors (:func:`finger_ranges`).
+    """
+    return Calibration(
+        max_downward=downward_limit(parts, gestures),
+        finger_ranges=finger_ranges(parts, gestures, donors),
+    )
 
 
 def finger_ranges(

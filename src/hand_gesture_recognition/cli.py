@@ -453,6 +453,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
             f"test accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} "
             f"({metrics['support']} test windows, split: {metrics['protocol'].get('split')})"
         )
+    if "answers" in metrics:
+        print(f"test windows {_answers_line(metrics['answers'])}")
     chosen = metrics["training"].get("candidates")
     if chosen and "note" in chosen:
         print(f"candidates: {chosen['note']}")
@@ -471,7 +473,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if calibration.finger_ranges:
         print(
             "'not a gesture' for fingers held unlike the closest gesture's training windows "
-            f"(an extension more than {calibration.finger_margin:.2f} outside their range)"
+            f"(an extension more than {calibration.finger_margin:.2f} outside their range in "
+            f"{calibration.finger_frames:.0%} of a window's frames)"
         )
     print(f"model saved to {result.out_dir}")
     return 0
@@ -537,8 +540,19 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             f"accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} "
             f"({metrics['support']} windows)"
         )
+    print(_answers_line(metrics["answers"]))
     print(f"results written to {out}")
     return 0
+
+
+def _answers_line(answers: dict) -> str:
+    """What the windows were answered, as ``evaluate`` prints it."""
+    return (
+        f"answered at threshold {answers['threshold']:.2f}: {answers['right']:.4f} right, "
+        f"{answers['wrong']:.4f} wrong, {answers['uncertain']:.4f} uncertain, "
+        f"{answers['rejected']:.4f} gestures answered not a gesture (finger rule "
+        f"{answers['off_shape']:.4f}, orientation rule {answers['points_down']:.4f} of all windows)"
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,8 +2,13 @@
 
 Evaluation windows come from :mod:`~hand_gesture_recognition.preprocessing`, the path
 training and live use share; ``hand-gesture evaluate`` also writes one row per window to
-``predictions.csv`` (``sequence,end_frame,true,predicted,confidence``) for error analysis,
-and ``metrics.json`` holds per-subject and per-gesture slices.
+``predictions.csv`` (``sequence,end_frame,true,predicted,confidence,answer``) for error
+analysis, and ``metrics.json`` holds per-subject and per-gesture slices.
+
+Accuracy is the closed-set figure: the most likely gesture against the true one. What a
+person using the model would be told is the *answer* (:meth:`Calibration.answer`, the
+decision live use makes): the gesture, nothing when the model is unsure, or "not a gesture"
+when a rule rejects the window. ``metrics.json`` reports both (``answers``).
 """
 
 from __future__ import annotations
@@ -17,7 +22,15 @@ from typing import Any
 
 import numpy as np
 
-from .calibration import Calibration
+from .calibration import (
+    GESTURE,
+    NOT_GESTURE,
+    REJECTION_LABEL,
+    UNCERTAIN,
+    Answers,
+    Calibration,
+    rules_from_windows,
+)
 from .config import METRICS_FILE, RunConfig, atomic_output, write_bytes_atomic, write_json_atomic
 from .dataset import gesture_order
 from .errors import InputError
@@ -34,7 +47,7 @@ from .sequences import training_inputs
 
 #: One row per evaluated window.
 PREDICTIONS_FILE = "predictions.csv"
-PREDICTION_COLUMNS = ("sequence", "end_frame", "true", "predicted", "confidence")
+PREDICTION_COLUMNS = ("sequence", "end_frame", "true", "predicted", "confidence", "answer")
 
 
 def compute_metrics(
@@ -181,8 +194,56 @@ def write_reports(
         save_figure(plot_training_curves(history), out_dir / "training_curves.png")
 
 
+def answered_right(answers: Answers, y_true: np.ndarray, gestures: list[str]) -> np.ndarray:
+    """Whether each window's answer is right.
+
+    A gesture's window is answered right when its answer is that gesture; a window of the
+    :data:`REJECTION_LABEL` class when its answer is "not a gesture".
+    """
+    state = answers.state
+    is_none = np.asarray(gestures)[y_true] == REJECTION_LABEL
+    return np.where(is_none, state == NOT_GESTURE, (state == GESTURE) & (answers.top == y_true))
+
+
+def answer_metrics(
+    answers: Answers, y_true: np.ndarray, gestures: list[str], threshold: float
+) -> dict[str, Any]:
+    """The shares of windows answered right, wrong, with nothing and as "not a gesture".
+
+    ``right``, ``wrong``, ``uncertain`` and ``rejected`` (a gesture's window answered "not a
+    gesture") add up to 1; ``points_down`` and ``off_shape`` are the shares of all windows
+    that each rule rejects (a window can break both).
+
+    Args:
+        answers: :meth:`Calibration.answer` of the windows.
+        y_true: True class indices.
+        gestures: Class names by index.
+        threshold: The threshold the answers were given at.
+    """
+    right = answered_right(answers, y_true, gestures)
+    is_none = np.asarray(gestures)[y_true] == REJECTION_LABEL
+    state = answers.state
+
+    def share(mask: np.ndarray) -> float:
+        return float(mask.mean()) if len(mask) else 0.0
+
+    return {
+        "threshold": float(threshold),
+        "right": share(right),
+        "wrong": share((state == GESTURE) & ~right),
+        "uncertain": share(state == UNCERTAIN),
+        "rejected": share((state == NOT_GESTURE) & ~is_none),
+        "points_down": share(answers.points_down),
+        "off_shape": share(answers.off_shape),
+    }
+
+
 def slice_metrics(
-    y_true: np.ndarray, y_pred: np.ndarray, groups: np.ndarray, gestures: list[str]
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    groups: np.ndarray,
+    gestures: list[str],
+    right: np.ndarray | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Accuracy and window count of each group (a subject, a gesture).
 
@@ -191,10 +252,12 @@ def slice_metrics(
         y_pred: Predicted class indices.
         groups: The group of each window.
         gestures: Class names by index (for the most frequent confusion).
+        right: Whether each window's answer is right (:func:`answered_right`), or None.
 
     Returns:
-        ``{group: {"accuracy", "windows", "most_confused_with"}}`` in group order;
-        ``most_confused_with`` is the most frequent wrong answer, or None.
+        ``{group: {"accuracy", "windows", "most_confused_with"}}`` in group order, plus
+        ``answered_right`` given ``right``; ``most_confused_with`` is the most frequent
+        wrong prediction, or None.
     """
     out = {}
     for group in sorted(set(groups.tolist())):
@@ -209,67 +272,96 @@ def slice_metrics(
             "windows": int(rows.sum()),
             "most_confused_with": confused,
         }
+        if right is not None:
+            out[str(group)]["answered_right"] = float(right[rows].mean())
     return out
 
 
 def add_slices(
-    metrics: dict[str, Any], windows: WindowSet, y_pred: np.ndarray, gestures: list[str]
+    metrics: dict[str, Any],
+    windows: WindowSet,
+    y_pred: np.ndarray,
+    gestures: list[str],
+    right: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Adds ``slices`` (``subject`` and ``gesture``) of :func:`slice_metrics` to ``metrics``."""
     names = np.asarray(gestures)[windows.labels] if len(windows) else np.zeros(0, str)
     metrics["slices"] = {
-        "subject": slice_metrics(windows.labels, y_pred, windows.subject, gestures),
-        "gesture": slice_metrics(windows.labels, y_pred, names, gestures),
+        "subject": slice_metrics(windows.labels, y_pred, windows.subject, gestures, right),
+        "gesture": slice_metrics(windows.labels, y_pred, names, gestures, right),
     }
     return metrics
 
 
-def predictions_csv(windows: WindowSet, probabilities: np.ndarray, gestures: list[str]) -> bytes:
+def predictions_csv(windows: WindowSet, answers: Answers, gestures: list[str]) -> bytes:
     """The ``predictions.csv`` bytes: one row per window, in window order.
 
     Args:
         windows: The windows evaluated.
-        probabilities: ``(n, C)`` calibrated class probabilities.
+        answers: Their answers (:meth:`Calibration.answer`).
         gestures: Class names by index.
 
     Returns:
-        CSV with the columns of :data:`PREDICTION_COLUMNS`; ``confidence`` is the
-        probability of the predicted gesture.
+        CSV with the columns of :data:`PREDICTION_COLUMNS`: ``predicted`` is the most likely
+        gesture, ``confidence`` its calibrated probability, ``answer`` what the model
+        answers (:meth:`Answers.labels`: the gesture, ``uncertain`` or ``not_gesture``).
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(PREDICTION_COLUMNS)
-    predicted = probabilities.argmax(axis=1) if len(probabilities) else np.zeros(0, int)
+    said = answers.labels(gestures)
     for i in range(len(windows)):
         writer.writerow(
             (
                 windows.sequence[i],
                 int(windows.end_frame[i]),
                 gestures[int(windows.labels[i])],
-                gestures[int(predicted[i])],
-                f"{float(probabilities[i, predicted[i]]):.6f}",
+                gestures[int(answers.top[i])],
+                f"{float(answers.confidence[i]):.6f}",
+                said[i],
             )
         )
     return buffer.getvalue().encode()
 
 
+def report_answers(
+    metrics: dict[str, Any],
+    windows: WindowSet,
+    answers: Answers,
+    gestures: list[str],
+    threshold: float,
+) -> dict[str, Any]:
+    """Adds the closed-set slices and the ``answers`` of :func:`answer_metrics` to ``metrics``."""
+    right = answered_right(answers, windows.labels, gestures)
+    add_slices(metrics, windows, answers.top, gestures, right)
+    metrics["answers"] = answer_metrics(answers, windows.labels, gestures, threshold)
+    return metrics
+
+
 def evaluate_model(
-    loaded: LoadedModel, table: LandmarkTable, out_dir: str | os.PathLike | None = None
+    loaded: LoadedModel,
+    table: LandmarkTable,
+    out_dir: str | os.PathLike | None = None,
+    threshold: float | None = None,
 ) -> dict[str, Any]:
     """Evaluates a trained model on every window of a landmark table.
 
     Windows slide at stride 1 over each recording and are preprocessed with the model's own
     settings, exactly as live use would see the same frames; confidences are calibrated
-    with the model's ``calibration.json`` (if any).
+    with the model's ``calibration.json`` (if any), and each window is answered as live use
+    answers one (:meth:`Calibration.answer`, without live use's smoothing over the last few
+    windows).
 
     Args:
         loaded: A loaded model.
         table: The landmarks; its gestures must all be known to the model.
         out_dir: Receives the metrics, the plots and ``predictions.csv`` (nothing is written
             when None).
+        threshold: The smallest confident top probability (None: the calibration's).
 
     Returns:
-        The metrics (see :func:`compute_metrics`) with ``slices``.
+        The metrics (see :func:`compute_metrics`) with ``slices`` and ``answers``
+        (:func:`answer_metrics`).
 
     Raises:
         InputError: If the table has gestures the model does not know or no full window.
@@ -287,20 +379,23 @@ def evaluate_model(
             "with enough detected hands"
         )
     x = window_features(windows, preprocessing.feature_mode)
-    probabilities = Calibration.load(loaded.directory).apply(predict_probabilities(loaded.model, x))
-    y_pred = probabilities.argmax(axis=1)
+    gestures = list(loaded.gestures)
+    calibration = Calibration.load(loaded.directory)
+    threshold = calibration.threshold if threshold is None else threshold
+    answers = calibration.answer(
+        predict_probabilities(loaded.model, x), windows.windows, windows.aspect, gestures, threshold
+    )
     protocol = {
         "split": "all",
         "description": "every window of the landmark file",
         "subjects": table.subjects,
     }
-    metrics = compute_metrics(windows.labels, y_pred, loaded.gestures, protocol)
-    add_slices(metrics, windows, y_pred, list(loaded.gestures))
+    metrics = compute_metrics(windows.labels, answers.top, gestures, protocol)
+    report_answers(metrics, windows, answers, gestures, threshold)
     if out_dir is not None:
         write_reports(out_dir, metrics)
         write_bytes_atomic(
-            Path(out_dir) / PREDICTIONS_FILE,
-            predictions_csv(windows, probabilities, list(loaded.gestures)),
+            Path(out_dir) / PREDICTIONS_FILE, predictions_csv(windows, answers, gestures)
         )
     return metrics
 
@@ -354,14 +449,18 @@ def leave_one_subject_out(
         table: The landmarks (at least two subjects).
         config: The settings (a model's ``model_config.json``).
         out_dir: Receives ``metrics.json`` with ``folds`` and ``mean_accuracy``, the plots
-            of the pooled predictions and ``predictions.csv`` (uncalibrated confidences:
-            each fold's model is fresh).
+            of the pooled predictions and ``predictions.csv``. Each fold's model is answered
+            with the rules of its own training and validation windows
+            (:func:`~hand_gesture_recognition.calibration.rules_from_windows`) and no
+            temperature (``T = 1``), at the default threshold: so ``answers`` says how often
+            the rules, learnt from the other subjects, reject the held-out subject's gestures.
         epochs: Maximum epochs per fold (``config``'s when None).
         log: Receives one line per fold.
         verbose: Keras verbosity.
 
     Returns:
-        Pooled metrics over all folds, plus ``folds``, ``mean_accuracy`` and ``slices``.
+        Pooled metrics over all folds, plus ``folds``, ``mean_accuracy``, ``slices`` and
+        ``answers``.
 
     Raises:
         InputError: With fewer than two subjects.
@@ -377,7 +476,7 @@ def leave_one_subject_out(
     index = {g: i for i, g in enumerate(gestures)}
     segments = recording_segments(table)
     length = config.preprocessing.sequence_length
-    folds, tested, probabilities = [], [], []
+    folds, tested, answered = [], [], []
     rng = np.random.default_rng(config.training.seed)
     for position, subject in enumerate(subjects):
         others = [s for s in subjects if s != subject]
@@ -389,19 +488,23 @@ def leave_one_subject_out(
             train, val, test, gestures, config.augmentation, config.preprocessing, rng
         )
         model, history = fit(data, config, verbose)
-        fold_probabilities = predict_probabilities(model, data.x_test)
-        fold = compute_metrics(test.labels, fold_probabilities.argmax(axis=1), gestures)
+        rules = rules_from_windows([train, val], gestures, config.augmentation.finger_donors)
+        fold_answers = rules.answer(
+            predict_probabilities(model, data.x_test), test.windows, test.aspect, gestures
+        )
+        fold = compute_metrics(test.labels, fold_answers.top, gestures)
         folds.append(
             {
                 "subject": subject,
                 "accuracy": fold["accuracy"],
                 "macro_f1": fold["macro_f1"],
+                "answered_right": float(answered_right(fold_answers, test.labels, gestures).mean()),
                 "windows": int(len(test)),
                 "epochs_run": len(history.get("loss", [])),
             }
         )
         tested.append(test)
-        probabilities.append(fold_probabilities)
+        answered.append(fold_answers)
         log(f"subject {subject}: accuracy {fold['accuracy']:.4f} ({len(test)} windows)")
     if not folds:
         raise InputError("leave-one-subject-out found no subject with enough windows")
@@ -411,10 +514,9 @@ def leave_one_subject_out(
         "description": "leave-one-subject-out: one fresh model per held-out subject",
     }
     windows = WindowSet.concatenate(tested, length)
-    pooled = np.concatenate(probabilities)
-    y_pred = pooled.argmax(axis=1)
-    metrics = compute_metrics(windows.labels, y_pred, gestures, protocol)
-    add_slices(metrics, windows, y_pred, gestures)
+    pooled = Answers.concatenate(answered)
+    metrics = compute_metrics(windows.labels, pooled.top, gestures, protocol)
+    report_answers(metrics, windows, pooled, gestures, Calibration().threshold)
     metrics["folds"] = folds
     metrics["mean_accuracy"] = float(np.mean([f["accuracy"] for f in folds]))
     metrics["mean_macro_f1"] = float(np.mean([f["macro_f1"] for f in folds]))

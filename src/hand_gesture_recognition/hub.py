@@ -493,7 +493,8 @@ def _card_body(
         rejection += (
             "So is a hand whose fingers are not held as in the training windows of the "
             "gesture it is most like: some finger's extension (base-to-tip distance over its "
-            f"length) more than {calibration.finger_margin:.2f} outside their range "
+            f"length) more than {calibration.finger_margin:.2f} outside their range in "
+            f"{calibration.finger_frames:.0%} of the window's frames or more "
             "(`calibration.json`, `finger_ranges`; a V sign is not `06_index`). "
         )
     people = f"{len(subjects)} subject(s) ({', '.join(subjects)})" if subjects else "few subjects"

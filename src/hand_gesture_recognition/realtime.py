@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from .calibration import REJECTION_LABEL, Calibration
+from .calibration import GESTURE, NOT_GESTURE, UNCERTAIN, Calibration
 from .errors import InputError
 from .extractor import HandResult, LandmarkExtractor
 from .hub import download_model
@@ -46,12 +46,9 @@ from .model import load_classifier
 from .preprocessing import EMPTY, FILLING, SPARSE, WindowStream, still_window, window_input
 from .storage import atomic_output, check_output_file, same_file
 
-#: States of a :class:`Prediction`.
-NO_HAND, WARMING_UP, UNCERTAIN, GESTURE = "no_hand", "warming_up", "uncertain", "gesture"
-#: The state of a hand doing no gesture: the model's ``none`` class (:data:`REJECTION_LABEL`)
-#: says so, the hand points down (:meth:`Calibration.points_down`), or its fingers are not
-#: those of the most likely gesture (:meth:`Calibration.off_shape`).
-NOT_GESTURE = "not_gesture"
+#: States of a :class:`Prediction` before a window is classified; a classified window is
+#: :data:`GESTURE`, :data:`UNCERTAIN` or :data:`NOT_GESTURE` (:meth:`Calibration.answer`).
+NO_HAND, WARMING_UP = "no_hand", "warming_up"
 
 #: Image files read from a folder source.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -247,26 +244,21 @@ class RealTimeGestureRecognizer:
         aspect: np.ndarray,
     ) -> Prediction:
         """The prediction for the model's ``probabilities`` of a ``(L, 21, 3)`` window."""
-        probabilities = self.calibration.apply(probabilities)
-        top = int(np.argmax(probabilities))
-        confidence = float(probabilities[top])
-        candidate = self.gestures[top]
-        points_down = bool(self.calibration.points_down(window, aspect))
-        off_shape = bool(self.calibration.off_shape(window, aspect, np.array(top), self.gestures))
-        if candidate == REJECTION_LABEL or points_down or off_shape:
-            state = NOT_GESTURE
-        else:
-            state = GESTURE if confidence >= self.threshold else UNCERTAIN
+        answer = self.calibration.answer(
+            probabilities, window, aspect, self.gestures, self.threshold
+        )
+        state = str(answer.state)
+        candidate = self.gestures[int(answer.top)]
         return Prediction(
             candidate if state == GESTURE else None,
-            confidence,
-            probabilities,
+            float(answer.confidence),
+            answer.probabilities,
             detected,
             landmarks,
             state,
             candidate=candidate,
-            points_down=points_down,
-            off_shape=off_shape,
+            points_down=bool(answer.points_down),
+            off_shape=bool(answer.off_shape),
         )
 
     def classify_image(self, image: np.ndarray) -> Prediction:

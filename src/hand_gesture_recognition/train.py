@@ -17,8 +17,7 @@ from .calibration import (
     REJECTION_LABEL,
     Calibration,
     calibrate,
-    downward_limit,
-    finger_ranges,
+    rules_from_windows,
 )
 from .config import (
     CONFIG_FILE,
@@ -33,7 +32,7 @@ from .config import (
 )
 from .dataset import download, find_recordings, remove_download
 from .errors import InputError
-from .evaluate import compute_metrics, evaluate_model, write_reports
+from .evaluate import compute_metrics, evaluate_model, report_answers, write_reports
 from .features import frame_features
 from .landmark_file import LandmarkTable, merge_tables
 from .landmarks import extract_landmarks
@@ -51,6 +50,7 @@ from .model import (
     write_model_files,
 )
 from .negatives import transplants
+from .preprocessing import WindowSet
 from .sequences import SplitData, prepare_data, shifted_inputs, split_windows
 from .storage import OutputLock, file_digest, same_file, user_cache_dir, write_file_set
 from .storage import check_output_dir as check_writable_dir
@@ -303,21 +303,31 @@ def fit_calibration(
     )
 
 
+def held_out_windows(table: LandmarkTable, config: RunConfig, data: SplitData) -> WindowSet | None:
+    """The landmark windows behind ``data.x_test``, to answer them as live use would.
+
+    None for the ``random`` split, whose test windows are augmented copies drawn from every
+    part.
+    """
+    _, _, test, protocol = split_windows(
+        table, config.preprocessing, config.training, data.gestures
+    )
+    if protocol["split"] == "random":
+        return None
+    if not np.array_equal(test.labels, data.y_test):
+        raise RuntimeError("the test windows do not match the prepared test inputs")
+    return test
+
+
 def rejection_rules(table: LandmarkTable, config: RunConfig, gestures: list[str]) -> Calibration:
     """The orientation and finger rules of a model trained on the split's windows.
 
-    Both are set from the training and validation windows of the gestures (not of a
-    ``none`` class), so they never reject a gesture held as in training.
-
-    The orientation rule's limit is :func:`downward_limit`'s; the finger rule's ranges are
-    :func:`finger_ranges`', with the fingers that ``config.augmentation.finger_donors`` gives
+    :func:`~hand_gesture_recognition.calibration.rules_from_windows` of the training and
+    validation windows, with the fingers that ``config.augmentation.finger_donors`` gives
     the training windows.
     """
     train, val, _, _ = split_windows(table, config.preprocessing, config.training, gestures)
-    return Calibration(
-        max_downward=downward_limit([train, val], gestures),
-        finger_ranges=finger_ranges([train, val], gestures, config.augmentation.finger_donors),
-    )
+    return rules_from_windows([train, val], gestures, config.augmentation.finger_donors)
 
 
 def transfer_inputs(table: LandmarkTable, config: RunConfig, gestures: list[str]) -> np.ndarray:
@@ -718,8 +728,14 @@ def _train_model(table, config, out_dir, force, verbose, data, lock, base) -> Tr
             model, data, config, rejection_rules(table, config, data.gestures)
         )
     if len(data.y_test):
-        y_pred = predict_classes(model, data.x_test)
-        metrics = compute_metrics(data.y_test, y_pred, data.gestures, data.protocol)
+        probabilities = predict_probabilities(model, data.x_test)
+        metrics = compute_metrics(
+            data.y_test, probabilities.argmax(axis=1), data.gestures, data.protocol
+        )
+        test = held_out_windows(table, config, data)
+        if test is not None:
+            answers = calibration.answer(probabilities, test.windows, test.aspect, data.gestures)
+            report_answers(metrics, test, answers, data.gestures, calibration.threshold)
     else:
         validation = compute_metrics(data.y_val, predict_classes(model, data.x_val), data.gestures)
         metrics = {
