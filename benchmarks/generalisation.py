@@ -306,7 +306,7 @@ DESIGNS = {
             "canonical",
             AugmentationConfig(),
             model=ModelConfig(),
-            open_palm=OpenPalm(0.5, 15.0, 60.0),
+            open_palm=OpenPalm(0.5, 18.0, 60.0),
         ),
         Design("canonical/middle-only", "canonical", MIDDLE_AUG, model=ModelConfig()),
         Design("canonical/lstm", "canonical", OLD_AUG),
@@ -370,11 +370,12 @@ def with_open_palms(
     aspect = train.aspect[chosen]
     points = isotropic(train.windows[chosen], aspect).astype(np.float64)
     normal = hand_axes(points)[0][..., 2]
-    # A positive turn about the normal (x × y of hand_axes) takes a finger towards the index side.
+    # A positive turn about the normal (x × y of hand_axes) takes y towards -x, the little
+    # finger's side: the index and the thumb turn by negative angles to open the hand.
     fan = np.radians(rng.uniform(0.0, how.fan, (len(chosen), 1)))
     thumb = np.radians(rng.uniform(0.0, how.thumb, (len(chosen), 1)))
     for finger, chain in enumerate(FINGERS):
-        turn = thumb if finger == 0 else (2.5 - finger) * fan  # the same in every frame
+        turn = -thumb if finger == 0 else (finger - 2.5) * fan  # the same in every frame
         rotations = axis_rotations(normal, np.broadcast_to(turn, normal.shape[:-1]))
         base, distal = chain[1], list(chain[2:])
         origin = points[:, :, base : base + 1]

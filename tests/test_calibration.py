@@ -276,20 +276,22 @@ def test_the_finger_rule_rejects_a_v_sign_answered_as_index_and_keeps_every_gest
     by_median = replace(rule, finger_frames=0.5).off_shape(*as_extracted, gestures).mean()
     assert rule.finger_frames == 0.75
     assert by_median > 0.3 and rule.off_shape(*as_extracted, gestures).mean() < 0.15
-    # A window of the V sign in four fifths of its frames is off shape, one of the V
-    # sign in just over half of its frames only by the median.
-    mixed = repaired[index][:5].copy()
-    mixed[:, :24] = v_signs[index][:5, :24]
-    half = repaired[index][:5].copy()
-    half[:, :16] = v_signs[index][:5, :16]
-    for window, expected in ((mixed, True), (half, False)):
-        off = rule.off_shape(window, windows.aspect[index][:5], labels[index][:5], gestures)
-        assert off.tolist() == [expected] * 5
-    assert (
-        replace(rule, finger_frames=0.5)
-        .off_shape(half, windows.aspect[index][:5], labels[index][:5], gestures)
-        .all()
-    )
+    # Windows of 30 frames with a hand, the V sign in the first k of them: off shape from
+    # 23 frames on (three quarters of 30 is 22.5), and from 15 on for half of the frames.
+    full = np.flatnonzero(index & ~np.isnan(windows.windows).any(axis=(1, 2, 3)))[:5]
+    assert len(full) == 5
+    aspect, answered_as = windows.aspect[full], labels[full]
+    for k, expected in ((23, True), (22, False), (15, False)):
+        window = repaired[full].copy()
+        window[:, :k] = v_signs[full, :k]
+        off = rule.off_shape(window, aspect, answered_as, gestures)
+        assert off.tolist() == [expected] * 5, k
+    half = replace(rule, finger_frames=0.5)
+    window = repaired[full].copy()
+    window[:, :15] = v_signs[full, :15]
+    assert half.off_shape(window, aspect, answered_as, gestures).all()
+    window[:, 14] = repaired[full, 14]
+    assert not half.off_shape(window, aspect, answered_as, gestures).any()
     # A wider margin lets the same V signs through; no ranges, no rule.
     assert (
         not replace(rule, finger_margin=1.0)

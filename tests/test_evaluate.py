@@ -5,9 +5,18 @@ import numpy as np
 import pytest
 from helpers import make_table
 
+from hand_gesture_recognition.calibration import (
+    GESTURE,
+    NOT_GESTURE,
+    REJECTION_LABEL,
+    UNCERTAIN,
+    Answers,
+)
 from hand_gesture_recognition.config import PreprocessingConfig, RunConfig, TrainingConfig
 from hand_gesture_recognition.errors import InputError
 from hand_gesture_recognition.evaluate import (
+    answer_metrics,
+    answered_right,
     classification_report_text,
     compute_metrics,
     evaluate_model,
@@ -29,6 +38,44 @@ def test_metrics_by_hand():
     assert metrics["macro_f1"] == pytest.approx((0.5 + 0.8 + 0.0) / 3)
     assert metrics["confusion_matrix"] == [[1, 1, 0], [0, 2, 0], [1, 0, 0]]
     assert "macro f1" in classification_report_text(metrics)
+
+
+def test_answers_are_scored_as_a_person_would_score_them():
+    gestures = ["01_palm", "03_fist", REJECTION_LABEL]
+    # Six windows: three palms (answered a palm, nothing, "not a gesture"), three non-gestures
+    # (answered a fist, "not a gesture", nothing).
+    y_true = np.array([0, 0, 0, 2, 2, 2])
+    state = np.array([GESTURE, UNCERTAIN, NOT_GESTURE, GESTURE, NOT_GESTURE, UNCERTAIN])
+    top = np.array([0, 0, 1, 1, 2, 0])
+    answers = Answers(
+        np.eye(3)[top],
+        top,
+        np.ones(6),
+        np.array([False, False, False, False, True, False]),
+        np.array([False, False, True, False, False, False]),
+        state,
+    )
+    right = answered_right(answers, y_true, gestures)
+    assert right.tolist() == [True, False, False, False, True, True]
+    assert answer_metrics(answers, y_true, gestures, 0.6) == pytest.approx(
+        {
+            "threshold": 0.6,
+            "right": 3 / 6,
+            "wrong": 1 / 6,
+            "uncertain": 1 / 6,
+            "rejected": 1 / 6,
+            "points_down": 1 / 6,
+            "off_shape": 1 / 6,
+        }
+    )
+    assert answers.labels(gestures).tolist() == [
+        "01_palm",
+        UNCERTAIN,
+        NOT_GESTURE,
+        "03_fist",
+        NOT_GESTURE,
+        UNCERTAIN,
+    ]
 
 
 def test_reports_are_written(tmp_path):
@@ -163,8 +210,9 @@ def test_leave_one_subject_out_trains_a_model_per_subject(tmp_path):
         rows = list(csv.DictReader(handle))
     assert len(rows) == metrics["support"]
     assert np.mean([r["answer"] == r["true"] for r in rows]) == pytest.approx(answers["right"])
-    weights = np.array([f["windows"] for f in metrics["folds"]])
-    pooled = np.average([f["answered_right"] for f in metrics["folds"]], weights=weights)
-    assert pooled == pytest.approx(answers["right"])
+    # A right answer is a right prediction answered confidently, with no rule objecting.
+    assert all(f["answered_right"] <= f["accuracy"] for f in metrics["folds"])
+    for r in rows:
+        assert r["answer"] in (r["predicted"], "uncertain", "not_gesture")
     with pytest.raises(InputError, match="at least 2 subjects"):
         leave_one_subject_out(make_table(subjects=("a",)), config)

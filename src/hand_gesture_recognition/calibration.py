@@ -86,8 +86,8 @@ class Calibration:
             no finger rule (models trained before it, and the original project's).
         finger_margin: How far outside its answer's range a window's finger may be
             (:meth:`off_shape`).
-        finger_frames: In what share of the window's frames it must be that far outside
-            (0.5: by the window's median; 1: in every frame).
+        finger_frames: In what share, at least, of the window's frames with a hand it must
+            be that far outside (1: in every frame).
     """
 
     temperature: float = 1.0
@@ -161,7 +161,7 @@ class Calibration:
 
         They could unless some finger's 3-D extension lies more than :attr:`finger_margin`
         outside that gesture's :attr:`finger_ranges` in at least :attr:`finger_frames` of
-        the window's frames with a hand (:func:`window_finger_quantiles`). A gesture
+        the window's frames with a hand (:func:`window_finger_bounds`). A gesture
         without a range (and every gesture of a calibration without the rule) fits any
         window, and every gesture fits a window without a hand.
 
@@ -179,13 +179,9 @@ class Calibration:
         fits = np.ones((*batch, len(gestures)), dtype=bool)
         if not known:
             return fits
-        # A finger is above its range in that share of the frames when even its lower quantile
-        # is, below it when even its upper quantile is.
         lower, upper = (
             values[..., None, :]  # (..., 1, 5)
-            for values in window_finger_quantiles(
-                landmarks, aspect, (1.0 - self.finger_frames, self.finger_frames)
-            )
+            for values in window_finger_bounds(landmarks, aspect, self.finger_frames)
         )
         bounds = np.array([ranges[gestures[i]] for i in known], dtype=np.float32)  # (k, 2, 5)
         outside = np.maximum(bounds[:, 0] - upper, lower - bounds[:, 1])  # (..., k, 5)
@@ -366,49 +362,48 @@ def window_fingers(landmarks: np.ndarray, aspect: np.ndarray) -> np.ndarray:
         ``(..., 5)`` float32 (:func:`~hand_gesture_recognition.features.finger_extension`,
         thumb to little finger), NaN for a window without a hand.
     """
-    return window_finger_quantiles(landmarks, aspect, (0.5,))[0]
+    extension = finger_extension(isotropic(landmarks, aspect))  # (..., L, 5)
+    return _median_of_frames(np.moveaxis(extension, -1, -2))
 
 
-def window_finger_quantiles(
-    landmarks: np.ndarray, aspect: np.ndarray, quantiles: tuple[float, ...]
-) -> list[np.ndarray]:
-    """Quantiles over each window's frames of each finger's 3-D extension.
+def window_finger_bounds(
+    landmarks: np.ndarray, aspect: np.ndarray, share: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each finger's 3-D extension that a share of each window's frames reach or pass.
+
+    With ``m`` the smallest whole number of frames with a hand that is at least ``share``
+    of them: ``low`` is the ``m``-th largest extension (``m`` frames are at or above it) and
+    ``high`` the ``m``-th smallest (``m`` frames are at or below it). So the finger lies above
+    a limit in at least that share of the frames exactly when ``low`` does.
 
     Args:
         landmarks: ``(..., L, 21, 3)`` landmark windows.
         aspect: ``(..., L)`` their image height / width.
-        quantiles: The quantiles, each in [0, 1].
+        share: The share of the frames, in (0, 1].
 
     Returns:
-        One ``(..., 5)`` float32 array per quantile (as :func:`window_fingers`).
+        ``low`` and ``high``, each ``(..., 5)`` float32, NaN for a window without a hand.
     """
-    extension = finger_extension(isotropic(landmarks, aspect))  # (..., L, 5)
-    return _quantiles_of_frames(np.moveaxis(extension, -1, -2), quantiles)
+    extension = np.moveaxis(finger_extension(isotropic(landmarks, aspect)), -1, -2)
+    # One sort (NaN sorts last) for both: this runs on every live frame.
+    ordered = np.sort(extension, axis=-1)
+    count = np.isfinite(ordered).sum(axis=-1, keepdims=True)
+    # The small tolerance keeps a share such as 0.7 of 10 frames at 7 despite rounding.
+    needed = np.maximum(np.ceil(share * count - 1e-9).astype(np.int64), 1)
+    low = np.take_along_axis(ordered, np.maximum(count - needed, 0), axis=-1)[..., 0]
+    high = np.take_along_axis(ordered, needed - 1, axis=-1)[..., 0]
+    return low.astype(np.float32), high.astype(np.float32)
 
 
 def _median_of_frames(values: np.ndarray) -> np.ndarray:
     """The median over the last axis of its finite values (NaN: none), as float32."""
-    return _quantiles_of_frames(values, (0.5,))[0]
-
-
-def _quantiles_of_frames(values: np.ndarray, quantiles: tuple[float, ...]) -> list[np.ndarray]:
-    """Quantiles over the last axis of its finite values (NaN: none), as float32.
-
-    Linear between the two nearest values, as :func:`numpy.nanquantile` by default.
-    """
     # From one sort (NaN sorts last): np.nanmedian takes about ten times as long on one
     # window, and this runs on every live frame.
     ordered = np.sort(values, axis=-1)
-    last = np.maximum(np.isfinite(ordered).sum(axis=-1, keepdims=True) - 1, 0)
-    out = []
-    for quantile in quantiles:
-        position = quantile * last
-        below = np.floor(position).astype(np.int64)
-        low = np.take_along_axis(ordered, below, axis=-1)
-        high = np.take_along_axis(ordered, np.minimum(below + 1, last), axis=-1)
-        value = low + (high - low) * (position - below)
-        out.append(value[..., 0].astype(np.float32))
-    return out
+    count = np.isfinite(ordered).sum(axis=-1, keepdims=True)
+    low = np.take_along_axis(ordered, np.maximum(count - 1, 0) // 2, axis=-1)
+    high = np.take_along_axis(ordered, count // 2, axis=-1)
+    return ((low + high) / 2)[..., 0].astype(np.float32)
 
 
 def downward_limit(

@@ -198,11 +198,12 @@ def answered_right(answers: Answers, y_true: np.ndarray, gestures: list[str]) ->
     """Whether each window's answer is right.
 
     A gesture's window is answered right when its answer is that gesture; a window of the
-    :data:`REJECTION_LABEL` class when its answer is "not a gesture".
+    :data:`REJECTION_LABEL` class when it is answered as no gesture ("not a gesture" or
+    "uncertain", as the benchmarks count a non-gesture rejected).
     """
-    state = answers.state
     is_none = np.asarray(gestures)[y_true] == REJECTION_LABEL
-    return np.where(is_none, state == NOT_GESTURE, (state == GESTURE) & (answers.top == y_true))
+    gesture = answers.state == GESTURE
+    return np.where(is_none, ~gesture, gesture & (answers.top == y_true))
 
 
 def answer_metrics(
@@ -210,9 +211,10 @@ def answer_metrics(
 ) -> dict[str, Any]:
     """The shares of windows answered right, wrong, with nothing and as "not a gesture".
 
-    ``right``, ``wrong``, ``uncertain`` and ``rejected`` (a gesture's window answered "not a
-    gesture") add up to 1; ``points_down`` and ``off_shape`` are the shares of all windows
-    that each rule rejects (a window can break both).
+    ``right`` (:func:`answered_right`), ``wrong`` (answered as another gesture),
+    ``uncertain`` (a gesture's window answered with nothing) and ``rejected`` (a gesture's
+    window answered "not a gesture") add up to 1; ``points_down`` and ``off_shape`` are the
+    shares of all windows that each rule rejects (a window can break both).
 
     Args:
         answers: :meth:`Calibration.answer` of the windows.
@@ -231,7 +233,7 @@ def answer_metrics(
         "threshold": float(threshold),
         "right": share(right),
         "wrong": share((state == GESTURE) & ~right),
-        "uncertain": share(state == UNCERTAIN),
+        "uncertain": share((state == UNCERTAIN) & ~is_none),
         "rejected": share((state == NOT_GESTURE) & ~is_none),
         "points_down": share(answers.points_down),
         "off_shape": share(answers.off_shape),
