@@ -124,12 +124,12 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 import numpy as np
 
 from hand_gesture_recognition.augment import (
-    axis_rotations,
     mirror,
     rotate_3d,
     scale,
     scale_depth,
     translate,
+    turn_vectors,
     vary_pose,
     vary_proportions,
 )
@@ -376,11 +376,9 @@ def with_open_palms(
     thumb = np.radians(rng.uniform(0.0, how.thumb, (len(chosen), 1)))
     for finger, chain in enumerate(FINGERS):
         turn = -thumb if finger == 0 else (finger - 2.5) * fan  # the same in every frame
-        rotations = axis_rotations(normal, np.broadcast_to(turn, normal.shape[:-1]))
         base, distal = chain[1], list(chain[2:])
         origin = points[:, :, base : base + 1]
-        moved = np.einsum("nlij,nlkj->nlki", rotations, points[:, :, distal] - origin)
-        points[:, :, distal] = origin + moved
+        points[:, :, distal] = origin + turn_vectors(points[:, :, distal] - origin, normal, turn)
     points[..., 1] /= aspect[..., None]  # back to image coordinates
     windows = train.windows.copy()
     windows[chosen] = points.astype(np.float32)

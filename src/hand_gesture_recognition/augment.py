@@ -131,7 +131,7 @@ def vary_proportions(
     return _from_isotropic(out, aspect)
 
 
-def _turn(vectors: np.ndarray, axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
+def turn_vectors(vectors: np.ndarray, axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
     """Rotates ``(..., k, 3)`` vectors about unit ``(..., 3)`` axes by angles in radians.
 
     The angles broadcast to the axes' leading dimensions.
@@ -181,17 +181,17 @@ def vary_pose(
         base, distal = chain[1], list(chain[2:])
         turn, bend = spread[:, f : f + 1], curl[:, f : f + 1]  # one pose for the window
         origin = points[:, :, base : base + 1]
-        points[:, :, distal] = origin + _turn(points[:, :, distal] - origin, normal, turn)
+        points[:, :, distal] = origin + turn_vectors(points[:, :, distal] - origin, normal, turn)
         # One hinge for the finger's three joints, from the palm (wrist to knuckle, across the
         # normal) and turned with the spread: an axis taken from each bone would reverse once
         # the bone bends past the palm's normal, and be undefined along it, as in a fist.
         hinge = np.cross(points[:, :, base] - points[:, :, 0], normal)
         hinge /= np.maximum(np.linalg.norm(hinge, axis=-1, keepdims=True), 1e-9)
-        hinge = _turn(hinge[:, :, None], normal, turn)[:, :, 0]
+        hinge = turn_vectors(hinge[:, :, None], normal, turn)[:, :, 0]
         for k, joint in enumerate(chain[1:-1]):
             after = list(chain[k + 2 :])
             origin = points[:, :, joint : joint + 1]
-            points[:, :, after] = origin + _turn(points[:, :, after] - origin, hinge, bend)
+            points[:, :, after] = origin + turn_vectors(points[:, :, after] - origin, hinge, bend)
     return _from_isotropic(points.astype(np.float32), aspect)
 
 
