@@ -2,9 +2,16 @@ import numpy as np
 import pytest
 
 from hand_gesture_recognition import augment
+from hand_gesture_recognition.calibration import window_downward, window_fingers
 from hand_gesture_recognition.config import AugmentationConfig, PreprocessingConfig, TrainingConfig
 from hand_gesture_recognition.dataset import gesture_order
-from hand_gesture_recognition.features import finger_extension, frame_features, hand_axes, isotropic
+from hand_gesture_recognition.features import (
+    finger_extension,
+    frame_features,
+    hand_axes,
+    hand_frame,
+    isotropic,
+)
 from hand_gesture_recognition.landmark_file import LandmarkTable
 from hand_gesture_recognition.sequences import split_windows
 
@@ -76,6 +83,15 @@ def _isotropic_distances(windows, aspect):
     return np.linalg.norm(points[..., :, None, :] - points[..., None, :, :], axis=-1)
 
 
+def _assert_bones_kept(windows, changed, aspect):
+    before, after = _isotropic_distances(windows, aspect), _isotropic_distances(changed, aspect)
+    for chain in augment.FINGERS:
+        for parent, child in zip(chain[:-1], chain[1:], strict=True):
+            np.testing.assert_allclose(
+                after[..., parent, child], before[..., parent, child], atol=1e-5
+            )
+
+
 def test_3d_rotation_is_rigid_in_isotropic_coordinates_and_turns_the_hand():
     windows = _windows()
     aspect = np.full(windows.shape[:2], 0.75, np.float32)
@@ -137,12 +153,7 @@ def test_pose_keeps_bone_lengths_the_palm_and_the_thumb():
     posed = augment.vary_pose(windows, 25.0, 15.0, np.random.default_rng(0), aspect)
     kept = [0, 1, 2, 3, 4, 5, 9, 13, 17]
     np.testing.assert_allclose(posed[:, :, kept], windows[:, :, kept], atol=1e-6)
-    before, after = _isotropic_distances(windows, aspect), _isotropic_distances(posed, aspect)
-    for chain in augment.FINGERS:
-        for parent, child in zip(chain[:-1], chain[1:], strict=True):
-            np.testing.assert_allclose(
-                after[..., parent, child], before[..., parent, child], atol=1e-5
-            )
+    _assert_bones_kept(windows, posed, aspect)
     assert np.abs(posed - windows).max() > 0.01
     np.testing.assert_allclose(
         augment.vary_pose(windows, 0.0, 0.0, np.random.default_rng(0), aspect), windows, atol=1e-6
@@ -267,11 +278,17 @@ def test_still_copies_hold_one_frame_of_their_window_with_its_label_and_aspect()
         np.testing.assert_array_equal(held_aspect, aspect[label, frame[0]])
 
 
-def test_a_gesture_takes_the_donors_finger_and_nothing_else_changes(sample_landmarks):
+def _training_windows(sample_landmarks, stride):
+    """The sample's training windows of the time split, and the gestures in label order."""
     table = LandmarkTable.load(sample_landmarks)
     gestures = gesture_order(table.gestures)
     config = TrainingConfig(split="time", seed=0)
-    train, _, _, _ = split_windows(table, PreprocessingConfig(window_stride=5), config, gestures)
+    prep = PreprocessingConfig(window_stride=stride)
+    return split_windows(table, prep, config, gestures)[0], gestures
+
+
+def test_a_gesture_takes_the_donors_finger_and_nothing_else_changes(sample_landmarks):
+    train, gestures = _training_windows(sample_landmarks, 5)
     before = train.windows.copy()
     given = augment.give_fingers(
         train.windows,
@@ -307,3 +324,85 @@ def test_a_gesture_takes_the_donors_finger_and_nothing_else_changes(sample_landm
         np.random.default_rng(0),
     )
     np.testing.assert_array_equal(unchanged, before)
+
+
+def _palms(sample_landmarks, mirrored=False):
+    train, gestures = _training_windows(sample_landmarks, 10)
+    palms = train.take(np.flatnonzero(train.labels == gestures.index("01_palm")))
+    if mirrored:
+        return augment.mirror(palms.windows, 1.0, np.random.default_rng(0)), palms.aspect
+    return palms.windows, palms.aspect
+
+
+def _directions_in_the_hand(windows, aspect):
+    """Each finger's knuckle-to-tip direction in the hand's frame, as degrees from +y to +x."""
+    local = hand_frame(isotropic(windows, aspect))
+    bases = [chain[1] for chain in augment.FINGERS]
+    tips = [chain[-1] for chain in augment.FINGERS]
+    reach = local[..., tips, :] - local[..., bases, :]
+    return np.degrees(np.arctan2(reach[..., 0], reach[..., 1]))
+
+
+@pytest.mark.parametrize("mirrored", [False, True])
+def test_opening_turns_each_finger_away_from_the_middle_of_the_hand(sample_landmarks, mirrored):
+    windows, aspect = _palms(sample_landmarks, mirrored)
+    fan = np.linspace(5.0, 18.0, len(windows))
+    thumb = np.linspace(10.0, 60.0, len(windows))
+    opened = augment.open_fingers(windows, fan, thumb, aspect)
+    found = np.isfinite(windows).all(axis=(-2, -1))
+    assert found.mean() > 0.9
+    np.testing.assert_array_equal(np.isfinite(opened).all(axis=(-2, -1)), found)
+    turned = (_directions_in_the_hand(opened, aspect) - _directions_in_the_hand(windows, aspect))[
+        found
+    ]
+    # In the hand's own frame (+x the index's side, for a right hand and its mirror image
+    # alike) the thumb and the index turn out towards +x, the ring and little fingers
+    # towards -x: neighbouring fingers end `fan` further apart, the thumb `thumb` further out.
+    frames = np.broadcast_to(np.arange(len(windows))[:, None], found.shape)[found]
+    wanted = np.stack([thumb[frames], *((2.5 - f) * fan[frames] for f in range(1, 5))], -1)
+    np.testing.assert_allclose((turned + 180) % 360 - 180, wanted, atol=0.5)
+
+
+def test_opening_keeps_what_the_rejection_rules_measure(sample_landmarks):
+    windows, aspect = _palms(sample_landmarks)
+    fan, thumb = np.full(len(windows), 18.0), np.full(len(windows), 60.0)
+    opened = augment.open_fingers(windows, fan, thumb, aspect)
+    kept = [0, 1, 5, 9, 13, 17]  # the wrist, the thumb's base and the knuckles
+    np.testing.assert_allclose(opened[:, :, kept], windows[:, :, kept], atol=1e-6)
+    _assert_bones_kept(windows, opened, aspect)
+    np.testing.assert_allclose(
+        window_fingers(opened, aspect), window_fingers(windows, aspect), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        window_downward(opened, aspect), window_downward(windows, aspect), atol=1e-6
+    )
+
+    # ... while the hand is plainly another shape: the index and little tips further apart.
+    def tips_apart(points):
+        points = isotropic(points, aspect)
+        return np.linalg.norm(points[..., 8, :] - points[..., 20, :], axis=-1)
+
+    assert np.nanmedian(tips_apart(opened) / tips_apart(windows)) > 1.3
+
+
+def test_open_hands_opens_a_share_of_the_chosen_gestures_windows_only(sample_landmarks):
+    train, gestures = _training_windows(sample_landmarks, 2)
+    before = train.windows.copy()
+    settings = AugmentationConfig()
+    assert settings.open_gestures == ("01_palm",) and settings.open_fraction == 0.5
+    opened = augment.open_hands(
+        train.windows, train.aspect, train.labels, gestures, settings, np.random.default_rng(0)
+    )
+    np.testing.assert_array_equal(train.windows, before)  # the input is left as it is
+    palm = train.labels == gestures.index("01_palm")
+    changed = ~np.isclose(opened, before, atol=1e-6, equal_nan=True).all(axis=(1, 2, 3))
+    assert not changed[~palm].any()
+    # Each palm window is opened when its draw falls under the share: the first draws.
+    chosen = np.random.default_rng(0).random(palm.sum()) < 0.5
+    np.testing.assert_array_equal(changed[palm], chosen)
+    assert 0 < chosen.sum() < palm.sum()
+    for off in (AugmentationConfig(open_gestures=()), AugmentationConfig(open_fraction=0.0)):
+        same = augment.open_hands(
+            train.windows, train.aspect, train.labels, gestures, off, np.random.default_rng(0)
+        )
+        np.testing.assert_array_equal(same, before)

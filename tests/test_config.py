@@ -50,6 +50,10 @@ def test_settings_are_frozen():
         lambda: AugmentationConfig(copies=-1),
         lambda: AugmentationConfig(spread_degrees=-5.0),
         lambda: AugmentationConfig(curl_degrees=120.0),
+        lambda: AugmentationConfig(open_fraction=1.5),
+        lambda: AugmentationConfig(open_fan_degrees=-1.0),
+        lambda: AugmentationConfig(open_thumb_degrees=100.0),
+        lambda: AugmentationConfig(open_gestures=("",)),
     ],
 )
 def test_bad_settings_raise_input_error(make):
@@ -82,13 +86,20 @@ def test_schema_version_is_written_and_older_files_still_read(tmp_path):
     path = tmp_path / "model_config.json"
     RunConfig(info={"gestures": ["a"]}).save(path)
     saved = json.loads(path.read_text())
-    assert saved["schema_version"] == 4
+    assert saved["schema_version"] == 5
     assert saved["model"]["frame_units"] == [128, 64]
     assert saved["augmentation"]["finger_donors"] == [
         "06_index:middle:03_fist",
         "06_index:index:02_l",
     ]
+    assert saved["augmentation"]["open_gestures"] == ["01_palm"]
     assert RunConfig.load(path) == RunConfig(info={"gestures": ["a"]})
+    # Up to version 4 the palms were trained as extracted.
+    del saved["augmentation"]["open_gestures"]
+    saved["schema_version"] = 4
+    write_json_atomic(path, saved)
+    assert RunConfig.load(path).augmentation.open_gestures == ()
+    assert RunConfig.load(path).augmentation.finger_donors == AugmentationConfig().finger_donors
     # Up to version 3 the fingers were trained as extracted.
     del saved["augmentation"]["finger_donors"]
     saved["schema_version"] = 3

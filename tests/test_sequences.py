@@ -113,6 +113,20 @@ def test_shifted_validation_windows_are_copies_of_each_with_its_class():
     np.testing.assert_array_equal(leaky.y_shifted, np.tile(leaky.y_val, 3))
 
 
+def test_opening_palms_changes_only_training_palms_and_draws_nothing_else():
+    table = make_table()
+    training = TrainingConfig(split="subject", seed=3)
+    opened = prepare_data(table, PREP, AugmentationConfig(), training)
+    closed = prepare_data(table, PREP, AugmentationConfig(open_gestures=()), training)
+    for name in ("x_val", "x_test", "x_shifted", "y_train"):
+        np.testing.assert_array_equal(getattr(opened, name), getattr(closed, name))
+    # The opening draws from its own stream: every other window and copy is the same.
+    palm = opened.y_train == opened.gestures.index("01_palm")
+    np.testing.assert_array_equal(opened.x_train[~palm], closed.x_train[~palm])
+    changed = np.abs(opened.x_train[palm] - closed.x_train[palm]).max(axis=(1, 2)) > 1e-4
+    assert 0.3 < changed.mean() < 0.7
+
+
 def test_only_training_windows_take_the_donors_fingers():
     table = make_table()
     training = TrainingConfig(split="subject", seed=3)

@@ -115,20 +115,25 @@ def test_augmentation_is_shown_on_a_real_window(small_table):
         noise_std=0.02, occlusion_max_frames=4, spread_degrees=20.0, curl_degrees=10.0
     )
     figure = visualize.plot_augmentation(window, config, aspect, seed=3)
-    assert len(figure.axes) == 10
-    titles = [a.get_title() for a in figure.axes[:5]]
+    assert len(figure.axes) == 12
+    titles = [a.get_title() for a in figure.axes[:6]]
     assert titles[0] == "original" and "noise" in titles[1] and "occlusion" in titles[2]
     assert "scale" in titles[3] and titles[4] == "finger pose (spread ±20°, curl ±10°)"
-    occluded_time_axis = figure.axes[7]
+    assert titles[5] == "opened as 01_palm (fan 18°, thumb 60°: the most)"
+    occluded_time_axis = figure.axes[8]
     assert occluded_time_axis.patches  # the lost frames are shaded
-    original = figure.axes[5].lines[0].get_ydata()
+    original = figure.axes[6].lines[0].get_ydata()
     np.testing.assert_allclose(original, window[:, visualize.INDEX_TIP, 0], rtol=1e-6)
-    # The finger-pose column moves the index fingertip (grey dashed: the original).
-    before, after = (line.get_ydata() for line in figure.axes[9].lines[:2])
-    np.testing.assert_allclose(before, original, rtol=1e-6)
-    assert np.abs(after - before).max() > 1e-3
-    # The default augmentation bends no fingers, so it has no finger-pose column.
-    assert len(visualize.plot_augmentation(window, AugmentationConfig(), aspect).axes) == 8
+    # The finger-pose and opening columns move the index fingertip (grey dashed: the original).
+    for column in (10, 11):
+        before, after = (line.get_ydata() for line in figure.axes[column].lines[:2])
+        np.testing.assert_allclose(before, original, rtol=1e-6)
+        assert np.abs(after - before).max() > 1e-3
+    # The default augmentation bends no fingers, so it has no finger-pose column; without
+    # opening, no opening column.
+    assert len(visualize.plot_augmentation(window, AugmentationConfig(), aspect).axes) == 10
+    closed = AugmentationConfig(open_gestures=())
+    assert len(visualize.plot_augmentation(window, closed, aspect).axes) == 8
 
 
 def test_example_window_needs_a_full_window(small_table):

@@ -140,6 +140,17 @@ def turn_vectors(vectors: np.ndarray, axis: np.ndarray, angle: np.ndarray) -> np
     return np.einsum("...ij,...kj->...ki", rotations, vectors)
 
 
+def _turn_about(
+    points: np.ndarray, joint: int, moved: list[int], axis: np.ndarray, angle: np.ndarray
+) -> None:
+    """Turns the landmarks ``moved`` of ``(n, L, 21, 3)`` points about ``joint``, in place.
+
+    ``axis`` is ``(n, L, 3)`` unit vectors and ``angle`` radians broadcasting to ``(n, L)``.
+    """
+    origin = points[:, :, joint : joint + 1]
+    points[:, :, moved] = origin + turn_vectors(points[:, :, moved] - origin, axis, angle)
+
+
 def vary_pose(
     windows: np.ndarray,
     spread_degrees: float,
@@ -178,10 +189,9 @@ def vary_pose(
     curl = np.radians(rng.uniform(-curl_degrees, curl_degrees, (len(windows), count)))
     normal = hand_axes(points)[0][..., 2]
     for f, chain in enumerate(FINGERS[1:]):
-        base, distal = chain[1], list(chain[2:])
+        base = chain[1]
         turn, bend = spread[:, f : f + 1], curl[:, f : f + 1]  # one pose for the window
-        origin = points[:, :, base : base + 1]
-        points[:, :, distal] = origin + turn_vectors(points[:, :, distal] - origin, normal, turn)
+        _turn_about(points, base, list(chain[2:]), normal, turn)
         # One hinge for the finger's three joints, from the palm (wrist to knuckle, across the
         # normal) and turned with the spread: an axis taken from each bone would reverse once
         # the bone bends past the palm's normal, and be undefined along it, as in a fist.
@@ -189,10 +199,88 @@ def vary_pose(
         hinge /= np.maximum(np.linalg.norm(hinge, axis=-1, keepdims=True), 1e-9)
         hinge = turn_vectors(hinge[:, :, None], normal, turn)[:, :, 0]
         for k, joint in enumerate(chain[1:-1]):
-            after = list(chain[k + 2 :])
-            origin = points[:, :, joint : joint + 1]
-            points[:, :, after] = origin + turn_vectors(points[:, :, after] - origin, hinge, bend)
+            _turn_about(points, joint, list(chain[k + 2 :]), hinge, bend)
     return _from_isotropic(points.astype(np.float32), aspect)
+
+
+def open_fingers(
+    windows: np.ndarray,
+    fan_degrees: np.ndarray,
+    thumb_degrees: np.ndarray,
+    aspect: np.ndarray | None = None,
+) -> np.ndarray:
+    """Fans the four fingers apart and turns the thumb out, in the palm's plane.
+
+    Each finger turns about its knuckle, about the palm's normal, away from the middle of
+    the hand: the index by ``1.5 * fan`` towards the thumb's side, the middle finger by
+    ``0.5 * fan``, the ring finger and the little finger by as much towards the little
+    finger's side, so neighbouring fingers end ``fan`` further apart. The thumb turns away
+    from the index about its base (the CMC joint) by ``thumb``. Every frame of a window
+    turns alike; bone lengths, each finger's extension, the wrist and the knuckles are kept.
+
+    Args:
+        windows: ``(n, L, 21, 3)`` landmark windows.
+        fan_degrees: ``(n,)`` each window's turn between neighbouring fingers.
+        thumb_degrees: ``(n,)`` each window's turn of the thumb.
+        aspect: ``(n, L)`` image height / width, so that the turns are rigid in isotropic
+            coordinates (None: square images).
+
+    Returns:
+        The windows with the hands opened.
+    """
+    points = _as_isotropic(windows, aspect).astype(np.float64)
+    normal = hand_axes(points)[0][..., 2]
+    fan = np.radians(np.asarray(fan_degrees, np.float64))[:, None]
+    thumb = np.radians(np.asarray(thumb_degrees, np.float64))[:, None]
+    # A positive turn about the normal takes the fingers towards the little finger's side
+    # (hand_axes: x towards the index, the normal x cross y): the thumb and the index turn
+    # the other way to open the hand.
+    for finger, chain in enumerate(FINGERS):
+        turn = -thumb if finger == 0 else (finger - 2.5) * fan
+        _turn_about(points, chain[1], list(chain[2:]), normal, turn)
+    return _from_isotropic(points.astype(np.float32), aspect)
+
+
+def open_hands(
+    windows: np.ndarray,
+    aspect: np.ndarray,
+    labels: np.ndarray,
+    gestures: list[str],
+    config: AugmentationConfig,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Opens a share of the windows of ``config.open_gestures`` (:func:`open_fingers`).
+
+    LeapGestRecog's palms hold their fingers together and the thumb close; other people
+    show an open palm or a stop sign with the fingers spread and the thumb out, which a
+    model that never saw it reads as ``07_ok`` or ``10_down`` (TECHNICAL_REPORT section
+    14.15). Each window of those gestures is opened with probability
+    ``config.open_fraction``, by a fan and a thumb turn uniform in
+    ``[0, config.open_fan_degrees]`` and ``[0, config.open_thumb_degrees]``; frames without
+    a hand stay without one. A gesture missing from ``gestures`` is left alone. What the
+    rejection rules measure (each finger's extension, the wrist-to-middle-knuckle direction)
+    stays as it was, so the rules of the windows as extracted hold for the opened ones.
+
+    Args:
+        windows: ``(n, L, 21, 3)`` landmark windows (NaN where no hand was found).
+        aspect: ``(n, L)`` their image height / width.
+        labels: ``(n,)`` class indices into ``gestures``.
+        gestures: Class names.
+        config: Augmentation settings.
+        rng: Chooses the windows and their turns.
+
+    Returns:
+        The windows, opened where chosen (a copy; ``windows`` is left as it is).
+    """
+    out = np.array(windows, dtype=np.float32, copy=True)
+    index = [gestures.index(g) for g in config.open_gestures if g in gestures]
+    chosen = np.flatnonzero(np.isin(labels, index))
+    chosen = chosen[rng.random(len(chosen)) < config.open_fraction]
+    fan = rng.uniform(0.0, config.open_fan_degrees, len(chosen))
+    thumb = rng.uniform(0.0, config.open_thumb_degrees, len(chosen))
+    if len(chosen):
+        out[chosen] = open_fingers(out[chosen], fan, thumb, aspect[chosen])
+    return out
 
 
 def scale_depth(

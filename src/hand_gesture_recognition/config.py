@@ -40,8 +40,9 @@ TFLITE_FILE = "model.tflite"
 ONNX_FILE = "model.onnx"
 #: Version of the ``model_config.json`` layout; files without one are version 1. Version 3
 #: added ``model.frame_units``: files of versions 1 and 2 describe models without it; version
-#: 4 added ``augmentation.finger_donors``: older files describe models trained without it.
-SCHEMA_VERSION = 4
+#: 4 added ``augmentation.finger_donors`` and 5 ``augmentation.open_gestures``: older files
+#: describe models trained without them.
+SCHEMA_VERSION = 5
 
 FEATURE_MODES = ("raw", "normalized", "canonical", "hand3d", "bones")
 MISSING_POLICIES = ("window", "zero", "interpolate")
@@ -147,15 +148,24 @@ class AugmentationConfig:
             finger of ``06_index``, which makes it a V sign, and those of the other half
             curl its index (TECHNICAL_REPORT sections 14.8, 14.13 and 14.14). A gesture
             missing from the data is left alone.
+        open_gestures: Gestures some of whose training windows are opened: the four fingers
+            fanned apart and the thumb turned out
+            (:func:`~hand_gesture_recognition.augment.open_hands`). LeapGestRecog's palms keep
+            their fingers together; other people's open palms and stop signs spread them
+            (TECHNICAL_REPORT section 14.15).
+        open_fraction: Share of those windows opened.
+        open_fan_degrees: Largest turn between neighbouring fingers of an opened window.
+        open_thumb_degrees: Largest turn of an opened window's thumb away from the index.
 
-    The transforms added for other people and cameras are off by default: with the default
-    ``canonical`` features and the LSTM, 3-D rotation (60 degrees) and finger proportions
-    (0.8-1.2) measured worse across people and cameras than without, and finger curl and
-    spread no better while rejecting fewer non-gestures (``benchmarks/generalisation.py``;
-    TECHNICAL_REPORT sections 14 and 14.7). Scale and translation change nothing in the
-    wrist-relative, scale-free feature modes (all but ``raw``), mirroring and depth
-    stretching nothing in ``canonical`` (it mirrors to one hand itself and drops depth), 3-D
-    rotation and mirroring nothing in ``hand3d`` and ``bones``:
+    Of the transforms added for other people and cameras, the finger donors and the opened
+    palms are on by default (TECHNICAL_REPORT sections 14.13 to 14.15); the others are off:
+    with the default ``canonical`` features and the LSTM, 3-D rotation (60 degrees) and
+    finger proportions (0.8-1.2) measured worse across people and cameras than without, and
+    finger curl and spread no better while rejecting fewer non-gestures
+    (``benchmarks/generalisation.py``; TECHNICAL_REPORT sections 14 and 14.7). Scale and
+    translation change nothing in the wrist-relative, scale-free feature modes (all but
+    ``raw``), mirroring and depth stretching nothing in ``canonical`` (it mirrors to one hand
+    itself and drops depth), 3-D rotation and mirroring nothing in ``hand3d`` and ``bones``:
     :func:`~hand_gesture_recognition.augment.augment_windows` skips a transform where it cannot
     change the features.
     """
@@ -174,9 +184,18 @@ class AugmentationConfig:
     curl_degrees: float = 0.0
     still_fraction: float = 0.0
     finger_donors: tuple[str, ...] = ("06_index:middle:03_fist", "06_index:index:02_l")
+    open_gestures: tuple[str, ...] = ("01_palm",)
+    open_fraction: float = 0.5
+    open_fan_degrees: float = 18.0
+    open_thumb_degrees: float = 60.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "finger_donors", tuple(self.finger_donors))
+        object.__setattr__(self, "open_gestures", tuple(self.open_gestures))
+        if not all(isinstance(g, str) and g for g in self.open_gestures):
+            raise InputError(f"open_gestures must be gesture names, got {self.open_gestures!r}")
+        if not 0.0 <= self.open_fraction <= 1.0:
+            raise InputError(f"open_fraction must be in [0, 1], got {self.open_fraction}")
         for spec in self.finger_donors:
             finger_donor(spec)
         if not 0.0 <= self.still_fraction <= 1.0:
@@ -185,7 +204,7 @@ class AugmentationConfig:
             raise InputError(f"augmentation copies must be >= 0, got {self.copies}")
         if not 0.0 <= self.mirror_probability <= 1.0:
             raise InputError(f"mirror_probability must be in [0, 1], got {self.mirror_probability}")
-        for name in ("spread_degrees", "curl_degrees"):
+        for name in ("spread_degrees", "curl_degrees", "open_fan_degrees", "open_thumb_degrees"):
             if not 0.0 <= getattr(self, name) <= 90.0:
                 raise InputError(f"{name} must be in [0, 90], got {getattr(self, name)}")
         for name in ("scale_range", "proportion_range", "depth_range"):
@@ -408,6 +427,9 @@ class RunConfig:
             if name == "augmentation" and version < 4:
                 # Models written before schema 4 were trained on the fingers as extracted.
                 typed.setdefault("finger_donors", ())
+            if name == "augmentation" and version < 5:
+                # Models written before schema 5 were trained on the palms as extracted.
+                typed.setdefault("open_gestures", ())
             kwargs[name] = klass(**typed)
         info = data.get("info", {})
         if not isinstance(info, dict):

@@ -461,6 +461,15 @@ def _card_body(
             f"; before that, the training windows of `{gesture}` take {' and '.join(fingers)} "
             "(TECHNICAL_REPORT sections 14.13 and 14.14)"
         )
+    opened = [g for g in augmentation.get("open_gestures", []) if g in gestures]
+    if opened and augmentation.get("open_fraction", 0):
+        pose += (
+            f"; before that, {augmentation['open_fraction']:.0%} of the training windows of "
+            f"{', '.join(f'`{g}`' for g in opened)} are opened: the four fingers fanned apart "
+            f"(up to {augmentation['open_fan_degrees']:g}° more between neighbours) and the "
+            f"thumb turned out (up to {augmentation['open_thumb_degrees']:g}°; TECHNICAL_REPORT "
+            "section 14.15)"
+        )
     images = "".join(
         f"\n![{title}]({name})\n"
         for name, title in (

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .augment import augment_windows, give_fingers
+from .augment import augment_windows, give_fingers, open_hands
 from .calibration import ShiftConfig, shift_windows
 from .config import AugmentationConfig, PreprocessingConfig, TrainingConfig
 from .dataset import gesture_order
@@ -348,9 +348,7 @@ def prepare_data(
     if protocol["split"] == "random":
         every = WindowSet.concatenate([train, val, test], preprocessing.sequence_length)
         # The original project's leaky protocol: every window is training material here.
-        given = give_fingers(
-            every.windows, every.aspect, every.labels, gestures, augmentation.finger_donors, rng
-        )
+        given = given_windows(every, gestures, augmentation, rng)
         windows, labels, aspect = augment_windows(
             given,
             every.labels,
@@ -392,9 +390,8 @@ def training_inputs(
 ) -> SplitData:
     """Augments the training windows (shuffled) and computes every part's features.
 
-    The training windows first take the fingers of ``augmentation.finger_donors``
-    (:func:`~hand_gesture_recognition.augment.give_fingers`); validation and test windows
-    stay as extracted.
+    The training windows are first opened and given fingers (:func:`given_windows`);
+    validation and test windows stay as extracted.
 
     Args:
         train: Training windows.
@@ -410,9 +407,7 @@ def training_inputs(
         augmentation and the shuffle); ``protocol`` holds the window counts.
     """
     mode = preprocessing.feature_mode
-    given = give_fingers(
-        train.windows, train.aspect, train.labels, gestures, augmentation.finger_donors, rng
-    )
+    given = given_windows(train, gestures, augmentation, rng)
     windows, labels, aspect = augment_windows(
         given, train.labels, augmentation, preprocessing.missing, rng, train.aspect, mode
     )
@@ -434,6 +429,32 @@ def training_inputs(
         gestures,
         {"windows": windows_count},
         *shifted_inputs(val.windows, val.aspect, val.labels, mode, rng),
+    )
+
+
+def given_windows(
+    windows: WindowSet,
+    gestures: list[str],
+    augmentation: AugmentationConfig,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Training landmark windows opened and given fingers, before they are augmented.
+
+    Some windows of ``augmentation.open_gestures`` are opened
+    (:func:`~hand_gesture_recognition.augment.open_hands`), then the windows of
+    ``augmentation.finger_donors`` take their donors' fingers
+    (:func:`~hand_gesture_recognition.augment.give_fingers`). The opening draws from a
+    child of ``rng`` (``rng.spawn``), which leaves ``rng``'s own draws as they would be
+    without it: turning it off changes nothing else.
+
+    Returns:
+        ``(n, L, 21, 3)`` landmark windows.
+    """
+    opened = open_hands(
+        windows.windows, windows.aspect, windows.labels, gestures, augmentation, rng.spawn(1)[0]
+    )
+    return give_fingers(
+        opened, windows.aspect, windows.labels, gestures, augmentation.finger_donors, rng
     )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .augment import add_noise, occlude, scale, translate, vary_pose
+from .augment import add_noise, occlude, open_fingers, scale, translate, vary_pose
 from .config import FINGER_NAMES, AugmentationConfig, PreprocessingConfig
 from .dataset import Recording, gesture_order
 from .errors import InputError
@@ -346,8 +346,10 @@ def plot_augmentation(
 
     Columns: the original window, Gaussian noise, occlusion (a run of frames lost and
     refilled by the missing-frame policy; the longest of a few random runs), scaling plus
-    translation, and the four fingers' pose (spread and curl, when ``config`` sets them), each
-    made by the package's own functions with ``config``'s strengths. The top row shows the
+    translation, the four fingers' pose (spread and curl, when ``config`` sets them) and the
+    hand opened as the training windows of ``config.open_gestures`` may be (at the largest
+    angles, when ``config`` opens any), each made by the package's own functions with
+    ``config``'s strengths. The top row shows the
     hand at the window's middle frame (the original in grey) and the path of one landmark; the
     bottom row shows that landmark's ``x`` and ``y`` over time, with the occluded frames
     shaded.
@@ -361,7 +363,8 @@ def plot_augmentation(
         seed: Seed of the random transforms.
 
     Returns:
-        A figure with 2 x 4 axes (2 x 5 with the finger pose).
+        A figure with 2 x 4 axes, and a column more for each of the finger pose and the
+        opening.
     """
     config = config or AugmentationConfig()
     window = np.asarray(window, dtype=np.float32)
@@ -388,6 +391,17 @@ def plot_augmentation(
         pose = f"finger pose (spread ±{config.spread_degrees:g}°, curl ±{config.curl_degrees:g}°)"
         variants[pose] = vary_pose(
             batch, config.spread_degrees, config.curl_degrees, rng, np.full(batch.shape[:2], aspect)
+        )[0]
+    if config.open_gestures and config.open_fraction > 0:
+        opened = (
+            f"opened as {', '.join(config.open_gestures)} (fan {config.open_fan_degrees:g}°, "
+            f"thumb {config.open_thumb_degrees:g}°: the most)"
+        )
+        variants[opened] = open_fingers(
+            batch,
+            np.array([config.open_fan_degrees]),
+            np.array([config.open_thumb_degrees]),
+            np.full(batch.shape[:2], aspect),
         )[0]
     figure, axes = _figure(2, len(variants), 4 * len(variants), 7.5)
     middle = len(window) // 2
