@@ -275,7 +275,7 @@ def test_card_describes_the_single_frame_classifier(trained_model_dir):
         "`03_fist` windows and the index finger of random `02_l` windows (TECHNICAL_REPORT "
         "sections 14.13 and 14.14); before that, 50% of the training windows of `01_palm` "
         "are opened: the four fingers fanned apart (up to 18° more between neighbours) and the "
-        "thumb turned out (up to 60°; TECHNICAL_REPORT section 14.15)." in flat
+        "thumb turned out (up to 60°; TECHNICAL_REPORT sections 14.15 and 14.16)." in flat
     )
 
 

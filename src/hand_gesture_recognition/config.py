@@ -152,13 +152,13 @@ class AugmentationConfig:
             fanned apart and the thumb turned out
             (:func:`~hand_gesture_recognition.augment.open_hands`). LeapGestRecog's palms keep
             their fingers together; other people's open palms and stop signs spread them
-            (TECHNICAL_REPORT section 14.15).
+            (TECHNICAL_REPORT sections 14.15 and 14.16).
         open_fraction: Share of those windows opened.
         open_fan_degrees: Largest turn between neighbouring fingers of an opened window.
         open_thumb_degrees: Largest turn of an opened window's thumb away from the index.
 
     Of the transforms added for other people and cameras, the finger donors and the opened
-    palms are on by default (TECHNICAL_REPORT sections 14.13 to 14.15); the others are off:
+    palms are on by default (TECHNICAL_REPORT sections 14.13 to 14.16); the others are off:
     with the default ``canonical`` features and the LSTM, 3-D rotation (60 degrees) and
     finger proportions (0.8-1.2) measured worse across people and cameras than without, and
     finger curl and spread no better while rejecting fewer non-gestures

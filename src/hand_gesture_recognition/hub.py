@@ -468,7 +468,7 @@ def _card_body(
             f"{', '.join(f'`{g}`' for g in opened)} are opened: the four fingers fanned apart "
             f"(up to {augmentation['open_fan_degrees']:g}° more between neighbours) and the "
             f"thumb turned out (up to {augmentation['open_thumb_degrees']:g}°; TECHNICAL_REPORT "
-            "section 14.15)"
+            "sections 14.15 and 14.16)"
         )
     images = "".join(
         f"\n![{title}]({name})\n"
