@@ -385,8 +385,17 @@ def window_finger_bounds(
         ``low`` and ``high``, each ``(..., 5)`` float32, NaN for a window without a hand.
     """
     extension = np.moveaxis(finger_extension(isotropic(landmarks, aspect)), -1, -2)
-    # One sort (NaN sorts last) for both: this runs on every live frame.
-    ordered = np.sort(extension, axis=-1)
+    return _frame_bounds(extension, share)
+
+
+def _frame_bounds(values: np.ndarray, share: float) -> tuple[np.ndarray, np.ndarray]:
+    """The values that a share of the finite values of the last axis reach or pass, as float32.
+
+    As :func:`window_finger_bounds` describes; NaN where the axis has no finite value.
+    """
+    # From one sort (NaN sorts last): np.nanquantile takes about ten times as long on one
+    # window, and this runs on every live frame.
+    ordered = np.sort(values, axis=-1)
     count = np.isfinite(ordered).sum(axis=-1, keepdims=True)
     # The small tolerance keeps a share such as 0.7 of 10 frames at 7 despite rounding.
     needed = np.maximum(np.ceil(share * count - 1e-9).astype(np.int64), 1)
@@ -397,13 +406,9 @@ def window_finger_bounds(
 
 def _median_of_frames(values: np.ndarray) -> np.ndarray:
     """The median over the last axis of its finite values (NaN: none), as float32."""
-    # From one sort (NaN sorts last): np.nanmedian takes about ten times as long on one
-    # window, and this runs on every live frame.
-    ordered = np.sort(values, axis=-1)
-    count = np.isfinite(ordered).sum(axis=-1, keepdims=True)
-    low = np.take_along_axis(ordered, np.maximum(count - 1, 0) // 2, axis=-1)
-    high = np.take_along_axis(ordered, count // 2, axis=-1)
-    return ((low + high) / 2)[..., 0].astype(np.float32)
+    # Half of the values reach or pass the upper middle one, half the lower middle one.
+    low, high = _frame_bounds(values, 0.5)
+    return (low + high) / 2
 
 
 def downward_limit(
