@@ -12,6 +12,9 @@ from hand_gesture_recognition.config import (
 )
 from hand_gesture_recognition.errors import InputError
 
+#: The single-frame classifiers of the default model (report section 14.17).
+FRAME_MEMBERS = 5
+
 
 def test_run_config_round_trips_through_json(tmp_path):
     config = RunConfig(
@@ -54,6 +57,7 @@ def test_settings_are_frozen():
         lambda: AugmentationConfig(open_fan_degrees=-1.0),
         lambda: AugmentationConfig(open_thumb_degrees=100.0),
         lambda: AugmentationConfig(open_gestures=("",)),
+        lambda: ModelConfig(frame_members=0),
     ],
 )
 def test_bad_settings_raise_input_error(make):
@@ -86,14 +90,21 @@ def test_schema_version_is_written_and_older_files_still_read(tmp_path):
     path = tmp_path / "model_config.json"
     RunConfig(info={"gestures": ["a"]}).save(path)
     saved = json.loads(path.read_text())
-    assert saved["schema_version"] == 5
+    assert saved["schema_version"] == 6
     assert saved["model"]["frame_units"] == [128, 64]
+    assert saved["model"]["frame_members"] == FRAME_MEMBERS
     assert saved["augmentation"]["finger_donors"] == [
         "06_index:middle:03_fist",
         "06_index:index:02_l",
     ]
     assert saved["augmentation"]["open_gestures"] == ["01_palm"]
     assert RunConfig.load(path) == RunConfig(info={"gestures": ["a"]})
+    # Up to version 5 the single-frame part was one classifier.
+    del saved["model"]["frame_members"]
+    saved["schema_version"] = 5
+    write_json_atomic(path, saved)
+    assert RunConfig.load(path).model.frame_members == 1
+    assert RunConfig.load(path).augmentation.open_gestures == ("01_palm",)
     # Up to version 4 the palms were trained as extracted.
     del saved["augmentation"]["open_gestures"]
     saved["schema_version"] = 4

@@ -20,12 +20,16 @@ from hand_gesture_recognition.model import (
     build_model,
     distil,
     frame_inputs,
+    fuse,
+    join_frames,
     load_classifier,
     load_model,
+    member_seed,
     predict_probabilities,
     read_mapping,
     save_model,
     scale_output,
+    side_by_side,
     teacher_seed,
 )
 from hand_gesture_recognition.sequences import prepare_data
@@ -94,6 +98,81 @@ def test_a_temperature_folded_into_a_classifier_scales_its_logits():
         apply_temperature(per_frame, 0.4).mean(axis=1),
         atol=1e-5,
     )
+
+
+def _member_logits(member, frames: np.ndarray) -> np.ndarray:
+    """A :func:`build_frame_model` classifier's logits, computed from its weights."""
+    hidden = frames
+    for layer in member.layers[:-2]:
+        kernel, bias = layer.get_weights()
+        hidden = np.maximum(hidden @ kernel + bias, 0.0)
+    kernel, bias = member.layers[-2].get_weights()
+    return hidden @ kernel + bias
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+def test_joined_frame_members_answer_the_softmax_of_their_mean_logits():
+    import keras
+
+    members = []
+    for k in range(3):
+        keras.utils.set_random_seed(member_seed(7, k))
+        members.append(build_frame_model(4, ModelConfig(frame_units=(16, 8))))
+    x = np.random.default_rng(1).normal(size=(5, 30, 63)).astype(np.float32)
+    logits = np.mean([_member_logits(m, x) for m in members], axis=0)  # (5, 30, 4)
+    joined = join_frames(members)
+    assert joined.name == "frame_classifier"
+    # Per frame, the softmax of the members' mean logits; per window, the frames' mean.
+    np.testing.assert_allclose(joined(x).numpy(), _softmax(logits).mean(axis=1), atol=1e-5)
+    assert not np.allclose(joined(x).numpy(), members[0](x).numpy(), atol=1e-3)
+    # A temperature folds into the joined classifier as into one member.
+    scale_output(joined, 0.5)
+    np.testing.assert_allclose(joined(x).numpy(), _softmax(logits / 0.5).mean(axis=1), atol=1e-5)
+    # One member is the classifier itself; the first member's seed is the model's.
+    assert join_frames(members[:1]) is members[0]
+    assert member_seed(7, 0) == 7
+    assert len({member_seed(s, k) for s in range(20) for k in range(5)}) == 100
+
+
+def test_members_fitted_side_by_side_learn_as_each_would_alone():
+    import keras
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(64, 1, 63)).astype(np.float32)
+    y = rng.integers(0, 3, 64)
+    config = ModelConfig(frame_units=(16,))
+    keras.utils.set_random_seed(1)
+    members = [build_frame_model(3, config) for _ in range(2)]
+    alone = build_frame_model(3, config)
+    alone.set_weights(members[1].get_weights())
+    before = members[0].get_weights()
+    side_by_side(members, 1e-3, "sparse_categorical_crossentropy").fit(
+        x, [y, y], epochs=3, batch_size=16, shuffle=False, verbose=0
+    )
+    alone.fit(x, y, epochs=3, batch_size=16, shuffle=False, verbose=0)
+    # Each member's gradients are its own: the second learned exactly what it learns alone.
+    for joint, single in zip(members[1].get_weights(), alone.get_weights(), strict=True):
+        np.testing.assert_allclose(joint, single, atol=1e-5)
+    assert not np.allclose(members[0].get_weights()[0], before[0])
+
+
+def test_a_fused_model_with_joined_frame_members_saves_and_exports(tmp_path):
+    config = ModelConfig(lstm_units=(8, 8, 4), dense_units=(8,), frame_units=(16,), frame_members=2)
+    lstm = build_model(3, 30, config)
+    model = fuse(lstm, join_frames([build_frame_model(3, config) for _ in range(2)]))
+    x = np.random.default_rng(2).normal(size=(4, 30, 63)).astype(np.float32)
+    expected = model(x, training=False).numpy()
+    run = RunConfig(model=config)
+    save_model(tmp_path / "model", model, GESTURES, run)
+    loaded = load_model(tmp_path / "model")
+    assert loaded.config.model.frame_members == 2
+    np.testing.assert_allclose(predict_probabilities(loaded.model, x), expected, atol=1e-5)
+    exported = load_classifier(tmp_path / "model")
+    np.testing.assert_allclose(predict_probabilities(exported.model, x), expected, atol=1e-4)
 
 
 def test_saved_model_reloads_with_identical_predictions(tiny):

@@ -92,6 +92,11 @@ def test_training_on_the_sample_learns_and_saves_a_reloadable_model(sample_landm
     )
     epochs = metrics["training"]["frame_classifier"]["epochs_run"]
     assert epochs == len(result.history["frames_loss"]) and epochs >= 1
+    # The single-frame part is five classifiers joined into one softmax of their mean logits.
+    assert saved["model"]["frame_members"] == 5
+    dense = [layer.units for layer in frames.layers if hasattr(layer, "units")]
+    assert sorted(dense) == [10] + [64] * 5 + [128] * 5
+    assert frames.layers[-2].name == "mean_logits"
     # Each part carries its own temperature fitted on the shifted validation windows: fitted
     # again, it is 1.
     assert metrics["training"]["part_temperatures"] == {

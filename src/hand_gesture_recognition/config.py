@@ -40,9 +40,9 @@ TFLITE_FILE = "model.tflite"
 ONNX_FILE = "model.onnx"
 #: Version of the ``model_config.json`` layout; files without one are version 1. Version 3
 #: added ``model.frame_units``: files of versions 1 and 2 describe models without it; version
-#: 4 added ``augmentation.finger_donors`` and 5 ``augmentation.open_gestures``: older files
-#: describe models trained without them.
-SCHEMA_VERSION = 5
+#: 4 added ``augmentation.finger_donors``, 5 ``augmentation.open_gestures`` and 6
+#: ``model.frame_members``: older files describe models trained without them (one member).
+SCHEMA_VERSION = 6
 
 FEATURE_MODES = ("raw", "normalized", "canonical", "hand3d", "bones")
 MISSING_POLICIES = ("window", "zero", "interpolate")
@@ -227,12 +227,17 @@ class ModelConfig:
             probabilities and of the frames' probabilities averaged over the window (section
             14.12 of the TECHNICAL_REPORT: steadier on another person's webcam). Empty: the
             LSTM alone, the original project's model.
+        frame_members: How many single-frame classifiers, each from its own initial
+            weights, make the single-frame part: it answers the softmax of their mean
+            logits. One classifier's answer to another person's hand can hang on its
+            initialisation (TECHNICAL_REPORT section 14.17).
     """
 
     lstm_units: tuple[int, ...] = (128, 128, 64)
     dense_units: tuple[int, ...] = (256, 128)
     dropout: float = 0.3
     frame_units: tuple[int, ...] = (128, 64)
+    frame_members: int = 5
 
     def __post_init__(self) -> None:
         for name in ("lstm_units", "dense_units", "frame_units"):
@@ -244,6 +249,8 @@ class ModelConfig:
             raise InputError("lstm_units needs at least one layer")
         if not 0.0 <= self.dropout < 1.0:
             raise InputError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.frame_members < 1:
+            raise InputError(f"frame_members must be at least 1, got {self.frame_members}")
 
 
 @dataclass(frozen=True)
@@ -430,6 +437,9 @@ class RunConfig:
             if name == "augmentation" and version < 5:
                 # Models written before schema 5 were trained on the palms as extracted.
                 typed.setdefault("open_gestures", ())
+            if name == "model" and version < 6:
+                # Models written before schema 6 had one single-frame classifier.
+                typed.setdefault("frame_members", 1)
             kwargs[name] = klass(**typed)
         info = data.get("info", {})
         if not isinstance(info, dict):

@@ -882,12 +882,26 @@ def frame_inputs(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return picked.reshape(-1, 1, x.shape[-1]), np.repeat(y, per_window, axis=0)
 
 
-def fit_frames(data: SplitData, config: RunConfig, verbose: int | str = "auto"):
-    """Fits the single-frame classifier (:func:`build_frame_model`) on the windows' frames.
+def member_seed(seed: int, k: int) -> int:
+    """The seed of the ``k``-th single-frame classifier of a model trained with ``seed``.
 
-    It learns from every :data:`FRAME_STEP`-th frame of the training windows with its
-    window's target (class indices, or probabilities for distillation) and stops early on
-    the validation windows' frames, in batches of :data:`FRAME_BATCH` frames.
+    The first is ``seed`` itself, so a model with one member is what it was before members
+    existed; the others are far from the consecutive seeds a benchmark runs.
+    """
+    return (seed + 7919 * k) % 2**32
+
+
+def fit_frames(data: SplitData, config: RunConfig, verbose: int | str = "auto"):
+    """Fits the single-frame part (:attr:`ModelConfig.frame_members` classifiers).
+
+    Each member (:func:`build_frame_model`) learns from every :data:`FRAME_STEP`-th frame of
+    the training windows with its window's target (class indices, or probabilities for
+    distillation), in batches of :data:`FRAME_BATCH` frames. The members differ only by their
+    initial weights (:func:`member_seed`); they are fitted side by side in one Keras fit, each
+    on its own loss (so each member's gradients are its own), with the same batches, and stop
+    early together on their summed loss on the validation windows' frames: a small network's
+    fit costs about as much per step for five as for one. :func:`join_frames` then makes them
+    one classifier.
 
     Args:
         data: Features and targets of each part.
@@ -895,32 +909,108 @@ def fit_frames(data: SplitData, config: RunConfig, verbose: int | str = "auto"):
         verbose: Keras verbosity.
 
     Returns:
-        The fitted classifier and its history.
+        The fitted single-frame part and its history: ``loss``, ``accuracy`` and their
+        ``val_`` counterparts, each the mean over the members.
     """
     import keras
 
     training = config.training
-    keras.utils.set_random_seed(training.seed)
     x, y = frame_inputs(data.x_train, data.y_train)
     x_val, y_val = frame_inputs(data.x_val, data.y_val)
-    soft = np.ndim(y) == 2
-    frames = build_frame_model(
-        len(data.gestures),
-        config.model,
-        training.learning_rate,
-        loss="categorical_crossentropy" if soft else "sparse_categorical_crossentropy",
-    )
-    history = frames.fit(
+    loss = "categorical_crossentropy" if np.ndim(y) == 2 else "sparse_categorical_crossentropy"
+    members = []
+    for k in range(config.model.frame_members):
+        keras.utils.set_random_seed(member_seed(training.seed, k))
+        members.append(
+            build_frame_model(len(data.gestures), config.model, training.learning_rate, loss=loss)
+        )
+    count = len(members)
+    fitter = members[0] if count == 1 else side_by_side(members, training.learning_rate, loss)
+    fitted = fitter.fit(
         x,
-        y,
-        validation_data=(x_val, y_val),
+        y if count == 1 else [y] * count,
+        validation_data=(x_val, y_val if count == 1 else [y_val] * count),
         epochs=training.epochs,
         batch_size=FRAME_BATCH,
         callbacks=schedule(training),
         verbose=verbose,
         shuffle=True,
     )
-    return frames, {k: [float(v) for v in values] for k, values in history.history.items()}
+    names = [""] if count == 1 else [f"member_{k}_" for k in range(count)]
+    history = {
+        f"{split}{metric}": [
+            float(v) for v in np.mean([fitted.history[f"{split}{n}{metric}"] for n in names], 0)
+        ]
+        for split in ("", "val_")
+        for metric in ("loss", "accuracy")
+    }
+    return join_frames(members), history
+
+
+def side_by_side(members: list, learning_rate: float, loss: str) -> Any:
+    """One compiled Keras model with every member's output, to fit the members at once.
+
+    The members' layers are shared, so fitting it fits them; its loss is the sum of the
+    members' losses, each member's own targets being the same.
+
+    Args:
+        members: :func:`build_frame_model` classifiers.
+        learning_rate: Adam's learning rate.
+        loss: Each member's Keras loss.
+
+    Returns:
+        The compiled model, with one output per member.
+    """
+    import keras
+
+    frames = keras.Input(shape=tuple(members[0].inputs[0].shape[1:]), name="frames")
+    outputs = []
+    for k, member in enumerate(members):
+        answer = frames
+        for layer in member.layers:
+            answer = layer(answer)
+        outputs.append(keras.layers.Identity(name=f"member_{k}")(answer))
+    model = keras.Model(frames, outputs, name="frame_members")
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss=[loss] * len(members),
+        metrics=[["accuracy"]] * len(members),
+    )
+    return model
+
+
+def join_frames(members: list) -> Any:
+    """One single-frame classifier answering the softmax of its members' mean logits.
+
+    The members' hidden layers run side by side; one softmax layer holds their output layers
+    stacked and divided by their number, so its logits are the members' mean (a deep
+    ensemble averaged in logits) and a temperature folds into it as into one member
+    (:func:`scale_output`). One member is returned as it is.
+
+    Args:
+        members: Fitted :func:`build_frame_model` classifiers of one architecture.
+
+    Returns:
+        A Keras model with the members' input and output shapes.
+    """
+    if len(members) == 1:
+        return members[0]
+    import keras
+    from keras import layers
+
+    frames = keras.Input(shape=tuple(members[0].inputs[0].shape[1:]), name="frames")
+    features = []
+    for member in members:
+        hidden = frames
+        for layer in member.layers[:-2]:  # the ReLU layers, before the softmax and the mean
+            hidden = layer(hidden)
+        features.append(hidden)
+    kernels, biases = zip(*(member.layers[-2].get_weights() for member in members), strict=True)
+    output = layers.Dense(len(biases[0]), activation="softmax", name="mean_logits")
+    probabilities = output(layers.Concatenate(name="member_features")(features))
+    output.set_weights([np.concatenate(kernels) / len(members), np.mean(biases, axis=0)])
+    answer = layers.GlobalAveragePooling1D(name="window_mean")(probabilities)
+    return keras.Model(frames, answer, name=FRAMES_NAME)
 
 
 def schedule(training: TrainingConfig) -> list:
