@@ -3,8 +3,8 @@
 Measures, on the 1,300-frame sample: landmark extraction (frames per second with the default
 extractor and 2 workers, imports included) and training (seconds per training window per
 epoch, validation included, the first epoch's graph tracing excluded; the same for the
-single-frame classifier trained after the LSTM, from the rest of the fit's time). Then
-extrapolates to the
+single-frame part trained after the LSTM, its five classifiers fitted side by side, from the
+rest of the fit's time). Then extrapolates to the
 full dataset (10 subjects x 10 gestures x 200 frames; subject split 6/2/2; training windows at
 stride 3, x3 augmentation) for the worst case of 100 epochs and for a typical early stop, for
 one model (what ``hand-gesture train`` trains) and for ``--candidates 5``.
@@ -104,8 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     frame_per_window = frame_seconds / max(frame_epochs, 1) / counted
     if frame_epochs:
         print(
-            f"single-frame classifier: {frame_epochs} epochs in {frame_seconds:.1f} s (first "
-            f"included) = {frame_per_window * 1e3:.3f} ms per training window-epoch"
+            f"single-frame part ({config.model.frame_members} classifiers side by side): "
+            f"{frame_epochs} epochs in {frame_seconds:.1f} s (first included) = "
+            f"{frame_per_window * 1e3:.3f} ms per training window-epoch"
         )
 
     windows_per_recording = (FRAMES_PER_RECORDING - 30) // 3 + 1
@@ -117,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"full dataset: {FULL_FRAMES} frames -> extraction {extract_full / 60:.1f} min; "
         f"{train_windows} training windows -> {epoch_seconds:.1f} s per epoch, "
-        f"{frame_epoch_seconds:.1f} s per epoch of the single-frame classifier"
+        f"{frame_epoch_seconds:.1f} s per epoch of the single-frame part"
     )
     # Typical early stops measured on the sample: about 40 LSTM epochs, 20-30 frame epochs.
     for label, n, m in (

@@ -67,16 +67,25 @@ def read_video(path: Path) -> list:
 def make_model(directory: Path) -> Path:
     """A model with the default architecture and canonical features (timing only).
 
-    The default architecture is the LSTM with the single-frame classifier beside it.
+    The default architecture is the LSTM with the single-frame part (its
+    ``frame_members`` classifiers joined) beside it.
     """
     from hand_gesture_recognition.config import PreprocessingConfig, RunConfig
-    from hand_gesture_recognition.model import build_frame_model, build_model, fuse, save_model
+    from hand_gesture_recognition.model import (
+        build_frame_model,
+        build_model,
+        fuse,
+        join_frames,
+        save_model,
+    )
 
     gestures = [p.name for p in sorted((DATA / "leapgestrecog-sample/leapGestRecog/00").iterdir())]
     config = RunConfig(preprocessing=PreprocessingConfig(feature_mode="canonical"))
     model = build_model(len(gestures), config=config.model)
     if config.model.frame_units:
-        model = fuse(model, build_frame_model(len(gestures), config.model))
+        count = config.model.frame_members
+        members = [build_frame_model(len(gestures), config.model) for _ in range(count)]
+        model = fuse(model, join_frames(members))
     save_model(directory, model, gestures, config)
     return directory
 
