@@ -228,9 +228,9 @@ class ModelConfig:
             14.12 of the TECHNICAL_REPORT: steadier on another person's webcam). Empty: the
             LSTM alone, the original project's model.
         frame_members: How many single-frame classifiers, each from its own initial
-            weights, make the single-frame part: it answers the softmax of their mean
-            logits. One classifier's answer to another person's hand can hang on its
-            initialisation (TECHNICAL_REPORT section 14.17).
+            weights and fitted side by side, make the single-frame part: it answers the
+            softmax of their mean logits. One classifier's answer to another person's hand
+            can hang on its initialisation (TECHNICAL_REPORT section 14.17).
     """
 
     lstm_units: tuple[int, ...] = (128, 128, 64)

@@ -899,9 +899,10 @@ def fit_frames(data: SplitData, config: RunConfig, verbose: int | str = "auto"):
     distillation), in batches of :data:`FRAME_BATCH` frames. The members differ only by their
     initial weights (:func:`member_seed`); they are fitted side by side in one Keras fit, each
     on its own loss (so each member's gradients are its own), with the same batches, and stop
-    early together on their summed loss on the validation windows' frames: a small network's
-    fit costs about as much per step for five as for one. :func:`join_frames` then makes them
-    one classifier.
+    early together on their summed loss on the validation windows' frames. A small network's
+    fit is mostly per-step overhead, so five side by side cost about twice one, not five
+    times (TECHNICAL_REPORT section 14.17). :func:`join_frames` then makes them one
+    classifier.
 
     Args:
         data: Features and targets of each part.
@@ -950,8 +951,9 @@ def fit_frames(data: SplitData, config: RunConfig, verbose: int | str = "auto"):
 def side_by_side(members: list, learning_rate: float, loss: str) -> Any:
     """One compiled Keras model with every member's output, to fit the members at once.
 
-    The members' layers are shared, so fitting it fits them; its loss is the sum of the
-    members' losses, each member's own targets being the same.
+    The members' layers are shared, so fitting it fits them. Its loss is the sum of the
+    members' losses, each against the same targets, so each member's gradients are those of
+    its own loss.
 
     Args:
         members: :func:`build_frame_model` classifiers.
