@@ -173,7 +173,7 @@ def test_main_job_downloads_trains_and_cleans_up(tmp_path, monkeypatch, leap_ges
     from hand_gesture_recognition import __version__
 
     (landmarks,) = (tmp_path / "cache" / "landmarks").glob("*.npz")
-    assert config["schema_version"] == 5
+    assert config["schema_version"] == 6
     assert config["info"]["data"] == {
         "landmarks_sha256": hashlib.sha256(landmarks.read_bytes()).hexdigest(),
         "hashed": "file",
