@@ -927,6 +927,7 @@ def webcam_check(
 def augmentation_effects(table: LandmarkTable, modes: list[str]) -> dict[str, dict[str, float]]:
     """Mean absolute feature change each transform makes, per feature mode."""
     rng = np.random.default_rng(0)
+    opening = AugmentationConfig()  # the default opening's largest angles
     rows = np.flatnonzero(table.detected)[::7][:300]
     windows = table.landmarks[rows][:, None]  # (n, 1, 21, 3)
     aspect = table.aspect[rows][:, None]
@@ -940,7 +941,10 @@ def augmentation_effects(table: LandmarkTable, modes: list[str]) -> dict[str, di
         "curl": lambda w: vary_pose(w, 0.0, 15.0, rng, aspect),
         "spread": lambda w: vary_pose(w, 25.0, 0.0, rng, aspect),
         "open": lambda w: open_fingers(
-            w, rng.uniform(0, 18.0, len(w)), rng.uniform(0, 60.0, len(w)), aspect
+            w,
+            rng.uniform(0, opening.open_fan_degrees, len(w)),
+            rng.uniform(0, opening.open_thumb_degrees, len(w)),
+            aspect,
         ),
     }
     effects = {}

@@ -965,13 +965,8 @@ def side_by_side(members: list, learning_rate: float, loss: str) -> Any:
     """
     import keras
 
-    frames = keras.Input(shape=tuple(members[0].inputs[0].shape[1:]), name="frames")
-    outputs = []
-    for k, member in enumerate(members):
-        answer = frames
-        for layer in member.layers:
-            answer = layer(answer)
-        outputs.append(keras.layers.Identity(name=f"member_{k}")(answer))
+    frames, answers = _members_beside(members, len(members[0].layers))
+    outputs = [keras.layers.Identity(name=f"member_{k}")(a) for k, a in enumerate(answers)]
     model = keras.Model(frames, outputs, name="frame_members")
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
@@ -979,6 +974,23 @@ def side_by_side(members: list, learning_rate: float, loss: str) -> Any:
         metrics=[["accuracy"]] * len(members),
     )
     return model
+
+
+def _members_beside(members: list, depth: int) -> tuple[Any, list]:
+    """One input for the members and each member's first ``depth`` layers applied to it.
+
+    The layers are the members' own (shared), so a model built on them uses their weights.
+    """
+    import keras
+
+    frames = keras.Input(shape=tuple(members[0].inputs[0].shape[1:]), name="frames")
+    outputs = []
+    for member in members:
+        tensor = frames
+        for layer in member.layers[:depth]:
+            tensor = layer(tensor)
+        outputs.append(tensor)
+    return frames, outputs
 
 
 def join_frames(members: list) -> Any:
@@ -1000,13 +1012,8 @@ def join_frames(members: list) -> Any:
     import keras
     from keras import layers
 
-    frames = keras.Input(shape=tuple(members[0].inputs[0].shape[1:]), name="frames")
-    features = []
-    for member in members:
-        hidden = frames
-        for layer in member.layers[:-2]:  # the ReLU layers, before the softmax and the mean
-            hidden = layer(hidden)
-        features.append(hidden)
+    # The ReLU layers of each member, before its softmax and its mean over the frames.
+    frames, features = _members_beside(members, len(members[0].layers) - 2)
     kernels, biases = zip(*(member.layers[-2].get_weights() for member in members), strict=True)
     output = layers.Dense(len(biases[0]), activation="softmax", name="mean_logits")
     probabilities = output(layers.Concatenate(name="member_features")(features))
