@@ -8,14 +8,15 @@ Leap Motion frames of ../shared/data/leapgestrecog-sample), then times per frame
 * an original-style loop: MediaPipe Hands in static-image mode on every frame, raw landmarks,
   and ``model.predict`` on the window of the last 30 frames on every frame.
 
-and the classifier alone per window (``FastClassifier``, a compiled Keras call, and
-``model.predict``), with the largest difference of its outputs from the Keras model's, and
-the same for ``--ensemble N`` averaged copies of it (what a seed ensemble would cost live).
-Frame decoding is not timed. By default the process is pinned to one CPU core.
-The classifier is the default architecture (the LSTM with the single-frame classifier beside
-it); the LSTM alone is timed too, in the same run. Targets: process_frame p50 <= 0.25x the
-original-style loop's; >= 60 frames per second on webcam frames; the classifier <= 1 ms per
-window.
+and the classifier alone per window: the model's two exports as training writes them, each in
+its runtime (``model.onnx`` on ONNX Runtime, what live recognition runs, and ``model.tflite``
+on LiteRT, what it ran before), a compiled Keras call and ``model.predict``, with the largest
+difference of their outputs from the Keras model's, and ``--ensemble N`` averaged copies of
+it on ONNX Runtime (what a seed ensemble would cost live). Frame decoding is not timed. By
+default the process is pinned to one CPU core. The classifier is the default architecture
+(the LSTM with the single-frame part beside it); the LSTM alone is timed too, on both
+runtimes, in the same run. Targets: process_frame p50 <= 0.25x the original-style loop's;
+>= 60 frames per second on webcam frames; the classifier <= 1 ms per window.
 
     uv run python benchmarks/realtime.py [--model DIR] [--frames N] [--cores N] [--ensemble N]
 """
@@ -173,32 +174,49 @@ def time_preprocessing(config, repeats: int) -> tuple[float, float]:
     return float(np.median(window_ms)), float(np.median(frame_ms))
 
 
-def time_classifier(model, windows, repeats: int) -> dict[str, tuple[float, float, float]]:
+def time_calls(predict, windows, repeats: int) -> tuple[float, float]:
+    """p50 and p95 in ms of ``predict`` on one window at a time."""
+    latencies = []
+    for i in range(repeats):
+        started = time.perf_counter()
+        predict(windows[i % len(windows)])
+        latencies.append((time.perf_counter() - started) * 1000)
+    return percentiles(latencies)
+
+
+def exports(model, directory: Path) -> dict[str, object]:
+    """``model``'s ONNX and LiteRT exports (as training writes them), each in its runtime."""
+    from hand_gesture_recognition.config import ONNX_FILE, TFLITE_FILE
+    from hand_gesture_recognition.model import Classifier, export_model
+
+    directory.mkdir(parents=True, exist_ok=True)
+    export_model(model, directory)
+    return {
+        "ONNX Runtime": Classifier(directory / ONNX_FILE),
+        "LiteRT": Classifier(directory / TFLITE_FILE),
+    }
+
+
+def time_classifier(model, runners: dict, windows, repeats: int) -> dict[str, tuple]:
+    """p50, p95 and the largest difference from the Keras model's outputs of each way to run it.
+
+    ``runners`` are the exports (:func:`exports`); a compiled Keras call and ``model.predict``
+    (what the original project called per window) are timed beside them.
+    """
     import numpy as np
 
     from hand_gesture_recognition.model import FastClassifier
 
     reference = model(windows, training=False).numpy()
     results = {}
-    for name, classifier in (
-        ("FastClassifier", FastClassifier(model)),
-        ("compiled Keras call", FastClassifier(model, use_tflite=False)),
-    ):
-        outputs = np.stack([classifier.predict(w) for w in windows])
-        difference = float(np.abs(outputs - reference).max())
-        label = f"{name} ({classifier.backend})" if name == "FastClassifier" else name
-        latencies = []
-        for i in range(repeats):
-            started = time.perf_counter()
-            classifier.predict(windows[i % len(windows)])
-            latencies.append((time.perf_counter() - started) * 1000)
-        results[label] = (*percentiles(latencies), difference)
-    latencies = []
-    for i in range(min(repeats, 50)):
-        started = time.perf_counter()
-        model.predict(windows[i % len(windows)][None], verbose=0)
-        latencies.append((time.perf_counter() - started) * 1000)
-    results["model.predict"] = (*percentiles(latencies), 0.0)
+    for name, runner in {**runners, "compiled Keras call": FastClassifier(model, False)}.items():
+        difference = float(np.abs(np.stack([runner.predict(w) for w in windows]) - reference).max())
+        results[name] = (*time_calls(runner.predict, windows, repeats), difference)
+    calls = min(repeats, 50)
+    results["model.predict"] = (
+        *time_calls(lambda w: model.predict(w[None], verbose=0), windows, calls),
+        0.0,
+    )
     return results
 
 
@@ -248,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
 
-    from hand_gesture_recognition.model import load_model, lstm_part
+    from hand_gesture_recognition.model import load_classifier, load_model, lstm_part
     from hand_gesture_recognition.realtime import list_images
 
     with tempfile.TemporaryDirectory() as scratch_dir:
@@ -297,26 +315,34 @@ def main(argv: list[str] | None = None) -> int:
         )
         rng = np.random.default_rng(0)
         windows = rng.normal(0, 1, (32, *loaded.model.inputs[0].shape[1:])).astype(np.float32)
-        print("classifier per window in ms (p50 / p95), largest difference from Keras outputs:")
-        for name, (p50, p95, diff) in time_classifier(loaded.model, windows, args.repeats).items():
-            print(f"  {name:28s} {p50:7.3f} / {p95:7.3f}   max |diff| {diff:.1e}")
-            if name.startswith("FastClassifier"):
-                single = p50
+        live = load_classifier(model_dir).model
+        print(
+            f"classifier per window in ms (p50 / p95), largest difference from Keras outputs; "
+            f"live recognition runs the {live.backend} export:"
+        )
+        timed = time_classifier(
+            loaded.model, exports(loaded.model, scratch / "x"), windows, args.repeats
+        )
+        for name, (p50, p95, diff) in timed.items():
+            print(f"  {name:20s} {p50:7.3f} / {p95:7.3f}   max |diff| {diff:.1e}")
+        onnx, litert = timed["ONNX Runtime"][0], timed["LiteRT"][0]
+        print(f"  ONNX Runtime / LiteRT: {onnx / litert:.2f}x")
         lstm = lstm_part(loaded.model)
         if lstm is not loaded.model:
-            timed = time_classifier(lstm, windows, args.repeats)
-            p50, p95, diff = next(v for k, v in timed.items() if k.startswith("FastClassifier"))
+            alone = time_classifier(lstm, exports(lstm, scratch / "lstm"), windows, args.repeats)
             print(
-                f"  the LSTM alone (FastClassifier) {p50:7.3f} / {p95:7.3f}   max |diff| "
-                f"{diff:.1e}; the model with its single-frame classifier: {single / p50:.2f}x"
+                f"  the LSTM alone: ONNX Runtime {alone['ONNX Runtime'][0]:.3f}, LiteRT "
+                f"{alone['LiteRT'][0]:.3f}; the model with its single-frame part: "
+                f"{onnx / alone['ONNX Runtime'][0]:.2f}x on ONNX Runtime, "
+                f"{litert / alone['LiteRT'][0]:.2f}x on LiteRT"
             )
         if args.ensemble > 1:
             ensemble = averaged_copies(loaded.model, args.ensemble)
-            timed = time_classifier(ensemble, windows, args.repeats)
-            p50, p95, diff = next(v for k, v in timed.items() if k.startswith("FastClassifier"))
+            runner = exports(ensemble, scratch / "ensemble")["ONNX Runtime"]
+            p50, p95 = time_calls(runner.predict, windows, args.repeats)
             print(
-                f"  {args.ensemble} averaged copies (FastClassifier) {p50:7.3f} / {p95:7.3f}   "
-                f"max |diff| {diff:.1e}; {p50 / single:.2f}x one model"
+                f"  {args.ensemble} averaged copies (ONNX Runtime) {p50:7.3f} / {p95:7.3f}; "
+                f"{p50 / onnx:.2f}x one model"
             )
     print("targets: p50 ratio <= 0.25x; webcam >= 60 fps; classifier <= 1 ms per window")
     return 0

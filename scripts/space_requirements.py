@@ -1,10 +1,11 @@
 """Writes ``requirements.txt`` for the Hugging Face Space from the project's lock file.
 
 A Gradio Space installs ``requirements.txt`` with pip from the repository root. The file holds
-the inference install only (``uv export --no-default-groups``: mediapipe, LiteRT, the Hub client,
-Gradio; no TensorFlow, Keras or Jupyter), pinned exactly as in ``uv.lock``, followed by ``.``
-so that pip also installs this project, and with it the ``hand_gesture_recognition`` package
-that ``app.py`` imports. ``packages.txt`` lists the system libraries OpenCV needs there.
+the inference install only (``uv export --no-default-groups``: mediapipe, LiteRT, ONNX Runtime,
+the Hub client, Gradio; no TensorFlow, Keras or Jupyter), pinned exactly as in ``uv.lock``,
+followed by ``.`` so that pip also installs this project, and with it the
+``hand_gesture_recognition`` package that ``app.py`` imports. ``packages.txt`` lists the
+system libraries OpenCV needs there.
 
 Usage::
 

@@ -256,6 +256,7 @@ def test_space_requirements_match_the_lock_file():
     assert sum(line.startswith("opencv") for line in lines) == 1
     # The Space installs the inference set only.
     assert any(line.startswith("ai-edge-litert==") for line in lines)
+    assert any(line.startswith("onnxruntime==") for line in lines)
     names = {line.split("==")[0] for line in lines}
     assert not names & {"tensorflow", "keras", "jupyter", "tf2onnx", "scikit-learn"}
 

@@ -11,7 +11,10 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "hand_gesture_recognition"
 MODULES = sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem not in ("__init__", "__main__"))
 #: Loaded by training, export or drawing only; never by importing a module of the package.
-HEAVY = ("tensorflow", "keras", "mediapipe", "cv2", "sklearn", "matplotlib", "seaborn", "ray")
+HEAVY = (
+    "tensorflow", "keras", "mediapipe", "cv2", "sklearn", "matplotlib", "seaborn", "ray",
+    "onnxruntime",
+)  # fmt: skip
 #: cli.py imports each command's module when that command runs: ``hand-gesture --help``
 #: and every other command start without loading the rest (``cluster`` needs an extra).
 DEFERRED_OK = {"cli"}

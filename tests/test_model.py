@@ -240,7 +240,7 @@ def test_mapping_problems_are_clear(tiny, tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
-# Exports and the LiteRT classifier.
+# Exports and the classifier that runs them (ONNX Runtime, LiteRT).
 
 
 def test_save_writes_exports_that_equal_keras(tiny):
@@ -267,17 +267,36 @@ def test_save_writes_exports_that_equal_keras(tiny):
     np.testing.assert_allclose(onnx_out, expected, atol=1e-5)
 
 
-def test_load_classifier_runs_the_litert_export(tiny):
+def test_load_classifier_runs_the_onnx_export_on_onnx_runtime(tiny):
     model, directory = tiny
     loaded = load_classifier(directory)
-    assert isinstance(loaded.model, Classifier)
+    assert isinstance(loaded.model, Classifier) and loaded.model.backend == "onnxruntime"
     assert loaded.gestures == GESTURES and loaded.preprocessing.feature_mode == "canonical"
     x = np.random.default_rng(3).normal(size=(3, 30, 63)).astype(np.float32)
     expected = model(x, training=False).numpy()
     np.testing.assert_allclose(loaded.model.predict(x), expected, atol=1e-5)
     np.testing.assert_allclose(loaded.model.predict(x[1]), expected[1], atol=1e-5)
+    assert loaded.model.predict(x[:0]).shape == (0, 3)
     with pytest.raises(InputError, match="windows must have shape"):
         loaded.model.predict(x[:, :20])
+
+
+def test_the_litert_export_gives_the_same_answers(tiny, tmp_path):
+    model, directory = tiny
+    x = np.random.default_rng(6).normal(size=(3, 30, 63)).astype(np.float32)
+    expected = model(x, training=False).numpy()
+    named = load_classifier(directory / "model.tflite")
+    assert named.model.backend == "litert"
+    np.testing.assert_allclose(named.model.predict(x), expected, atol=1e-5)
+    # A directory with only the LiteRT export (written before the ONNX one, no manifest).
+    older = tmp_path / "older"
+    older.mkdir()
+    for name in ("hand_gesture_lstm_model.h5", "gesture_mapping.json", "model_config.json"):
+        (older / name).write_bytes((directory / name).read_bytes())
+    (older / "model.tflite").write_bytes((directory / "model.tflite").read_bytes())
+    loaded = load_classifier(older)
+    assert loaded.model.backend == "litert"
+    np.testing.assert_allclose(loaded.model.predict(x[0]), expected[0], atol=1e-5)
 
 
 def test_an_original_h5_is_converted_once_and_cached(tiny, tmp_path, monkeypatch):
@@ -330,16 +349,24 @@ def test_exports_that_disagree_are_named(tiny, tmp_path):
     (wrong_onnx / "model.onnx").write_bytes((other / "model.onnx").read_bytes())
     with pytest.raises(InputError, match=r"model\.onnx: model input shape \(None, 20, 63\)"):
         load_model(wrong_onnx)
+    with pytest.raises(InputError, match=r"model\.onnx: model input shape \(None, 20, 63\)"):
+        load_classifier(wrong_onnx)
     # The right input length but a mapping with another number of gestures.
     with pytest.raises(
         InputError,
-        match=r"model\.tflite: the mapping has 2 gestures but the model outputs 3 classes",
+        match=r"model\.onnx: the mapping has 2 gestures but the model outputs 3 classes",
     ):
         load_classifier(directory, {"a": 0, "b": 1})
     corrupt = copy_model(directory, tmp_path / "corrupt")
     (corrupt / "model.tflite").write_bytes(b"\0" * 64)
     with pytest.raises(InputError, match=r"model\.tflite: not a valid LiteRT"):
         load_classifier(corrupt)
+    corrupt_onnx = copy_model(directory, tmp_path / "corrupt_onnx")
+    (corrupt_onnx / "model.onnx").write_bytes(b"\0" * 64)
+    with pytest.raises(InputError, match=r"model\.onnx: not a valid ONNX model"):
+        load_classifier(corrupt_onnx)
+    with pytest.raises(InputError, match=r"model\.onnx: not a valid ONNX model"):
+        load_model(corrupt_onnx)
 
 
 def test_trained_exports_equal_keras_on_real_windows(trained_model_dir, sample_landmarks):
@@ -373,6 +400,11 @@ def test_trained_exports_equal_keras_on_real_windows(trained_model_dir, sample_l
     np.testing.assert_allclose(onnx_out, expected, atol=1e-5)
     # The same answers as the Keras model, window by window.
     assert (np.stack(litert).argmax(1) == expected.argmax(1)).all()
+    # What live recognition runs: the ONNX export, one window per call.
+    live = load_classifier(trained_model_dir).model
+    assert live.backend == "onnxruntime"
+    one_by_one = np.stack([live.predict(window) for window in x])
+    np.testing.assert_allclose(one_by_one, expected, atol=1e-5)
 
 
 def test_teachers_have_their_own_seeds():

@@ -396,7 +396,15 @@ def run_blocked(args: list[str], tmp_path: Path, blocked: tuple[str, ...], **env
     )
 
 
-def test_predict_without_tensorflow_or_keras(trained_model_dir, leap_gesture_dirs, tmp_path):
+@pytest.mark.parametrize(
+    "blocked",
+    [("tensorflow", "keras", "tf_keras"), ("tensorflow", "keras", "tf_keras", "onnxruntime")],
+    ids=["onnx-runtime", "litert"],
+)
+def test_predict_without_tensorflow_or_keras(
+    trained_model_dir, leap_gesture_dirs, tmp_path, blocked
+):
+    # Without ONNX Runtime, the classifier runs model.tflite on LiteRT.
     from hand_gesture_recognition.realtime import list_images
 
     photos = tmp_path / "photos"
@@ -408,7 +416,7 @@ def test_predict_without_tensorflow_or_keras(trained_model_dir, leap_gesture_dir
         ["--model", str(trained_model_dir), "--source", str(photos), "--static-images",
          "--threshold", "0", "--jsonl", str(jsonl)],
         tmp_path,
-        ("tensorflow", "keras", "tf_keras"),
+        blocked,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     labels = {Path(line["source"]).stem: line["label"] for line in read_lines(jsonl)}
@@ -440,11 +448,12 @@ def test_inference_install_bad_models_are_one_line(trained_model_dir, tmp_path):
     done = run_blocked(["--model", str(legacy), *args], tmp_path, blocked, HGR_CACHE_DIR=str(cache))
     assert done.returncode == 0, done.stderr[-3000:]
 
-    # LiteRT missing: the file that needs it is named.
+    # LiteRT missing: the classifier runs on ONNX Runtime, and the landmark model that needs
+    # LiteRT (the photo fallback of the model's extractor) is named.
     done = run_blocked(["--model", str(trained_model_dir), *args], tmp_path, ("ai_edge_litert",))
     err = done.stderr.strip().splitlines()[-1]
     assert done.returncode == 2, done.stderr[-3000:]
-    assert f"{trained_model_dir / 'model.tflite'}: running it needs LiteRT" in err
+    assert "hand_landmark_full.tflite: running it needs LiteRT" in err
     assert "Traceback" not in done.stderr
 
 

@@ -144,11 +144,11 @@ def download_model(
     """Downloads a published model into the Hub cache and returns the folder holding it.
 
     Fetches ``hand_gesture_lstm_model.h5``, ``gesture_mapping.json`` and, when the repository
-    has them, ``model_config.json`` and ``model.tflite`` (a model published by the original
-    project has only the first two), all from the commit that ``revision`` points to when
-    the model file is fetched. Files already in the cache are not downloaded again, the cache
-    is used when the Hub cannot be reached, and with ``HF_HUB_OFFLINE=1`` only the cache is
-    used.
+    has them, ``model_config.json`` and the exports ``model.onnx`` and ``model.tflite`` (a
+    model published by the original project has only the first two), all from the commit
+    that ``revision`` points to when the model file is fetched. Files already in the cache are
+    not downloaded again, the cache is used when the Hub cannot be reached, and with
+    ``HF_HUB_OFFLINE=1`` only the cache is used.
 
     Offline, a ``model_config.json`` that is not cached is taken as absent (the model is read
     with the original project's preprocessing). That is certain when the cache recorded that
@@ -211,15 +211,16 @@ def download_model(
         if failure is None:
             raise
         raise failure from None
-    try:
-        fetch(TFLITE_FILE, commit)
-    except EntryNotFoundError:
-        pass  # Absent (or not cached offline): the .h5 is converted once where Keras is.
-    except Exception as error:  # noqa: BLE001 - translated, or re-raised below.
-        failure = _download_failure(error, where, revision)
-        if failure is None:
-            raise
-        raise failure from None
+    for export in (ONNX_FILE, TFLITE_FILE):
+        try:
+            fetch(export, commit)
+        except EntryNotFoundError:
+            pass  # Absent (or not cached offline): the other, or the .h5 converted once.
+        except Exception as error:  # noqa: BLE001 - translated, or re-raised below.
+            failure = _download_failure(error, where, revision)
+            if failure is None:
+                raise
+            raise failure from None
     # Optional: a model without it keeps its probabilities as they are (T = 1).
     with contextlib.suppress(EntryNotFoundError, LocalEntryNotFoundError):
         fetch(CALIBRATION_FILE, commit)
@@ -570,8 +571,9 @@ hand-gesture predict --repo {repo_id} --source clip.mp4 --jsonl out.jsonl --no-d
 
 `inference.py` and the `hand-gesture` command come from the hand-gesture-recognition project
 (`pip install hand-gesture-recognition`: no TensorFlow needed); they download the model,
-`gesture_mapping.json` and `model_config.json` from this repository, run `model.tflite` on
-LiteRT and preprocess frames exactly as in training.
+`gesture_mapping.json` and `model_config.json` from this repository, run `model.onnx` on
+ONNX Runtime (`model.tflite` on LiteRT where it is missing) and preprocess frames exactly as
+in training.
 
 ## Files
 

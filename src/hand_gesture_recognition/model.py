@@ -2,15 +2,16 @@
 
 A model directory holds ``hand_gesture_lstm_model.h5`` and ``gesture_mapping.json``
 (``{"01_palm": 0, ...}``, the original project's form) and, for models trained here,
-``model_config.json`` and the exports ``model.tflite`` (LiteRT) and ``model.onnx``, whose
-outputs equal the Keras model's. A directory without the config (a model the original project
-published) is read with the original's preprocessing: raw coordinates, missing frames as zeros.
+``model_config.json`` and the exports ``model.onnx`` (ONNX Runtime) and ``model.tflite``
+(LiteRT), whose outputs equal the Keras model's. A directory without the config (a model the
+original project published) is read with the original's preprocessing: raw coordinates,
+missing frames as zeros.
 
 Two loaders: :func:`load_model` gives the Keras model (training, evaluation; needs the
-``train`` extra) and :func:`load_classifier` the LiteRT runner of ``model.tflite`` (inference;
-no TensorFlow). A directory with only the original project's ``.h5`` is converted once, where
-Keras is installed, and the conversion is cached under :func:`default_cache_dir` by the
-``.h5``'s content hash.
+``train`` extra) and :func:`load_classifier` an export (inference; no TensorFlow):
+``model.onnx`` on ONNX Runtime, else ``model.tflite`` on LiteRT. A directory with only the
+original project's ``.h5`` is converted to LiteRT once, where Keras is installed, and the
+conversion is cached under :func:`default_cache_dir` by the ``.h5``'s content hash.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from .config import (
 from .errors import InputError
 from .features import NUM_FEATURES
 from .litert import LiteRTRunner
+from .onnx_runtime import OnnxRunner
 from .sequences import SplitData
 from .storage import MANIFEST_FILE, OutputLock, verify_file_set, write_file_set
 
@@ -192,7 +194,7 @@ def lstm_part(model: Any):
 class LoadedModel:
     """A classifier with its gesture names and the settings to preprocess its inputs.
 
-    ``model`` is the Keras model (:func:`load_model`) or a LiteRT :class:`Classifier`
+    ``model`` is the Keras model (:func:`load_model`) or an exported :class:`Classifier`
     (:func:`load_classifier`); both answer ``predict(windows)`` with class probabilities.
     """
 
@@ -373,39 +375,29 @@ def check_exports(
     gestures: list[str],
     config: RunConfig,
     mapping: Any = MAPPING_FILE,
+    checked: Path | None = None,
 ) -> None:
-    """Checks that ``model.tflite`` and ``model.onnx``, where present, fit the config and mapping.
+    """Checks that ``model.onnx`` and ``model.tflite``, where present, fit the config and mapping.
 
-    The ONNX file is read with the ``onnx`` package (the ``train`` extra); without it, only
-    the LiteRT file is checked.
+    Each is opened in its runtime (ONNX Runtime, LiteRT); a runtime that is not installed
+    leaves its file unchecked, and so does ``checked`` (an export the caller opened and
+    checked already).
 
     Raises:
         InputError: Naming the file whose input or output shape disagrees, or that is corrupt.
     """
     directory = Path(directory)
-    tflite = directory / TFLITE_FILE
-    if tflite.is_file():
-        runner = LiteRTRunner(tflite)
-        _check_shapes(tflite, runner.input_shapes[0], _classes(runner), gestures, config, mapping)
-    onnx_path = directory / ONNX_FILE
-    if onnx_path.is_file() and installed("onnx"):
-        import onnx
-
-        try:
-            graph = onnx.load(str(onnx_path), load_external_data=False).graph
-            dims = [
-                [
-                    d.dim_value if d.HasField("dim_value") else None
-                    for d in v.type.tensor_type.shape.dim
-                ]
-                for v in (graph.input[0], graph.output[0])
-            ]
-        except Exception as error:  # noqa: BLE001 - any failure means "not a usable model".
-            raise InputError(f"{onnx_path}: not a valid ONNX model ({error})") from None
-        _check_shapes(onnx_path, tuple(dims[0]), dims[1][-1], gestures, config, mapping)
+    for name, runner, runtime in (
+        (ONNX_FILE, OnnxRunner, "onnxruntime"),
+        (TFLITE_FILE, LiteRTRunner, "ai_edge_litert"),
+    ):
+        path = directory / name
+        if path.is_file() and installed(runtime) and path != checked:
+            opened = runner(path)
+            _check_shapes(path, opened.input_shapes[0], _classes(opened), gestures, config, mapping)
 
 
-def _classes(runner: LiteRTRunner) -> int:
+def _classes(runner: LiteRTRunner | OnnxRunner) -> int:
     shapes = list(runner.output_shapes.values())
     return shapes[0][-1] if len(shapes) == 1 else -1
 
@@ -415,14 +407,16 @@ def load_classifier(
     gesture_mapping: str | os.PathLike | dict[str, int] | None = None,
     cache_dir: str | os.PathLike | None = None,
 ) -> LoadedModel:
-    """Loads the classifier for inference: ``model.tflite`` on LiteRT, without TensorFlow.
+    """Loads the classifier for inference, without TensorFlow.
 
-    A directory without ``model.tflite`` (a model of the original project, or trained before
-    the exports existed) has its ``.h5`` converted once, which needs Keras; the conversion is
-    kept in ``cache_dir`` under the ``.h5``'s content hash and reused on every later start.
+    A model directory's ``model.onnx`` runs on ONNX Runtime (where it is installed; it is a
+    dependency of this package), else its ``model.tflite`` on LiteRT. A directory with neither
+    (a model of the original project, or trained before the exports existed) has its ``.h5``
+    converted to LiteRT once, which needs Keras; the conversion is kept in ``cache_dir``
+    under the ``.h5``'s content hash and reused on every later start.
 
     Args:
-        model_path: A model directory, or its ``.h5`` or ``.tflite`` file.
+        model_path: A model directory, or its ``.h5``, ``.onnx`` or ``.tflite`` file.
         gesture_mapping: A mapping dict or ``gesture_mapping.json`` path; by default the one
             beside the model.
         cache_dir: Where conversions of ``.h5`` files are kept (:func:`default_cache_dir`
@@ -437,27 +431,30 @@ def load_classifier(
     """
     path = Path(model_path)
     directory, gestures, gesture_mapping, config = _model_files(path, gesture_mapping)
-    if path.suffix == ".tflite":
-        tflite = path
+    if path.suffix in (".onnx", ".tflite"):
+        export = path
+    elif (directory / ONNX_FILE).is_file() and installed("onnxruntime"):
+        export = directory / ONNX_FILE
     elif (directory / TFLITE_FILE).is_file():
-        tflite = directory / TFLITE_FILE
+        export = directory / TFLITE_FILE
     else:
         h5 = path if path.is_file() else directory / MODEL_FILE
         if not h5.is_file():
             raise InputError(
-                f"{directory}: no {TFLITE_FILE} or {MODEL_FILE} "
+                f"{directory}: no {ONNX_FILE}, {TFLITE_FILE} or {MODEL_FILE} "
                 "(expected a trained model directory)"
             )
-        tflite = cached_conversion(h5, cache_dir)
-    classifier = Classifier(tflite)
+        export = cached_conversion(h5, cache_dir)
+    classifier = Classifier(export)
     _check_shapes(
-        tflite,
+        export,
         classifier.runner.input_shapes[0],
         _classes(classifier.runner),
         gestures,
         config,
         gesture_mapping,
     )
+    check_exports(directory, gestures, config, gesture_mapping, checked=export)
     verify_file_set(directory)
     return LoadedModel(classifier, gestures, config, directory)
 
@@ -571,24 +568,31 @@ def _export_bytes(model: Any, fmt: str, batch: int | None, suffix: str) -> bytes
 
 
 class Classifier:
-    """The exported classifier (``model.tflite``) on LiteRT: class probabilities of windows.
+    """An exported classifier, without TensorFlow: class probabilities of windows.
+
+    ``model.onnx`` runs on ONNX Runtime, any number of windows per call; ``model.tflite`` runs
+    on LiteRT, one window per call. Both give the Keras model's answers.
 
     Args:
-        source: The ``.tflite`` file, or its bytes.
+        source: The ``.onnx`` or ``.tflite`` file, or a ``.tflite`` file's bytes.
         name: What error messages call it (the file's path by default).
 
     Raises:
-        InputError: If LiteRT is missing or the file is not a one-window classifier.
+        InputError: If the runtime is missing or the file is not a window classifier.
     """
 
     def __init__(self, source: str | os.PathLike | bytes, name: str | None = None) -> None:
-        self.runner = LiteRTRunner(source, name=name)
+        is_onnx = not isinstance(source, bytes | bytearray) and Path(source).suffix == ".onnx"
+        self.runner = (OnnxRunner if is_onnx else LiteRTRunner)(source, name=name)
+        #: The runtime: ``onnxruntime`` or ``litert``.
+        self.backend = "onnxruntime" if is_onnx else "litert"
         shape = self.runner.input_shapes[0]
-        if len(shape) != 3 or shape[0] != 1:
+        if len(shape) != 3 or shape[0] not in (1, None):
             raise InputError(
-                f"{self.runner.name}: input shape {shape}, expected (1, frames, features)"
+                f"{self.runner.name}: input shape {shape}, expected (batch, frames, features)"
             )
         self.input_shape = (shape[1], shape[2])
+        self._any_batch = shape[0] is None
 
     def predict(self, windows: np.ndarray) -> np.ndarray:
         """Class probabilities of ``(n, L, F)`` windows (or one ``(L, F)`` window).
@@ -602,11 +606,12 @@ class Classifier:
             x = x[None]
         if x.ndim != 3 or x.shape[1:] != self.input_shape:
             raise InputError(f"windows must have shape (n, {self.input_shape}), got {x.shape}")
-        probabilities = (
-            np.concatenate([self.runner(window[None]) for window in x])
-            if len(x)
-            else np.zeros((0, _classes(self.runner)), np.float32)
-        )
+        if not len(x):
+            probabilities = np.zeros((0, _classes(self.runner)), np.float32)
+        elif self._any_batch:
+            probabilities = self.runner(x)
+        else:
+            probabilities = np.concatenate([self.runner(window[None]) for window in x])
         return probabilities[0] if single else probabilities
 
 
@@ -1105,7 +1110,7 @@ def predict_probabilities(model: Any, x: np.ndarray, batch_size: int = 256) -> n
     """Class probabilities ``(n, C)`` for ``(n, L, F)`` windows.
 
     Args:
-        model: A Keras classifier or the LiteRT :class:`Classifier`.
+        model: A Keras classifier or an exported :class:`Classifier`.
         x: The windows' features.
         batch_size: Windows per Keras call.
     """
