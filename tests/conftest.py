@@ -7,10 +7,13 @@ missing, tests that need it skip on a developer's machine and fail in CI (``CI=t
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -74,30 +77,54 @@ def hagrid_sample() -> Path:
     return _require(SHARED_DATA / "hagrid-sample")
 
 
+def _built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
+    """A folder that ``build`` fills once per test run, shared by the xdist workers.
+
+    The workers of one run share the parent of their own temporary folders: the first to
+    take the lock builds, the others wait and read what it built, instead of each extracting
+    or training the same thing on the same cores. Tests only read what is built here.
+    """
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder, built = root / name, root / f"{name}.built"
+    with FileLock(root / f"{name}.lock"):
+        if not built.is_file():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            built.touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def sample_landmarks(leap_sample: Path, tmp_path_factory) -> Path:
-    """Landmarks of the whole infrared sample, extracted once per test session (auto)."""
+    """Landmarks of the whole infrared sample, extracted once per test run (auto)."""
     from hand_gesture_recognition.landmarks import extract_landmarks
 
-    out = tmp_path_factory.mktemp("landmarks") / "sample.npz"
-    extract_landmarks(leap_sample, out, extractor="auto", workers=2, progress=False)
-    return out
+    def extract(folder: Path) -> None:
+        extract_landmarks(
+            leap_sample, folder / "sample.npz", extractor="auto", workers=2, progress=False
+        )
+
+    return _built_once(tmp_path_factory, "landmarks", extract) / "sample.npz"
 
 
 @pytest.fixture(scope="session")
 def trained_model_dir(sample_landmarks: Path, tmp_path_factory) -> Path:
-    """A small model trained on the sample's landmarks (time split, a few epochs)."""
+    """A small model trained on the sample's landmarks (time split, a few epochs), once per run."""
     from hand_gesture_recognition.config import PreprocessingConfig, RunConfig, TrainingConfig
     from hand_gesture_recognition.landmark_file import LandmarkTable
     from hand_gesture_recognition.train import train_model
 
-    out = tmp_path_factory.mktemp("model") / "model"
     config = RunConfig(
         preprocessing=PreprocessingConfig(window_stride=2, feature_mode="canonical"),
         training=TrainingConfig(epochs=30, split="time", seed=7),
     )
-    train_model(LandmarkTable.load(sample_landmarks), config, out, verbose=0)
-    return out
+
+    def train(folder: Path) -> None:
+        train_model(LandmarkTable.load(sample_landmarks), config, folder / "model", verbose=0)
+
+    return _built_once(tmp_path_factory, "trained", train) / "model"
 
 
 @pytest.fixture(scope="module")

@@ -120,7 +120,9 @@ def ray_head():
             )
             groups.append(starter.pid)
             output, _ = starter.communicate(timeout=180)
-            if starter.returncode == 0:
+            # `ray start` gives up after its fixed wait and leaves the processes running; the
+            # node may still register, which a driver that connects will see.
+            if starter.returncode == 0 or _serves_a_driver(f"127.0.0.1:{port}"):
                 break
             _end_cluster(starter.pid, temp_dir)
             if attempt == 2:
@@ -130,6 +132,26 @@ def ray_head():
         for group in groups:
             _end_cluster(group, temp_dir)
         shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def _serves_a_driver(address: str) -> bool:
+    """Whether a driver can connect to the cluster at ``address`` and see one live node."""
+    probe = (
+        "import ray\n"
+        f"ray.init(address={address!r}, logging_level='ERROR')\n"
+        "print('alive', sum(node['Alive'] for node in ray.nodes()))\n"
+    )
+    try:
+        done = subprocess.run(
+            [str(BIN / "python"), "-c", probe],
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+    except subprocess.TimeoutExpired:
+        return False
+    return done.returncode == 0 and "alive 1" in done.stdout
 
 
 def _raise_priority() -> None:
