@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -77,6 +79,12 @@ def hagrid_sample() -> Path:
     return _require(SHARED_DATA / "hagrid-sample")
 
 
+def _shared_root(tmp_path_factory) -> Path:
+    """The folder all xdist workers of one run share: the parent of their own temporary folders."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 def _built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
     """A folder that ``build`` fills once per test run, shared by the xdist workers.
 
@@ -84,8 +92,7 @@ def _built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> P
     take the lock builds, the others wait and read what it built, instead of each extracting
     or training the same thing on the same cores. Tests only read what is built here.
     """
-    base = tmp_path_factory.getbasetemp()
-    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    root = _shared_root(tmp_path_factory)
     folder, built = root / name, root / f"{name}.built"
     with FileLock(root / f"{name}.lock"):
         if not built.is_file():
@@ -158,13 +165,51 @@ def app_server(trained_model_dir: Path):
             demo.close()
 
 
-#: Files that run first, in this order: the Ray cluster's, whose head must start within Ray's
-#: fixed deadlines (30 s for its raylet, which a slow machine misses while the other worker
-#: trains a model), beside files that train nothing.
+#: Files that run first, in this order: the Ray cluster's, then files that train nothing. The
+#: rest follow, the files with most tests first (what xdist's own reordering would do, turned off
+#: in ``addopts`` so that this order holds).
 FIRST = ("test_cluster.py", "test_config.py", "test_storage.py", "test_landmark_file.py")
+
+#: The longest a test outside :data:`FIRST` waits for the Ray head's start to be over.
+RAY_HEAD_WAIT_S = 300.0
+_RAY_HEAD_TESTS = pytest.StashKey[bool]()
 
 
 def pytest_collection_modifyitems(config, items):
-    """Puts :data:`FIRST`'s tests first (the same order on every xdist worker)."""
+    """Puts :data:`FIRST`'s tests first, then files by number of tests (same on every worker)."""
     rank = {name: i for i, name in enumerate(FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(FIRST)))
+    per_file = Counter(item.path.name for item in items)
+    items.sort(key=lambda item: (rank.get(item.path.name, len(FIRST)), -per_file[item.path.name]))
+
+
+def pytest_collection_finish(session):
+    session.config.stash[_RAY_HEAD_TESTS] = any(
+        "ray_head" in getattr(item, "fixturenames", ()) for item in session.items
+    )
+
+
+@pytest.fixture(scope="session")
+def ray_head_flag(tmp_path_factory) -> Path:
+    """The file ``test_cluster``'s Ray head fixture touches once its start is over, ok or not."""
+    return _shared_root(tmp_path_factory) / "ray-head.started"
+
+
+@pytest.fixture(autouse=True)
+def _after_the_ray_head_start(request, ray_head_flag: Path):
+    """Under xdist, a test outside :data:`FIRST` waits until the Ray head's start is over.
+
+    Ray gives a starting head fixed deadlines (30 s for its raylet to register). A slow
+    2-core machine missed them whenever the other worker was training a model or running the
+    notebook, so nothing but light files runs beside the start.
+    """
+    config = request.config
+    waiting = (
+        os.environ.get("PYTEST_XDIST_WORKER")
+        and config.stash.get(_RAY_HEAD_TESTS, False)
+        and request.node.path.name not in FIRST
+    )
+    if waiting:
+        deadline = time.monotonic() + RAY_HEAD_WAIT_S
+        while not ray_head_flag.exists() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        config.stash[_RAY_HEAD_TESTS] = False  # Over (or given up on): never wait again.

@@ -85,8 +85,11 @@ def local_file(tree, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def ray_head():
-    """A Ray head node on 127.0.0.1 with 2 CPUs; yields its address."""
+def ray_head(ray_head_flag):
+    """A Ray head node on 127.0.0.1 with 2 CPUs; yields its address.
+
+    The other xdist worker's heavy tests wait for ``ray_head_flag`` (see ``conftest.py``).
+    """
     temp_dir = Path(tempfile.mkdtemp(prefix="hgr-ray-", dir="/tmp"))  # Short socket paths.
     port = _free_port()
     command = [
@@ -103,31 +106,35 @@ def ray_head():
     ]
     groups = []
     try:
-        # Ray gives its agents 15 s and its raylet 30 s to start, fixed. On a slow machine
-        # whose other test worker is training a model that can be too short (the raylet took
-        # 48 s on one), so the cluster's processes run at a higher priority where that is
-        # allowed, and a failed start is tried again.
-        for attempt in range(3):
-            # Its own session, so that all of the cluster's processes share one group id.
-            starter = subprocess.Popen(
-                command,
-                env=_env(),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                start_new_session=True,
-                preexec_fn=_raise_priority,
-            )
-            groups.append(starter.pid)
-            output, _ = starter.communicate(timeout=180)
-            # `ray start` gives up after its fixed wait and leaves the processes running; the
-            # node may still register, which a driver that connects will see.
-            if starter.returncode == 0 or _serves_a_driver(f"127.0.0.1:{port}"):
-                break
-            _end_cluster(starter.pid, temp_dir)
-            if attempt == 2:
-                pytest.fail(f"ray start failed:\n{output[-3000:]}")
-            time.sleep(20)  # Let a burst of other work pass.
+        try:
+            # Ray gives its agents 15 s and its raylet 30 s to start, fixed. On a slow machine
+            # that can be too short when other work runs beside it (the raylet took 48 s on one
+            # whose other test worker was training), so that work waits for `ray_head_flag`,
+            # the cluster's processes run at a higher priority where that is allowed, and a
+            # failed start is tried again.
+            for attempt in range(3):
+                # Its own session, so that all of the cluster's processes share one group id.
+                starter = subprocess.Popen(
+                    command,
+                    env=_env(),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                    start_new_session=True,
+                    preexec_fn=_raise_priority,
+                )
+                groups.append(starter.pid)
+                output, _ = starter.communicate(timeout=180)
+                # `ray start` gives up after its fixed wait and leaves the processes running;
+                # the node may still register, which a driver that connects will see.
+                if starter.returncode == 0 or _serves_a_driver(f"127.0.0.1:{port}"):
+                    break
+                _end_cluster(starter.pid, temp_dir)
+                if attempt == 2:
+                    pytest.fail(f"ray start failed:\n{output[-3000:]}")
+                time.sleep(20)  # Let a burst of other work pass.
+        finally:
+            ray_head_flag.touch()
         yield f"127.0.0.1:{port}"
     finally:
         for group in groups:
