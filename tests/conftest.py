@@ -165,10 +165,12 @@ def app_server(trained_model_dir: Path):
             demo.close()
 
 
-#: Files that run first, in this order: the Ray cluster's, then files that train nothing. The
-#: rest follow, the files with most tests first (what xdist's own reordering would do, turned off
-#: in ``addopts`` so that this order holds).
+#: Files that run first, in this order: the Ray cluster's, then files that train nothing.
 FIRST = ("test_cluster.py", "test_config.py", "test_storage.py", "test_landmark_file.py")
+#: Then the longest files, longest first (``--durations=0``: 121-235 s each on 2 cores), so
+#: that the two workers end together; then the rest, the files with most tests first. Order is
+#: set here alone: xdist's own reordering is turned off in ``addopts``.
+LONGEST = ("test_train.py", "test_safety.py", "test_model.py", "test_notebook.py")
 
 #: The longest a test outside :data:`FIRST` waits for the Ray head's start to be over.
 RAY_HEAD_WAIT_S = 300.0
@@ -176,10 +178,10 @@ _RAY_HEAD_TESTS = pytest.StashKey[bool]()
 
 
 def pytest_collection_modifyitems(config, items):
-    """Puts :data:`FIRST`'s tests first, then files by number of tests (same on every worker)."""
-    rank = {name: i for i, name in enumerate(FIRST)}
+    """Orders files :data:`FIRST`, :data:`LONGEST`, then by number of tests (on every worker)."""
+    rank = {name: i for i, name in enumerate(FIRST + LONGEST)}
     per_file = Counter(item.path.name for item in items)
-    items.sort(key=lambda item: (rank.get(item.path.name, len(FIRST)), -per_file[item.path.name]))
+    items.sort(key=lambda item: (rank.get(item.path.name, len(rank)), -per_file[item.path.name]))
 
 
 def pytest_collection_finish(session):
