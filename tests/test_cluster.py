@@ -48,6 +48,9 @@ def _env(**extra: str) -> dict[str, str]:
         RAY_ENABLE_UV_RUN_RUNTIME_ENV="0",
         RAY_AUTH_MODE="token",
         RAY_AUTH_TOKEN=TOKEN,
+        # A one-node cluster on the loopback address: Ray replaces 127.0.0.1 in
+        # --node-ip-address with the machine's own address unless multi-node is off.
+        RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0",
         **extra,
     )
     return env
