@@ -21,6 +21,7 @@ from hand_gesture_recognition.evaluate import (
     compute_metrics,
     evaluate_model,
     leave_one_subject_out,
+    reliability_metrics,
     write_reports,
 )
 from hand_gesture_recognition.landmark_file import LandmarkTable
@@ -78,6 +79,20 @@ def test_answers_are_scored_as_a_person_would_score_them():
     ]
 
 
+def test_reliability_metrics_by_hand():
+    # Two windows at confidence 0.95 (one right) and two at 0.65 (both right).
+    probabilities = np.array([[0.95, 0.05], [0.95, 0.05], [0.35, 0.65], [0.65, 0.35]])
+    top = probabilities.argmax(1)
+    no = np.zeros(4, bool)
+    answers = Answers(probabilities, top, probabilities.max(1), no, no, np.full(4, GESTURE))
+    result = reliability_metrics(answers, np.array([0, 1, 1, 0]))
+    assert result["bins"] == [
+        pytest.approx({"low": 0.6, "high": 0.7, "confidence": 0.65, "accuracy": 1.0, "count": 2}),
+        pytest.approx({"low": 0.9, "high": 1.0, "confidence": 0.95, "accuracy": 0.5, "count": 2}),
+    ]
+    assert result["ece"] == pytest.approx((2 * 0.35 + 2 * 0.45) / 4)
+
+
 def test_reports_are_written(tmp_path):
     metrics = compute_metrics(np.array([0, 1]), np.array([0, 1]), ["a", "b"])
     write_reports(
@@ -93,6 +108,13 @@ def test_reports_are_written(tmp_path):
     assert json.loads((tmp_path / "metrics.json").read_text())["accuracy"] == 1.0
     for name in ("confusion_matrix.png", "training_curves.png"):
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
+    assert not (tmp_path / "reliability.png").exists()  # No reliability in these metrics.
+    metrics["reliability"] = {
+        "ece": 0.1,
+        "bins": [{"low": 0.9, "high": 1.0, "confidence": 0.95, "accuracy": 0.85, "count": 2}],
+    }
+    write_reports(tmp_path / "again", metrics)
+    assert (tmp_path / "again" / "reliability.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_evaluating_a_model_on_a_landmark_file(trained_model_dir, sample_landmarks, tmp_path):
@@ -119,6 +141,22 @@ def test_evaluating_a_model_on_a_landmark_file(trained_model_dir, sample_landmar
     assert sum(answers[k] for k in parts) == pytest.approx(1.0)
     assert answers["right"] > 0.85 and answers["right"] <= metrics["accuracy"]
     assert answers["off_shape"] < 0.01 and answers["points_down"] == 0.0
+    # Calibration, checked against predictions.csv with bins of the test's own.
+    with (tmp_path / "predictions.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    confidence = np.array([float(r["confidence"]) for r in rows])
+    right = np.array([r["predicted"] == r["true"] for r in rows])
+    bin_of = np.minimum((np.ceil(confidence * 10) - 1).astype(int), 9)
+    gaps = [
+        (bin_of == b).sum() * abs(confidence[bin_of == b].mean() - right[bin_of == b].mean())
+        for b in np.unique(bin_of)
+    ]
+    reliability = metrics["reliability"]
+    assert reliability["ece"] == pytest.approx(sum(gaps) / len(rows), abs=1e-5)
+    assert sum(b["count"] for b in reliability["bins"]) == metrics["support"]
+    bins_right = sum(b["count"] * b["accuracy"] for b in reliability["bins"])
+    assert bins_right / metrics["support"] == pytest.approx(metrics["accuracy"])
+    assert (tmp_path / "reliability.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_predictions_csv_has_a_row_per_window_ending_at_the_files_frames(

@@ -21,7 +21,11 @@ import pytest
 import yaml
 
 from hand_gesture_recognition import hub
-from hand_gesture_recognition.calibration import Calibration
+from hand_gesture_recognition.calibration import (
+    Calibration,
+    expected_calibration_error,
+    reliability,
+)
 from hand_gesture_recognition.cli import main
 from hand_gesture_recognition.config import ModelConfig, RunConfig
 from hand_gesture_recognition.errors import DownloadError, InputError
@@ -40,6 +44,7 @@ EXPECTED = {
     "metrics.json",
     "calibration.json",
     "confusion_matrix.png",
+    "reliability.png",
     "training_curves.png",
     "classification_report.txt",
     "model.tflite",
@@ -65,7 +70,13 @@ def model_dir(tmp_path_factory):
         "test_subjects": ["02"],
         "description": "whole subjects held out: test 02, validation 01",
     }
-    metrics = compute_metrics(np.array([0, 1, 2, 2]), np.array([0, 1, 2, 1]), gestures, protocol)
+    y_true = np.array([0, 1, 2, 2])
+    metrics = compute_metrics(y_true, np.array([0, 1, 2, 1]), gestures, protocol)
+    probabilities = np.array([[0.8, 0.1, 0.1], [0.1, 0.7, 0.2], [0.1, 0.2, 0.7], [0.1, 0.6, 0.3]])
+    metrics["reliability"] = {
+        "ece": expected_calibration_error(probabilities, y_true),
+        "bins": reliability(probabilities, y_true),
+    }
     metrics["training"] = {"epochs_run": 1, "windows": {"train": 8, "validation": 2, "test": 4}}
     history = {"loss": [1.0, 0.5], "val_loss": [1.1, 0.7], "accuracy": [0.4, 0.6]}
     write_reports(directory, metrics, {**history, "val_accuracy": [0.3, 0.5]})
@@ -332,6 +343,7 @@ def test_card_front_matter_carries_the_metrics_and_protocol(model_dir, tmp_path)
         "seed 42",
         "| `03_fist` |",
         "![Confusion matrix](confusion_matrix.png)",
+        "![Reliability of the calibrated confidence](reliability.png)",
         "python inference.py --repo me/gestures",
         "hand-gesture predict --repo me/gestures --source 0",
         "from below",

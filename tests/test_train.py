@@ -61,6 +61,7 @@ def test_training_on_the_sample_learns_and_saves_a_reloadable_model(sample_landm
         "model_config.json",
         "metrics.json",
         "confusion_matrix.png",
+        "reliability.png",
         "training_curves.png",
         "classification_report.txt",
     ):

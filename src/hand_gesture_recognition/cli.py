@@ -14,7 +14,13 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .config import FEATURE_MODES, FREEZE_CHOICES, MISSING_POLICIES, FinetuneConfig
+from .config import (
+    FEATURE_MODES,
+    FREEZE_CHOICES,
+    MISSING_POLICIES,
+    RELIABILITY_FILE,
+    FinetuneConfig,
+)
 from .errors import InputError
 from .storage import check_output_dir, same_file
 
@@ -455,6 +461,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         )
     if "answers" in metrics:
         print(f"test windows {_answers_line(metrics['answers'])}")
+    if "reliability" in metrics:
+        print(f"test windows: {_reliability_line(metrics['reliability'])}")
     chosen = metrics["training"].get("candidates")
     if chosen and "note" in chosen:
         print(f"candidates: {chosen['note']}")
@@ -541,6 +549,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             f"({metrics['support']} windows)"
         )
     print(_answers_line(metrics["answers"]))
+    print(_reliability_line(metrics["reliability"]))
     print(f"results written to {out}")
     return 0
 
@@ -552,6 +561,15 @@ def _answers_line(answers: dict) -> str:
         f"{answers['wrong']:.4f} wrong, {answers['uncertain']:.4f} uncertain, "
         f"{answers['rejected']:.4f} gestures answered not a gesture (finger rule "
         f"{answers['off_shape']:.4f}, orientation rule {answers['points_down']:.4f} of all windows)"
+    )
+
+
+def _reliability_line(reliability: dict) -> str:
+    """How calibrated the answers' confidence was, as ``train`` and ``evaluate`` print it."""
+    windows = sum(row["count"] for row in reliability["bins"])
+    return (
+        f"expected calibration error {reliability['ece']:.4f} (calibrated confidence against "
+        f"accuracy, {windows} windows; {RELIABILITY_FILE})"
     )
 
 

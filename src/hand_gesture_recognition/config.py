@@ -35,7 +35,10 @@ MODEL_FILE = "hand_gesture_lstm_model.h5"
 MAPPING_FILE = "gesture_mapping.json"
 CONFIG_FILE = "model_config.json"
 METRICS_FILE = "metrics.json"
-#: The exports written beside the ``.h5`` at training time: LiteRT (what inference runs) and ONNX.
+#: The reliability diagram of the windows in ``metrics.json`` (test windows, evaluated windows).
+RELIABILITY_FILE = "reliability.png"
+#: The exports written beside the ``.h5`` at training time: LiteRT, and ONNX (what live use
+#: runs where ONNX Runtime is installed).
 TFLITE_FILE = "model.tflite"
 ONNX_FILE = "model.onnx"
 #: Version of the ``model_config.json`` layout; files without one are version 1. Version 3

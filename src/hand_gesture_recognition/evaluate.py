@@ -29,9 +29,18 @@ from .calibration import (
     UNCERTAIN,
     Answers,
     Calibration,
+    expected_calibration_error,
+    reliability,
     rules_from_windows,
 )
-from .config import METRICS_FILE, RunConfig, atomic_output, write_bytes_atomic, write_json_atomic
+from .config import (
+    METRICS_FILE,
+    RELIABILITY_FILE,
+    RunConfig,
+    atomic_output,
+    write_bytes_atomic,
+    write_json_atomic,
+)
 from .dataset import gesture_order
 from .errors import InputError
 from .landmark_file import LandmarkTable
@@ -141,6 +150,40 @@ def plot_confusion_matrix(metrics: dict[str, Any], normalize: bool = True):
     return figure
 
 
+def plot_reliability(metrics: dict[str, Any]):
+    """Returns a figure of the reliability diagram in ``metrics["reliability"]``.
+
+    Each confidence bin's accuracy is drawn against its mean calibrated confidence; a
+    calibrated model's bars reach the diagonal. Bar labels are the bins' window counts.
+    """
+    from matplotlib.figure import Figure
+
+    reliability = metrics["reliability"]
+    figure = Figure(figsize=(5.5, 5.4))
+    axis = figure.subplots()
+    axis.plot([0, 1], [0, 1], "--", color="grey", label="calibrated")
+    for row in reliability["bins"]:
+        width = row["high"] - row["low"]
+        axis.bar(row["low"], row["accuracy"], width, align="edge", color="tab:blue", alpha=0.7)
+        axis.plot(row["confidence"], row["accuracy"], "o", color="tab:orange")
+        axis.annotate(
+            str(row["count"]),
+            (row["low"] + width / 2, row["accuracy"]),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
+    axis.plot([], [], "o", color="tab:orange", label="mean confidence of a bin")
+    axis.set_xlim(0, 1)
+    axis.set_ylim(0, 1.08)
+    axis.set_xlabel("calibrated confidence")
+    axis.set_ylabel("accuracy")
+    axis.set_title(f"Reliability (expected calibration error {reliability['ece']:.3f})")
+    figure.legend(loc="lower center", ncol=2, frameon=False)  # Below: bars fill the axes.
+    figure.tight_layout(rect=(0, 0.06, 1, 1))
+    return figure
+
+
 def plot_training_curves(history: dict[str, list[float]]):
     """Returns a figure of loss and accuracy per epoch for training and validation."""
     from matplotlib.figure import Figure
@@ -178,9 +221,10 @@ def write_reports(
 ) -> None:
     """Writes the metrics, the report and the plots into ``out_dir``.
 
-    The files are ``metrics.json``, ``classification_report.txt``, ``confusion_matrix.png`` and,
-    given a training history, ``training_curves.png``. Metrics without test figures
-    (``"test": null``, the ``none`` split) get no report and no confusion matrix.
+    The files are ``metrics.json``, ``classification_report.txt``, ``confusion_matrix.png``,
+    ``reliability.png`` (given :func:`reliability_metrics` in ``metrics``) and, given a
+    training history, ``training_curves.png``. Metrics without test figures (``"test":
+    null``, the ``none`` split) get no report and no plots of them.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -190,6 +234,8 @@ def write_reports(
             out_dir / "classification_report.txt", classification_report_text(metrics).encode()
         )
         save_figure(plot_confusion_matrix(metrics), out_dir / "confusion_matrix.png")
+        if metrics.get("reliability", {}).get("bins"):
+            save_figure(plot_reliability(metrics), out_dir / RELIABILITY_FILE)
     if history:
         save_figure(plot_training_curves(history), out_dir / "training_curves.png")
 
@@ -237,6 +283,25 @@ def answer_metrics(
         "rejected": share((state == NOT_GESTURE) & ~is_none),
         "points_down": share(answers.points_down),
         "off_shape": share(answers.off_shape),
+    }
+
+
+def reliability_metrics(answers: Answers, y_true: np.ndarray, bins: int = 10) -> dict[str, Any]:
+    """How far the calibrated confidence is from accuracy on these windows.
+
+    Args:
+        answers: :meth:`Calibration.answer` of the windows (calibrated probabilities).
+        y_true: True class indices.
+        bins: Equal-width confidence bins.
+
+    Returns:
+        ``ece`` (:func:`~hand_gesture_recognition.calibration.expected_calibration_error`)
+        and ``bins`` (:func:`~hand_gesture_recognition.calibration.reliability`), both of the
+        top class's calibrated probability against whether it is the true class.
+    """
+    return {
+        "ece": expected_calibration_error(answers.probabilities, y_true, bins),
+        "bins": reliability(answers.probabilities, y_true, bins),
     }
 
 
@@ -333,10 +398,11 @@ def report_answers(
     gestures: list[str],
     threshold: float,
 ) -> dict[str, Any]:
-    """Adds the closed-set slices and the ``answers`` of :func:`answer_metrics` to ``metrics``."""
+    """Adds the closed-set slices, :func:`answer_metrics` and :func:`reliability_metrics`."""
     right = answered_right(answers, windows.labels, gestures)
     add_slices(metrics, windows, answers.top, gestures, right)
     metrics["answers"] = answer_metrics(answers, windows.labels, gestures, threshold)
+    metrics["reliability"] = reliability_metrics(answers, windows.labels)
     return metrics
 
 

@@ -33,6 +33,7 @@ from .config import (
     METRICS_FILE,
     MODEL_FILE,
     ONNX_FILE,
+    RELIABILITY_FILE,
     TFLITE_FILE,
     RunConfig,
     finger_donor,
@@ -49,6 +50,7 @@ PUBLISH_EXPORTS = (TFLITE_FILE, ONNX_FILE)
 PUBLISH_OPTIONAL = (
     CALIBRATION_FILE,
     "confusion_matrix.png",
+    RELIABILITY_FILE,
     "training_curves.png",
     "classification_report.txt",
 )
@@ -485,6 +487,7 @@ def _card_body(
         f"\n![{title}]({name})\n"
         for name, title in (
             ("confusion_matrix.png", "Confusion matrix"),
+            (RELIABILITY_FILE, "Reliability of the calibrated confidence"),
             ("training_curves.png", "Training curves"),
         )
         if (model_dir / name).is_file()

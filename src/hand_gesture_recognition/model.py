@@ -34,6 +34,7 @@ from .config import (
     METRICS_FILE,
     MODEL_FILE,
     ONNX_FILE,
+    RELIABILITY_FILE,
     TFLITE_FILE,
     FinetuneConfig,
     ModelConfig,
@@ -67,6 +68,7 @@ MODEL_SET_FILES = (
     METRICS_FILE,
     "classification_report.txt",
     "confusion_matrix.png",
+    RELIABILITY_FILE,
     "training_curves.png",
 )
 #: The original project's model input: 30 frames of 63 raw coordinates.
