@@ -1,3 +1,4 @@
+import csv
 import json
 import subprocess
 import sys
@@ -111,6 +112,35 @@ def test_evaluate_bad_inputs(capsys, tmp_path, trained_model_dir):
         ["evaluate", "--model", str(trained_model_dir), "--landmarks", str(tmp_path / "x.npz")],
         "landmark file not found",
     )
+
+
+def test_evaluate_answers_at_the_threshold_it_is_given(
+    capsys, tmp_path, trained_model_dir, sample_landmarks
+):
+    out = tmp_path / "eval"
+    argv = ["evaluate", "--model", str(trained_model_dir), "--landmarks", str(sample_landmarks)]
+    assert main([*argv, "--out", str(out), "--threshold", "0.99"]) == 0
+    assert "answered at threshold 0.99:" in capsys.readouterr().out
+    assert json.loads((out / "metrics.json").read_text())["answers"]["threshold"] == 0.99
+    with (out / "predictions.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    unsure = [r for r in rows if float(r["confidence"]) < 0.989]
+    sure = [r for r in rows if float(r["confidence"]) > 0.991]
+    assert unsure and sure
+    # Under the threshold nothing is answered as a gesture; over it, the top gesture is
+    # answered unless a rule rejects the window.
+    assert {r["answer"] for r in unsure} <= {"uncertain", "not_gesture"}
+    assert {r["answer"] for r in sure} - {"not_gesture"} <= {r["predicted"] for r in sure}
+    assert sum(r["answer"] == r["predicted"] for r in sure) > 0.9 * len(sure)
+    _one_line_error(
+        capsys,
+        [*argv, "--out", str(tmp_path / "loso"), "--protocol", "loso", "--threshold", "0.7"],
+        "--threshold: applies to --protocol all only",
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--threshold", "1.5"])
+    assert exit_info.value.code == 2
+    assert "--threshold: expected a number in [0, 1], got 1.5" in capsys.readouterr().err
 
 
 def test_entry_point_prints_no_traceback(tmp_path):

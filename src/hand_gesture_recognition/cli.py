@@ -519,6 +519,13 @@ def _add_evaluate_parser(commands) -> None:
         default=None,
         help="loso only: maximum epochs per fold (default: the model's)",
     )
+    parser.add_argument(
+        "--threshold",
+        type=_probability,
+        default=None,
+        help="all only: the confidence under which a window is answered 'uncertain' "
+        "(default: the model's calibration.json, else 0.6)",
+    )
     parser.add_argument("--force", action="store_true", help="replace earlier results in --out")
     parser.set_defaults(handler=_cmd_evaluate)
 
@@ -528,6 +535,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .landmark_file import LandmarkTable
     from .model import load_model
 
+    if args.protocol == "loso" and args.threshold is not None:
+        raise InputError(
+            "--threshold: applies to --protocol all only (loso answers each fold's fresh "
+            "model at its own calibration's threshold)"
+        )
     out = args.out or Path("evaluations") / f"{args.landmarks.stem}-{args.protocol}"
     check_output_dir(out, "--out")
     if out.exists() and same_file(out, args.model):
@@ -543,7 +555,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             f"{len(metrics['folds'])} subjects; pooled accuracy {metrics['accuracy']:.4f}"
         )
     else:
-        metrics = evaluate_model(loaded, table, out)
+        metrics = evaluate_model(loaded, table, out, threshold=args.threshold)
         print(
             f"accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} "
             f"({metrics['support']} windows)"
