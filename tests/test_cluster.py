@@ -113,8 +113,7 @@ def ray_head(ray_head_flag):
             # Ray gives its agents 15 s and its raylet 30 s to start, fixed. On a slow machine
             # that can be too short when other work runs beside it (the raylet took 48 s on one
             # whose other test worker was training), so that work waits for `ray_head_flag`,
-            # the cluster's processes run at a higher priority where that is allowed, and a
-            # failed start is tried again.
+            # and a failed start is tried again.
             for attempt in range(3):
                 # Its own session, so that all of the cluster's processes share one group id.
                 starter = subprocess.Popen(
@@ -124,7 +123,6 @@ def ray_head(ray_head_flag):
                     stderr=subprocess.STDOUT,
                     text=True,
                     start_new_session=True,
-                    preexec_fn=_raise_priority,
                 )
                 groups.append(starter.pid)
                 output, _ = starter.communicate(timeout=180)
@@ -163,12 +161,6 @@ def _serves_a_driver(address: str) -> bool:
     except subprocess.TimeoutExpired:
         return False
     return done.returncode == 0 and "alive 1" in done.stdout
-
-
-def _raise_priority() -> None:
-    """Runs in the child before ``ray start``: a higher CPU priority, which Ray inherits."""
-    with contextlib.suppress(OSError):
-        os.nice(-10)
 
 
 def _end_cluster(group: int, temp_dir: Path) -> None:

@@ -620,7 +620,11 @@ def expected_calibration_error(
     probabilities: np.ndarray, labels: np.ndarray, bins: int = 10
 ) -> float:
     """ECE: the count-weighted mean gap between confidence and accuracy over the bins."""
-    rows = reliability(probabilities, labels, bins)
+    return calibration_error_of(reliability(probabilities, labels, bins))
+
+
+def calibration_error_of(rows: list[dict[str, float]]) -> float:
+    """The ECE of :func:`reliability`'s bins, for a caller that keeps the bins too."""
     total = sum(r["count"] for r in rows)
     if not total:
         return 0.0

@@ -29,7 +29,7 @@ from .calibration import (
     UNCERTAIN,
     Answers,
     Calibration,
-    expected_calibration_error,
+    calibration_error_of,
     reliability,
     rules_from_windows,
 )
@@ -162,18 +162,14 @@ def plot_reliability(metrics: dict[str, Any]):
     figure = Figure(figsize=(5.5, 5.4))
     axis = figure.subplots()
     axis.plot([0, 1], [0, 1], "--", color="grey", label="calibrated")
-    for row in reliability["bins"]:
-        width = row["high"] - row["low"]
-        axis.bar(row["low"], row["accuracy"], width, align="edge", color="tab:blue", alpha=0.7)
-        axis.plot(row["confidence"], row["accuracy"], "o", color="tab:orange")
-        axis.annotate(
-            str(row["count"]),
-            (row["low"] + width / 2, row["accuracy"]),
-            ha="center",
-            va="bottom",
-            fontsize=8,
-        )
-    axis.plot([], [], "o", color="tab:orange", label="mean confidence of a bin")
+    rows = reliability["bins"]
+    lows = [r["low"] for r in rows]
+    widths = [r["high"] - r["low"] for r in rows]
+    accuracy = [r["accuracy"] for r in rows]
+    bars = axis.bar(lows, accuracy, widths, align="edge", color="tab:blue", alpha=0.7)
+    axis.bar_label(bars, labels=[str(r["count"]) for r in rows], fontsize=8)
+    confidence = [r["confidence"] for r in rows]
+    axis.plot(confidence, accuracy, "o", color="tab:orange", label="mean confidence of a bin")
     axis.set_xlim(0, 1)
     axis.set_ylim(0, 1.08)
     axis.set_xlabel("calibrated confidence")
@@ -295,14 +291,12 @@ def reliability_metrics(answers: Answers, y_true: np.ndarray, bins: int = 10) ->
         bins: Equal-width confidence bins.
 
     Returns:
-        ``ece`` (:func:`~hand_gesture_recognition.calibration.expected_calibration_error`)
-        and ``bins`` (:func:`~hand_gesture_recognition.calibration.reliability`), both of the
-        top class's calibrated probability against whether it is the true class.
+        ``bins`` (:func:`~hand_gesture_recognition.calibration.reliability`: the top class's
+        calibrated probability against whether it is the true class) and ``ece``, their
+        expected calibration error.
     """
-    return {
-        "ece": expected_calibration_error(answers.probabilities, y_true, bins),
-        "bins": reliability(answers.probabilities, y_true, bins),
-    }
+    rows = reliability(answers.probabilities, y_true, bins)
+    return {"ece": calibration_error_of(rows), "bins": rows}
 
 
 def slice_metrics(
