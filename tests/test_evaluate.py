@@ -11,6 +11,8 @@ from hand_gesture_recognition.calibration import (
     REJECTION_LABEL,
     UNCERTAIN,
     Answers,
+    Calibration,
+    ShiftConfig,
 )
 from hand_gesture_recognition.config import PreprocessingConfig, RunConfig, TrainingConfig
 from hand_gesture_recognition.errors import InputError
@@ -252,5 +254,12 @@ def test_leave_one_subject_out_trains_a_model_per_subject(tmp_path):
     assert all(f["answered_right"] <= f["accuracy"] for f in metrics["folds"])
     for r in rows:
         assert r["answer"] in (r["predicted"], "uncertain", "not_gesture")
+        if float(r["confidence"]) < Calibration().threshold:
+            assert r["answer"] in ("uncertain", "not_gesture")
+    # As train does, each fold's temperature is fitted on shifted copies of its own
+    # validation windows.
+    for fold in metrics["folds"]:
+        assert fold["validation_windows"] > 0
+        assert fold["calibrated_on"] == ShiftConfig().copies * fold["validation_windows"]
     with pytest.raises(InputError, match="at least 2 subjects"):
         leave_one_subject_out(make_table(subjects=("a",)), config)

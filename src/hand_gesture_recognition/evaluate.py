@@ -44,7 +44,7 @@ from .config import (
 from .dataset import gesture_order
 from .errors import InputError
 from .landmark_file import LandmarkTable
-from .model import LoadedModel, fit, predict_probabilities
+from .model import LoadedModel, fit, fit_calibration, predict_probabilities
 from .preprocessing import (
     WindowSet,
     recording_segments,
@@ -512,10 +512,13 @@ def leave_one_subject_out(
         config: The settings (a model's ``model_config.json``).
         out_dir: Receives ``metrics.json`` with ``folds`` and ``mean_accuracy``, the plots
             of the pooled predictions and ``predictions.csv``. Each fold's model is answered
-            with the rules of its own training and validation windows
-            (:func:`~hand_gesture_recognition.calibration.rules_from_windows`) and no
-            temperature (``T = 1``), at the default threshold: so ``answers`` says how often
-            the rules, learnt from the other subjects, reject the held-out subject's gestures.
+            as ``train`` would answer it: with the rules of its own training and validation
+            windows (:func:`~hand_gesture_recognition.calibration.rules_from_windows`) and the
+            temperature fitted on its own shifted validation windows
+            (:func:`~hand_gesture_recognition.model.fit_calibration`; each fold's
+            ``temperature``), at the default threshold. So ``answers`` and ``reliability`` say
+            how often, and how confidently, a model learnt from the other subjects answers the
+            held-out subject.
         epochs: Maximum epochs per fold (``config``'s when None).
         log: Receives one line per fold.
         verbose: Keras verbosity.
@@ -551,7 +554,8 @@ def leave_one_subject_out(
         )
         model, history = fit(data, config, verbose)
         rules = rules_from_windows([train, val], gestures, config.augmentation.finger_donors)
-        fold_answers = rules.answer(
+        calibration = fit_calibration(model, data, config, rules)
+        fold_answers = calibration.answer(
             predict_probabilities(model, data.x_test), test.windows, test.aspect, gestures
         )
         fold = compute_metrics(test.labels, fold_answers.top, gestures)
@@ -562,7 +566,10 @@ def leave_one_subject_out(
                 "macro_f1": fold["macro_f1"],
                 "answered_right": float(answered_right(fold_answers, test.labels, gestures).mean()),
                 "windows": int(len(test)),
+                "validation_windows": int(len(val)),
                 "epochs_run": len(history.get("loss", [])),
+                "temperature": calibration.temperature,
+                "calibrated_on": calibration.fitted_on,
             }
         )
         tested.append(test)

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .calibration import CALIBRATION_FILE, fit_temperature
+from .calibration import CALIBRATION_FILE, Calibration, calibrate, fit_temperature
 from .config import (
     CONFIG_FILE,
     MAPPING_FILE,
@@ -820,6 +820,35 @@ def fit(
     lstm_temperature, frames_temperature = calibrate_parts(model, frames, data)
     history["temperature"], history["frames_temperature"] = [lstm_temperature], [frames_temperature]
     return fuse(model, frames), history
+
+
+def fit_calibration(
+    model: Any, data: SplitData, config: RunConfig, rules: Calibration
+) -> Calibration:
+    """Fits the temperature on the shifted validation windows (``data.x_shifted``).
+
+    See :mod:`hand_gesture_recognition.calibration` for why the windows are shifted. A model
+    whose two parts were each calibrated before their mean (``config.model.frame_units``;
+    :func:`calibrate_parts`) is underconfident there, as an
+    average of calibrated members is, and its fit may sharpen it; a single LSTM's fit never
+    sharpens (:func:`~hand_gesture_recognition.calibration.calibrate`).
+
+    Args:
+        model: The trained classifier.
+        data: Its inputs (the shifted validation windows and their classes).
+        config: Its settings.
+        rules: The rules that answer "no known gesture"
+            (:func:`~hand_gesture_recognition.calibration.rules_from_windows`).
+
+    Returns:
+        The calibration.
+    """
+    return calibrate(
+        predict_probabilities(model, data.x_shifted),
+        data.y_shifted,
+        min_temperature=None if config.model.frame_units else 1.0,
+        rules=rules,
+    )
 
 
 def calibrate_parts(lstm: Any, frames: Any, data: SplitData) -> tuple[float, float]:

@@ -16,7 +16,6 @@ from . import __version__
 from .calibration import (
     REJECTION_LABEL,
     Calibration,
-    calibrate,
     rules_from_windows,
 )
 from .config import (
@@ -42,6 +41,7 @@ from .model import (
     distil,
     finetune_model,
     fit,
+    fit_calibration,
     load_model,
     predict_classes,
     predict_probabilities,
@@ -273,34 +273,6 @@ def check_output_dir(out_dir: str | os.PathLike, force: bool) -> Path:
             "pass --force to replace it or choose another --out"
         )
     return out_dir
-
-
-def fit_calibration(
-    model: Any, data: SplitData, config: RunConfig, rules: Calibration
-) -> Calibration:
-    """Fits the temperature on the shifted validation windows (``data.x_shifted``).
-
-    See :mod:`hand_gesture_recognition.calibration` for why the windows are shifted. A model
-    whose two parts were each calibrated before their mean (``config.model.frame_units``;
-    :func:`~hand_gesture_recognition.model.calibrate_parts`) is underconfident there, as an
-    average of calibrated members is, and its fit may sharpen it; a single LSTM's fit never
-    sharpens (:func:`~hand_gesture_recognition.calibration.calibrate`).
-
-    Args:
-        model: The trained classifier.
-        data: Its inputs (the shifted validation windows and their classes).
-        config: Its settings.
-        rules: The rules that answer "no known gesture" (:func:`rejection_rules`).
-
-    Returns:
-        The calibration.
-    """
-    return calibrate(
-        predict_probabilities(model, data.x_shifted),
-        data.y_shifted,
-        min_temperature=None if config.model.frame_units else 1.0,
-        rules=rules,
-    )
 
 
 def held_out_windows(table: LandmarkTable, config: RunConfig, data: SplitData) -> WindowSet | None:
