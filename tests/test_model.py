@@ -218,6 +218,23 @@ def test_fast_classifier_matches_keras(tiny):
     np.testing.assert_allclose(fast.predict(x[0]), expected[0], atol=1e-5)
 
 
+def test_predict_probabilities_in_batches_follows_the_weights(tiny):
+    model, _ = tiny
+    x = np.random.default_rng(3).normal(size=(7, 30, 63)).astype(np.float32)
+    expected = model(x, training=False).numpy()
+    # Batches of 3 split the windows as 3 + 3 + 1; the answer is the same in one call.
+    np.testing.assert_allclose(predict_probabilities(model, x, batch_size=3), expected, atol=1e-5)
+    # The model keeps its predict function between calls; it must read the weights as they
+    # are now (a temperature folded into the softmax layer changes them after training).
+    scale_output(model, 4.0)
+    softened = model(x, training=False).numpy()
+    assert not np.allclose(softened, expected, atol=1e-3)
+    np.testing.assert_allclose(predict_probabilities(model, x), softened, atol=1e-5)
+    scale_output(model, 0.25)
+    with pytest.raises(InputError, match=r"shape \(n, \(30, 63\)\)"):
+        predict_probabilities(model, x[:, :20])
+
+
 def test_mapping_problems_are_clear(tiny, tmp_path):
     _, directory = tiny
     with pytest.raises(InputError, match="3 classes"):

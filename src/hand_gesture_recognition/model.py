@@ -1140,19 +1140,32 @@ def distil(
 def predict_probabilities(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Class probabilities ``(n, C)`` for ``(n, L, F)`` windows.
 
+    A Keras model runs through its own predict function (``predict_on_batch``), which it
+    traces once and keeps: a new traced function per call cost about 0.6 s each, ten times
+    the prediction itself for a few hundred windows.
+
     Args:
         model: A Keras classifier or an exported :class:`Classifier`.
         x: The windows' features.
         batch_size: Windows per Keras call.
+
+    Raises:
+        InputError: If the windows do not have the model's input shape.
     """
     if isinstance(model, Classifier):
         return model.predict(x)
     classes = int(model.outputs[0].shape[-1])
+    x = np.asarray(x, dtype=np.float32)
+    shape = tuple(int(d) for d in model.inputs[0].shape[1:])
+    if x.ndim != 3 or x.shape[1:] != shape:
+        raise InputError(f"windows must have shape (n, {shape}), got {x.shape}")
     if len(x) == 0:
         return np.zeros((0, classes), dtype=np.float32)
-    classifier = FastClassifier(model)
     return np.concatenate(
-        [classifier.predict(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
+        [
+            np.asarray(model.predict_on_batch(x[i : i + batch_size]), dtype=np.float32)
+            for i in range(0, len(x), batch_size)
+        ]
     )
 
 
