@@ -1137,9 +1137,8 @@ def main(argv: list[str] | None = None) -> int:
             x_shifted, y_shifted = data.x_shifted, data.y_shifted
             # The synthetic non-gestures that train --candidates scores its models on.
             x_synthetic = probe_inputs(
-                table,
+                data,
                 RunConfig(preprocessing=prep, training=TrainingConfig(split="time", seed=seed)),
-                gesture_order(table.gestures),
             )
             # The rules train saves (train.rejection_rules), from the same windows.
             rule = Calibration(
@@ -1152,7 +1151,7 @@ def main(argv: list[str] | None = None) -> int:
                 config = RunConfig(
                     preprocessing=prep, training=TrainingConfig(split="time", seed=seed)
                 )
-                x_transfer = transfer_inputs(table, config, gestures)
+                x_transfer = transfer_inputs(data, config)
                 model = Distilled(
                     design, data, x_shifted, args.epochs, seed, x_transfer, args.teachers
                 )

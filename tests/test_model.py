@@ -440,7 +440,7 @@ def test_distillation_teaches_one_model_the_teachers_averaged_answers(sample_lan
         ),
     )
     data = prepare_data(table, config.preprocessing, config.augmentation, config.training)
-    x_transfer = transfer_inputs(table, config, data.gestures)
+    x_transfer = transfer_inputs(data, config)
     assert x_transfer.shape == (3 * len(data.x_train) // 2, 30, 63)
 
     student, history, teachers = distil(data, config, x_transfer, verbose=0)

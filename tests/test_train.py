@@ -378,9 +378,7 @@ def test_candidates_keep_the_model_that_best_tells_gestures_from_non_gestures(
     data = prepare_data(table, config.preprocessing, config.augmentation, config.training)
     again = separation(
         calibration.apply(predict_probabilities(loaded.model, data.x_val)),
-        calibration.apply(
-            predict_probabilities(loaded.model, probe_inputs(table, config, data.gestures))
-        ),
+        calibration.apply(predict_probabilities(loaded.model, probe_inputs(data, config))),
     )
     assert again == pytest.approx(max(scores), abs=1e-3)
 
@@ -403,6 +401,12 @@ def test_candidates_of_gestures_with_the_same_fingers_train_one_model(
     }
 
 
+def prepared(table: LandmarkTable, config: RunConfig):
+    """The split of ``table`` (no augmented copies: the rules read only the windows)."""
+    augmentation = replace(config.augmentation, copies=0)
+    return prepare_data(table, config.preprocessing, augmentation, config.training)
+
+
 def test_the_rejection_rules_are_set_from_the_gestures_not_from_the_none_poses(
     sample_landmarks,
 ):
@@ -419,7 +423,7 @@ def test_the_rejection_rules_are_set_from_the_gestures_not_from_the_none_poses(
     gestures = gesture_order(as_none.gestures)
     # Hands hanging down recorded as "none" teach the rule nothing: the sample's gestures all
     # point up, so it starts the margin below the horizontal.
-    rules = rejection_rules(as_none, config, gestures)
+    rules = rejection_rules(prepared(as_none, config), config)
     assert rules.max_downward == pytest.approx(0.25)
     # The "none" poses get no finger range; 06_index has the fists' middle finger, which its
     # training windows take (the default finger_donors).
@@ -433,7 +437,7 @@ def test_the_rejection_rules_are_set_from_the_gestures_not_from_the_none_poses(
         for part in (train, val)
     )
     assert lowest > 0.5
-    rules = rejection_rules(as_gesture, config, gestures)
+    rules = rejection_rules(prepared(as_gesture, config), config)
     assert rules.max_downward == pytest.approx(lowest + 0.25)
     middle = FINGER_NAMES.index("middle")
     index_range = np.array(rules.finger_ranges["06_index"])

@@ -38,7 +38,11 @@ class SplitData:
 
     ``x_shifted`` and ``y_shifted`` are shifted copies of the validation windows
     (:func:`shifted_inputs`) and their classes, on which temperatures are fitted; empty
-    when the split has no validation windows.
+    when the split has no validation windows. ``parts`` are the landmark windows of the
+    split (training, validation, test) as extracted, before any augmentation: what the
+    rejection rules, synthetic non-gestures and shifted copies of a training run are made
+    of, so that the table is split once per run. For the ``random`` split ``x_test`` is not
+    made of ``parts[2]`` (see :func:`prepare_data`).
     """
 
     x_train: np.ndarray
@@ -51,6 +55,7 @@ class SplitData:
     protocol: dict = field(default_factory=dict)
     x_shifted: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0), np.float32))
     y_shifted: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    parts: tuple[WindowSet, WindowSet, WindowSet] | None = None
 
 
 def resolve_split(
@@ -373,6 +378,7 @@ def prepare_data(
             gestures,
             protocol,
             *shifted_inputs(windows[va], aspect[va], labels[va], mode, rng),
+            (train, val, test),
         )
     data = training_inputs(train, val, test, gestures, augmentation, preprocessing, rng)
     data.protocol = {**protocol, **data.protocol}
@@ -429,6 +435,7 @@ def training_inputs(
         gestures,
         {"windows": windows_count},
         *shifted_inputs(val.windows, val.aspect, val.labels, mode, rng),
+        (train, val, test),
     )
 
 

@@ -51,7 +51,7 @@ from .model import (
 )
 from .negatives import transplants
 from .preprocessing import WindowSet
-from .sequences import SplitData, prepare_data, shifted_inputs, split_windows
+from .sequences import SplitData, prepare_data, shifted_inputs
 from .storage import OutputLock, file_digest, same_file, user_cache_dir, write_file_set
 from .storage import check_output_dir as check_writable_dir
 
@@ -275,40 +275,48 @@ def check_output_dir(out_dir: str | os.PathLike, force: bool) -> Path:
     return out_dir
 
 
-def held_out_windows(table: LandmarkTable, config: RunConfig, data: SplitData) -> WindowSet | None:
+def split_parts(data: SplitData) -> tuple[WindowSet, WindowSet, WindowSet]:
+    """The landmark windows ``data`` was made of (training, validation, test).
+
+    Raises:
+        RuntimeError: If ``data`` was not made by
+            :func:`~hand_gesture_recognition.sequences.prepare_data` or
+            :func:`~hand_gesture_recognition.sequences.training_inputs`.
+    """
+    if data.parts is None:
+        raise RuntimeError("the prepared data does not carry the windows it was made of")
+    return data.parts
+
+
+def held_out_windows(data: SplitData) -> WindowSet | None:
     """The landmark windows behind ``data.x_test``, to answer them as live use would.
 
     None for the ``random`` split, whose test windows are augmented copies drawn from every
     part.
     """
-    _, _, test, protocol = split_windows(
-        table, config.preprocessing, config.training, data.gestures
-    )
-    if protocol["split"] == "random":
+    if data.protocol.get("split") == "random":
         return None
-    if not np.array_equal(test.labels, data.y_test):
-        raise RuntimeError("the test windows do not match the prepared test inputs")
-    return test
+    return split_parts(data)[2]
 
 
-def rejection_rules(table: LandmarkTable, config: RunConfig, gestures: list[str]) -> Calibration:
+def rejection_rules(data: SplitData, config: RunConfig) -> Calibration:
     """The orientation and finger rules of a model trained on the split's windows.
 
     :func:`~hand_gesture_recognition.calibration.rules_from_windows` of the training and
     validation windows, with the fingers that ``config.augmentation.finger_donors`` gives
     the training windows.
     """
-    train, val, _, _ = split_windows(table, config.preprocessing, config.training, gestures)
-    return rules_from_windows([train, val], gestures, config.augmentation.finger_donors)
+    train, val, _ = split_parts(data)
+    return rules_from_windows([train, val], data.gestures, config.augmentation.finger_donors)
 
 
-def transfer_inputs(table: LandmarkTable, config: RunConfig, gestures: list[str]) -> np.ndarray:
+def transfer_inputs(data: SplitData, config: RunConfig) -> np.ndarray:
     """Shifted copies of the training windows, on which a student learns its teachers' answers.
 
     The shift is the one temperatures are fitted on (:func:`shifted_inputs`); the teachers
     never saw these inputs.
     """
-    train, _, _, _ = split_windows(table, config.preprocessing, config.training, gestures)
+    train = split_parts(data)[0]
     rng = np.random.default_rng(config.training.seed + 1)
     mode = config.preprocessing.feature_mode
     return shifted_inputs(train.windows, train.aspect, train.labels, mode, rng)[0]
@@ -338,7 +346,7 @@ class Candidate:
     score: float | None
 
 
-def probe_inputs(table: LandmarkTable, config: RunConfig, gestures: list[str]) -> np.ndarray:
+def probe_inputs(data: SplitData, config: RunConfig) -> np.ndarray:
     """Model inputs of synthetic non-gestures made of the validation windows' gestures.
 
     Finger transplants (:func:`~hand_gesture_recognition.negatives.transplants`) between
@@ -349,9 +357,9 @@ def probe_inputs(table: LandmarkTable, config: RunConfig, gestures: list[str]) -
         The inputs, none when no transplant can be made (too few gestures, or gestures too
         alike).
     """
-    _, val, _, _ = split_windows(table, config.preprocessing, config.training, gestures)
-    if REJECTION_LABEL in gestures:
-        val = val.take(np.flatnonzero(val.labels != gestures.index(REJECTION_LABEL)))
+    val = split_parts(data)[1]
+    if REJECTION_LABEL in data.gestures:
+        val = val.take(np.flatnonzero(val.labels != data.gestures.index(REJECTION_LABEL)))
     rng = np.random.default_rng(config.training.seed)
     made = transplants(val, round(PROBE_PER_WINDOW * len(val)), PROBE_MARGIN, -1, rng)
     return frame_features(made.windows, made.aspect, config.preprocessing.feature_mode)
@@ -371,7 +379,7 @@ def separation(gesture_probabilities: np.ndarray, probe_probabilities: np.ndarra
 
 
 def best_candidate(
-    data: SplitData, table: LandmarkTable, config: RunConfig, verbose: int | str = "auto"
+    data: SplitData, config: RunConfig, verbose: int | str = "auto"
 ) -> tuple[Any, dict, Calibration, dict[str, Any]]:
     """Trains several models and keeps the one that best tells gestures from non-gestures.
 
@@ -393,9 +401,9 @@ def best_candidate(
         score, and a ``note`` when nothing could score them.
     """
     training = config.training
-    x_probe = probe_inputs(table, config, data.gestures)
+    x_probe = probe_inputs(data, config)
     count = training.candidates if len(x_probe) else 1
-    rules = rejection_rules(table, config, data.gestures)
+    rules = rejection_rules(data, config)
     real = np.flatnonzero(np.asarray(data.gestures)[data.y_val] != REJECTION_LABEL)
     columns = [i for i, g in enumerate(data.gestures) if g != REJECTION_LABEL]
     best, candidates = None, []
@@ -687,24 +695,22 @@ def _train_model(table, config, out_dir, force, verbose, data, lock, base) -> Tr
     candidates: dict[str, Any] = {}
     calibration = None
     if config.training.teachers and start is None:
-        x_transfer = transfer_inputs(table, config, data.gestures)
+        x_transfer = transfer_inputs(data, config)
         model, history, teachers = distil(data, config, x_transfer, verbose)
         teacher_histories = [h for _, h in teachers]
     elif config.training.candidates and start is None:
-        model, history, calibration, candidates = best_candidate(data, table, config, verbose)
+        model, history, calibration, candidates = best_candidate(data, config, verbose)
     else:
         model, history = fit(data, config, verbose, model=start)
     trained = time.perf_counter()
     if calibration is None:
-        calibration = fit_calibration(
-            model, data, config, rejection_rules(table, config, data.gestures)
-        )
+        calibration = fit_calibration(model, data, config, rejection_rules(data, config))
     if len(data.y_test):
         probabilities = predict_probabilities(model, data.x_test)
         metrics = compute_metrics(
             data.y_test, probabilities.argmax(axis=1), data.gestures, data.protocol
         )
-        test = held_out_windows(table, config, data)
+        test = held_out_windows(data)
         if test is not None:
             answers = calibration.answer(probabilities, test.windows, test.aspect, data.gestures)
             report_answers(metrics, test, answers, data.gestures, calibration.threshold)
