@@ -114,6 +114,52 @@ def test_evaluate_bad_inputs(capsys, tmp_path, trained_model_dir):
     )
 
 
+def test_evaluate_photos_prints_and_keeps_results(
+    capsys, tmp_path, trained_model_dir, hagrid_sample
+):
+    photos = tmp_path / "people"
+    for name in ("like", "none"):
+        (photos / name).mkdir(parents=True)
+        for path in sorted((hagrid_sample / name).glob("*.jpg"))[:2]:
+            (photos / name / path.name).write_bytes(path.read_bytes())
+    model = ["evaluate", "--model", str(trained_model_dir)]
+    argv = [*model, "--photos", str(photos), "--out", str(tmp_path / "out")]
+    assert main([*argv, "--as", "like=05_thumb", "--reject", "none"]) == 0
+    printed = capsys.readouterr().out
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    right, rejected = metrics["gesture_photos"]["right"], metrics["non_gesture_photos"]["rejected"]
+    assert f"gesture photos answered right {right:.4f} of 2 " in printed
+    assert f"non-gesture photos answered with no gesture {rejected:.4f} of 2 " in printed
+    assert metrics["threshold"] == 0.6  # The model's calibration.json.
+    with (tmp_path / "out" / "photos.csv").open() as handle:
+        assert [r["folder"] for r in csv.DictReader(handle)] == ["like", "like", "none", "none"]
+    _one_line_error(capsys, [*argv, "--as", "like=05_thumb", "--reject", "none"], "pass --force")
+    # With --force too, a bad label is refused before anything is replaced.
+    argv.append("--force")
+    _one_line_error(capsys, [*argv, "--reject", "none"], "like: not a gesture of the model")
+    _one_line_error(capsys, [*argv, "--as", "like=thumb", "--reject", "none"], "no gesture 'thumb'")
+    _one_line_error(
+        capsys,
+        [*argv, "--as", "like=05_thumb", "--reject", "none", "--protocol", "loso"],
+        "--protocol loso: needs --landmarks",
+    )
+    _one_line_error(
+        capsys,
+        [*model, "--landmarks", "x.npz", "--reject", "none"],
+        "--as and --reject: apply to --photos only",
+    )
+    _one_line_error(capsys, [*model, "--photos", str(tmp_path / "nope")], "not a folder")
+    assert json.loads((tmp_path / "out" / "metrics.json").read_text()) == metrics
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--as", "like"])
+    assert exit_info.value.code == 2
+    assert "--as: expected FOLDER=GESTURE, got 'like'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--landmarks", "x.npz"])
+    assert exit_info.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
 def test_evaluate_answers_at_the_threshold_it_is_given(
     capsys, tmp_path, trained_model_dir, sample_landmarks
 ):

@@ -1,5 +1,6 @@
 import csv
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -17,17 +18,20 @@ from hand_gesture_recognition.calibration import (
 from hand_gesture_recognition.config import PreprocessingConfig, RunConfig, TrainingConfig
 from hand_gesture_recognition.errors import InputError
 from hand_gesture_recognition.evaluate import (
+    PhotoLabels,
     answer_metrics,
     answered_right,
     classification_report_text,
     compute_metrics,
     evaluate_model,
+    evaluate_photos,
     leave_one_subject_out,
     reliability_metrics,
     write_reports,
 )
 from hand_gesture_recognition.landmark_file import LandmarkTable
 from hand_gesture_recognition.model import load_model
+from hand_gesture_recognition.realtime import RealTimeGestureRecognizer, list_images, read_image
 
 
 def test_metrics_by_hand():
@@ -263,3 +267,87 @@ def test_leave_one_subject_out_trains_a_model_per_subject(tmp_path):
         assert fold["calibrated_on"] == ShiftConfig().copies * fold["validation_windows"]
     with pytest.raises(InputError, match="at least 2 subjects"):
         leave_one_subject_out(make_table(subjects=("a",)), config)
+
+
+# ---------------------------------------------------------------------------------------------
+# Labelled photos.
+
+
+@pytest.fixture
+def photo_set(hagrid_sample, webcam_sample, tmp_path):
+    """Real photos of other people: HaGRID fists and V signs, webcam stop signs (named as the
+    gesture they show), and one unreadable file."""
+    folder = tmp_path / "photos"
+    chosen = {
+        "fist": list_images(hagrid_sample / "fist")[:4],
+        "01_palm": list_images(webcam_sample / "stop")[100:104],
+        "peace": list_images(hagrid_sample / "peace")[:4],
+    }
+    for name, paths in chosen.items():
+        (folder / name).mkdir(parents=True)
+        for path in paths:
+            shutil.copy(path, folder / name / path.name)
+    (folder / "fist" / "broken.jpg").write_bytes(b"not a picture")
+    return folder
+
+
+def test_photos_are_answered_one_by_one_as_the_app_answers_them(
+    trained_model_dir, photo_set, tmp_path
+):
+    labels = PhotoLabels(gestures=(("fist", "03_fist"),), reject=("peace",))
+    with RealTimeGestureRecognizer(trained_model_dir) as recognizer:
+        metrics = evaluate_photos(recognizer, photo_set, labels, tmp_path / "out", log=print)
+    # The same photos answered one by one by a fresh recognizer, as the app's photo tab does.
+    expected = {"fist": "03_fist", "01_palm": "01_palm", "peace": None}
+    answers = {}
+    with RealTimeGestureRecognizer(trained_model_dir) as recognizer:
+        for name in sorted(expected):  # Sub-folders are answered in name order.
+            for path in list_images(photo_set / name):
+                image = read_image(path)
+                if image is not None:
+                    answers[path.name] = recognizer.classify_image(image)
+    with (tmp_path / "out" / "photos.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["path"].rsplit("/", 1)[-1] for r in rows] == list(answers)
+    for row in rows:
+        said = answers[row["path"].rsplit("/", 1)[-1]]
+        assert row["answer"] == (said.label if said.state == GESTURE else said.state)
+        assert row["candidate"] == said.candidate
+        assert float(row["confidence"]) == pytest.approx(said.confidence, abs=1e-6)
+        assert row["expected"] == (expected[row["folder"]] or "no_gesture")
+    for name, gesture in expected.items():
+        folder = metrics["folders"][name]
+        mine = [r for r in rows if r["folder"] == name]
+        assert folder["photos"] == len(mine) == 4
+        if gesture is None:
+            assert folder["right"] == sum(
+                r["answer"] in ("uncertain", "not_gesture", "no_hand") for r in mine
+            )
+        else:
+            assert folder["right"] == sum(r["answer"] == gesture for r in mine)
+            assert folder["most_likely_right"] == sum(r["candidate"] == gesture for r in mine)
+    assert metrics["folders"]["fist"]["unreadable"] == 1
+    # Another person's stop sign is the model's 01_palm (as in test_static_images).
+    assert metrics["folders"]["01_palm"]["most_likely_right"] == 4
+    totals = metrics["gesture_photos"]
+    assert totals["photos"] == 8
+    right = metrics["folders"]["fist"]["right"] + metrics["folders"]["01_palm"]["right"]
+    assert totals["right"] == pytest.approx(right / 8)
+    assert metrics["non_gesture_photos"]["rejected"] == pytest.approx(
+        metrics["folders"]["peace"]["right"] / 4
+    )
+    assert json.loads((tmp_path / "out" / "metrics.json").read_text()) == json.loads(
+        json.dumps(metrics)
+    )
+
+
+def test_photo_folders_must_say_what_they_show(trained_model_dir, photo_set):
+    with RealTimeGestureRecognizer(trained_model_dir) as recognizer:
+        with pytest.raises(InputError, match=r"fist: not a gesture of the model; .*--as fist="):
+            evaluate_photos(recognizer, photo_set, PhotoLabels(reject=("peace",)))
+        with pytest.raises(InputError, match="--as fist=99_wave: the model has no gesture"):
+            evaluate_photos(recognizer, photo_set, PhotoLabels((("fist", "99_wave"),), ("peace",)))
+        with pytest.raises(InputError, match="has no sub-folder 'none'"):
+            evaluate_photos(recognizer, photo_set, PhotoLabels((("fist", "03_fist"),), ("none",)))
+    with pytest.raises(InputError, match="both name the folder 'fist'"):
+        PhotoLabels((("fist", "03_fist"),), ("fist",))

@@ -58,6 +58,16 @@ _non_negative_float = _number(
     float, "a number", lambda v: math.isfinite(v) and v >= 0, "a number of at least 0"
 )
 _seed = _number(int, "a whole number", lambda v: 0 <= v < 2**32, "a number in [0, 2**32)")
+
+
+def _folder_gesture(text: str) -> tuple[str, str]:
+    """An argparse type: ``FOLDER=GESTURE`` as a pair."""
+    folder, sep, gesture = text.partition("=")
+    if not sep or not folder or not gesture:
+        raise argparse.ArgumentTypeError(f"expected FOLDER=GESTURE, got {text!r}")
+    return folder, gesture
+
+
 _model_count = _number(int, "a whole number", lambda v: v == 0 or v >= 2, "0 or at least 2")
 
 
@@ -495,17 +505,44 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _add_evaluate_parser(commands) -> None:
     parser = commands.add_parser(
         "evaluate",
-        help="metrics and plots of a model on a landmark file",
+        help="metrics and plots of a model on a landmark file or on labelled photos",
         description="Evaluate a trained model on every window of a landmark .npz, or with "
-        "--protocol loso train and test a fresh model per held-out subject.",
+        "--protocol loso train and test a fresh model per held-out subject; or answer every "
+        "photo of a folder with one sub-folder per gesture (--photos), as the app answers a "
+        "photo.",
     )
     parser.add_argument("--model", type=Path, required=True, help="model directory")
-    parser.add_argument("--landmarks", type=Path, required=True, help="landmark .npz")
+    data = parser.add_mutually_exclusive_group(required=True)
+    data.add_argument("--landmarks", type=Path, help="landmark .npz")
+    data.add_argument(
+        "--photos",
+        type=Path,
+        help="folder with one sub-folder of photos per gesture (named like the gesture, or "
+        "given with --as); sub-folders of non-gestures go with --reject",
+    )
+    parser.add_argument(
+        "--as",
+        dest="folder_gestures",
+        type=_folder_gesture,
+        nargs="+",
+        default=[],
+        metavar="FOLDER=GESTURE",
+        help="photos only: the gesture a sub-folder's photos show (fist=03_fist)",
+    )
+    parser.add_argument(
+        "--reject",
+        nargs="+",
+        default=[],
+        metavar="FOLDER",
+        help="photos only: sub-folders of hands showing no gesture of the model; right when "
+        "answered with none",
+    )
     parser.add_argument(
         "--out",
         type=Path,
         default=None,
-        help="output directory (default: evaluations/<landmarks>-<protocol>)",
+        help="output directory (default: evaluations/<landmarks>-<protocol> or "
+        "evaluations/<photos>-photos)",
     )
     parser.add_argument(
         "--protocol",
@@ -540,12 +577,21 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             "--threshold: applies to --protocol all only (loso answers each fold's fresh "
             "model at its own calibration's threshold)"
         )
-    out = args.out or Path("evaluations") / f"{args.landmarks.stem}-{args.protocol}"
+    if args.photos is None and (args.folder_gestures or args.reject):
+        raise InputError("--as and --reject: apply to --photos only")
+    if args.photos is not None and args.protocol == "loso":
+        raise InputError("--protocol loso: needs --landmarks (photos train no model)")
+    if args.photos is not None:
+        out = args.out or Path("evaluations") / f"{args.photos.name}-photos"
+    else:
+        out = args.out or Path("evaluations") / f"{args.landmarks.stem}-{args.protocol}"
     check_output_dir(out, "--out")
     if out.exists() and same_file(out, args.model):
         raise InputError(f"--out {out}: is the model directory; choose another folder")
     if (out / "metrics.json").exists() and not args.force:
         raise InputError(f"--out {out}: already holds results; pass --force to replace them")
+    if args.photos is not None:
+        return _evaluate_photos(args, out)
     loaded = load_model(args.model)
     table = LandmarkTable.load(args.landmarks)
     if args.protocol == "loso":
@@ -562,6 +608,34 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         )
     print(_answers_line(metrics["answers"]))
     print(_reliability_line(metrics["reliability"]))
+    print(f"results written to {out}")
+    return 0
+
+
+def _evaluate_photos(args: argparse.Namespace, out: Path) -> int:
+    from .calibration import Calibration
+    from .evaluate import PhotoLabels, evaluate_photos, photo_folders
+    from .realtime import RealTimeGestureRecognizer
+
+    labels = PhotoLabels(tuple(args.folder_gestures), tuple(args.reject))
+    photo_folders(args.photos, labels)  # Checked before the model loads.
+    threshold = args.threshold
+    if threshold is None:
+        threshold = Calibration.load(args.model).threshold if args.model.is_dir() else 0.6
+    with RealTimeGestureRecognizer(args.model, threshold=threshold) as recognizer:
+        metrics = evaluate_photos(recognizer, args.photos, labels, out, log=_log)
+    gestures, others = metrics["gesture_photos"], metrics["non_gesture_photos"]
+    if gestures["photos"]:
+        print(
+            f"gesture photos answered right {gestures['right']:.4f} of {gestures['photos']} "
+            f"(most likely gesture right {gestures['most_likely_right']:.4f}; hands found in "
+            f"{gestures['hands_found']})"
+        )
+    if others["photos"]:
+        print(
+            f"non-gesture photos answered with no gesture {others['rejected']:.4f} of "
+            f"{others['photos']} (at threshold {metrics['threshold']:.2f})"
+        )
     print(f"results written to {out}")
     return 0
 

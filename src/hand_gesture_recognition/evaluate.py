@@ -16,7 +16,8 @@ from __future__ import annotations
 import csv
 import io
 import os
-from dataclasses import replace
+from collections import Counter
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,7 @@ from .preprocessing import (
     table_windows,
     window_features,
 )
+from .realtime import RealTimeGestureRecognizer, list_images, read_image
 from .sequences import training_inputs
 
 #: One row per evaluated window.
@@ -595,3 +597,188 @@ def leave_one_subject_out(
             Path(out_dir) / PREDICTIONS_FILE, predictions_csv(windows, pooled, gestures)
         )
     return metrics
+
+
+# ---------------------------------------------------------------------------------------------
+# Photos of other people: one folder per gesture.
+
+#: One row per evaluated photo.
+PHOTOS_FILE = "photos.csv"
+PHOTO_COLUMNS = ("path", "folder", "expected", "answer", "candidate", "confidence")
+#: What a photo that must be rejected is expected to be answered, in ``photos.csv``.
+NO_GESTURE = "no_gesture"
+
+
+@dataclass(frozen=True)
+class PhotoLabels:
+    """Which gesture each folder of a photo set shows, and which folders show none.
+
+    Attributes:
+        gestures: Folder name to the model's gesture its photos show, for folders not named
+            after the gesture (``fist`` → ``03_fist``); a folder named like one of the model's
+            gestures needs no entry.
+        reject: Folders whose photos show no gesture of the model (a hand doing nothing, a
+            gesture the model does not know): a photo there is right when no gesture is
+            answered (no hand, ``uncertain`` or ``not_gesture``).
+    """
+
+    gestures: tuple[tuple[str, str], ...] = ()
+    reject: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        both = sorted({name for name, _ in self.gestures} & set(self.reject))
+        if both:
+            raise InputError(f"--as and --reject both name the folder {both[0]!r}; choose one")
+
+    def expected(self, folder: Path, model_gestures: list[str]) -> str | None:
+        """The gesture a folder's photos show, or None for a folder of non-gestures.
+
+        Raises:
+            InputError: If the folder is neither a gesture of the model nor rejected, or is
+                mapped to a gesture the model does not know.
+        """
+        mapped = dict(self.gestures)
+        if folder.name in self.reject:
+            return None
+        gesture = mapped.get(folder.name, folder.name)
+        if gesture not in model_gestures:
+            if folder.name in mapped:
+                raise InputError(
+                    f"--as {folder.name}={gesture}: the model has no gesture {gesture!r} "
+                    f"(it knows {', '.join(model_gestures)})"
+                )
+            raise InputError(
+                f"{folder}: not a gesture of the model; name the gesture its photos show with "
+                f"--as {folder.name}=GESTURE, or --reject {folder.name} if they show none"
+            )
+        return gesture
+
+
+def photo_folders(folder: str | os.PathLike, labels: PhotoLabels) -> list[Path]:
+    """The sub-folders of a photo set, checked against ``labels`` before any work.
+
+    Raises:
+        InputError: If ``folder`` has no sub-folder, or ``labels`` names one it lacks.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise InputError(f"--photos {root}: not a folder (expected one sub-folder per gesture)")
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not folders:
+        raise InputError(f"--photos {root}: no sub-folders (expected one per gesture)")
+    names = {p.name for p in folders}
+    for name in [name for name, _ in labels.gestures] + list(labels.reject):
+        if name not in names:
+            has = ", ".join(sorted(names))
+            raise InputError(f"--photos {root}: has no sub-folder {name!r} (it has {has})")
+    return folders
+
+
+def evaluate_photos(
+    recognizer: RealTimeGestureRecognizer,
+    folder: str | os.PathLike,
+    labels: PhotoLabels,
+    out_dir: str | os.PathLike | None = None,
+    log=print,
+) -> dict[str, Any]:
+    """Answers every photo of a labelled photo set as the app's photo tab answers it.
+
+    Each photo is answered on its own (:meth:`RealTimeGestureRecognizer.classify_image`:
+    the extractor's photo fallbacks, the photo held for a whole window, the model's
+    calibration and rules). A gesture folder's photo is right when it is answered with its
+    gesture; a rejected folder's photo is right when it is answered with no gesture.
+
+    Args:
+        recognizer: The model, with the threshold to answer at.
+        folder: One sub-folder of photos per gesture (see :class:`PhotoLabels`).
+        labels: What each sub-folder shows.
+        out_dir: Receives ``metrics.json`` and ``photos.csv`` (one row per photo).
+        log: Receives one line per sub-folder.
+
+    Returns:
+        ``gesture_photos`` (photos of the model's gestures: how many, hands found, the share
+        answered right and the share whose most likely gesture is right),
+        ``non_gesture_photos`` (how many, and the share answered with no gesture) and
+        ``folders`` (per sub-folder: the gesture expected, photos, hands found, what they
+        were answered, and how many were right).
+
+    Raises:
+        InputError: For a sub-folder that is neither a gesture of the model nor rejected, or
+            holds no images.
+    """
+    folders = photo_folders(folder, labels)
+    expected = {f.name: labels.expected(f, recognizer.gestures) for f in folders}
+    images = {f.name: list_images(f) for f in folders}
+    rows: list[tuple[str, str, str, str, str, float]] = []
+    per_folder: dict[str, dict[str, Any]] = {}
+    for sub in folders:
+        wanted = expected[sub.name]
+        answers: Counter[str] = Counter()
+        right = top_right = found = unreadable = 0
+        for path in images[sub.name]:
+            image = read_image(path)
+            if image is None:
+                unreadable += 1
+                continue
+            prediction = recognizer.classify_image(image)
+            said = prediction.label if prediction.state == GESTURE else prediction.state
+            answers[str(said)] += 1
+            found += bool(prediction.hand_detected)
+            right += said == wanted if wanted else prediction.state != GESTURE
+            top_right += wanted is not None and prediction.candidate == wanted
+            rows.append(
+                (
+                    str(path),
+                    sub.name,
+                    wanted or NO_GESTURE,
+                    str(said),
+                    prediction.candidate or "",
+                    round(float(prediction.confidence), 6),
+                )
+            )
+        photos = sum(answers.values())
+        per_folder[sub.name] = {
+            "expected": wanted or NO_GESTURE,
+            "photos": photos,
+            "unreadable": unreadable,
+            "hands_found": found,
+            "answers": dict(answers.most_common()),
+            "right": right,
+            "most_likely_right": top_right if wanted else None,
+        }
+        log(f"{sub.name} ({wanted or 'no gesture'}): {right} of {photos} photos right")
+    metrics = {
+        "photos": str(folder),
+        "threshold": recognizer.threshold,
+        "gesture_photos": _photo_totals(per_folder, gestures=True),
+        "non_gesture_photos": _photo_totals(per_folder, gestures=False),
+        "folders": per_folder,
+        "labels": {"gestures": dict(labels.gestures), "reject": list(labels.reject)},
+    }
+    if out_dir is not None:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(PHOTO_COLUMNS)
+        writer.writerows(rows)
+        write_bytes_atomic(Path(out_dir) / PHOTOS_FILE, buffer.getvalue().encode())
+        write_json_atomic(Path(out_dir) / METRICS_FILE, metrics)
+    return metrics
+
+
+def _photo_totals(per_folder: dict[str, dict[str, Any]], gestures: bool) -> dict[str, Any]:
+    """Totals over the gesture folders (``gestures``) or over the rejected ones."""
+    chosen = [f for f in per_folder.values() if (f["expected"] != NO_GESTURE) == gestures]
+    photos = sum(f["photos"] for f in chosen)
+
+    def share(key: str) -> float | None:
+        return sum(f[key] for f in chosen) / photos if photos else None
+
+    totals: dict[str, Any] = {
+        "photos": photos,
+        "hands_found": sum(f["hands_found"] for f in chosen),
+    }
+    if gestures:
+        totals.update(right=share("right"), most_likely_right=share("most_likely_right"))
+    else:
+        totals["rejected"] = share("right")
+    return totals
