@@ -149,6 +149,11 @@ def test_evaluate_photos_prints_and_keeps_results(
         "--as and --reject: apply to --photos only",
     )
     _one_line_error(capsys, [*model, "--photos", str(tmp_path / "nope")], "not a folder")
+    _one_line_error(
+        capsys,
+        [*model, "--photos", str(photos), "--out", str(photos / "results")],
+        "is inside --photos",
+    )
     assert json.loads((tmp_path / "out" / "metrics.json").read_text()) == metrics
     with pytest.raises(SystemExit) as exit_info:
         main([*argv, "--as", "like"])

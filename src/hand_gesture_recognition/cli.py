@@ -617,11 +617,14 @@ def _evaluate_photos(args: argparse.Namespace, out: Path) -> int:
     from .evaluate import PhotoLabels, evaluate_photos, photo_folders
     from .realtime import RealTimeGestureRecognizer
 
+    if out.resolve().is_relative_to(args.photos.resolve()):
+        raise InputError(f"--out {out}: is inside --photos {args.photos}; choose another folder")
     labels = PhotoLabels(tuple(args.folder_gestures), tuple(args.reject))
     photo_folders(args.photos, labels)  # Checked before the model loads.
     threshold = args.threshold
     if threshold is None:
-        threshold = Calibration.load(args.model).threshold if args.model.is_dir() else 0.6
+        directory = args.model if args.model.is_dir() else args.model.parent
+        threshold = Calibration.load(directory).threshold
     with RealTimeGestureRecognizer(args.model, threshold=threshold) as recognizer:
         metrics = evaluate_photos(recognizer, args.photos, labels, out, log=_log)
     gestures, others = metrics["gesture_photos"], metrics["non_gesture_photos"]
