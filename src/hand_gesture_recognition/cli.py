@@ -58,6 +58,7 @@ _non_negative_float = _number(
     float, "a number", lambda v: math.isfinite(v) and v >= 0, "a number of at least 0"
 )
 _seed = _number(int, "a whole number", lambda v: 0 <= v < 2**32, "a number in [0, 2**32)")
+_model_count = _number(int, "a whole number", lambda v: v == 0 or v >= 2, "0 or at least 2")
 
 
 def _folder_gesture(text: str) -> tuple[str, str]:
@@ -66,9 +67,6 @@ def _folder_gesture(text: str) -> tuple[str, str]:
     if not sep or not folder or not gesture:
         raise argparse.ArgumentTypeError(f"expected FOLDER=GESTURE, got {text!r}")
     return folder, gesture
-
-
-_model_count = _number(int, "a whole number", lambda v: v == 0 or v >= 2, "0 or at least 2")
 
 
 def _log(message: str) -> None:
@@ -560,8 +558,8 @@ def _add_evaluate_parser(commands) -> None:
         "--threshold",
         type=_probability,
         default=None,
-        help="all only: the confidence under which a window is answered 'uncertain' "
-        "(default: the model's calibration.json, else 0.6)",
+        help="all and --photos only: the confidence under which a window or photo is "
+        "answered 'uncertain' (default: the model's calibration.json, else 0.6)",
     )
     parser.add_argument("--force", action="store_true", help="replace earlier results in --out")
     parser.set_defaults(handler=_cmd_evaluate)

@@ -1,9 +1,12 @@
-"""Metrics, plots and evaluation protocols (every window of a file, leave-one-subject-out).
+"""Metrics, plots and evaluation protocols (windows of a file, leave-one-subject-out, photos).
 
 Evaluation windows come from :mod:`~hand_gesture_recognition.preprocessing`, the path
 training and live use share; ``hand-gesture evaluate`` also writes one row per window to
 ``predictions.csv`` (``sequence,end_frame,true,predicted,confidence,answer``) for error
-analysis, and ``metrics.json`` holds per-subject and per-gesture slices.
+analysis, and ``metrics.json`` holds per-subject and per-gesture slices. Photos of other
+people, one sub-folder per gesture, are answered one by one as the app answers a photo
+(:func:`evaluate_photos`, ``hand-gesture evaluate --photos``; one row per photo in
+``photos.csv``).
 
 Accuracy is the closed-set figure: the most likely gesture against the true one. What a
 person using the model would be told is the *answer* (:meth:`Calibration.answer`, the
