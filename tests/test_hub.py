@@ -280,6 +280,7 @@ def test_card_describes_the_single_frame_classifier(trained_model_dir):
         "mean, each part's softmax is scaled by its own temperature, fitted on shifted "
         "validation windows (LSTM " in flat
     )
+    assert "To measure this model on photos of your own people: `hand-gesture evaluate" in flat
     metrics = json.loads((trained_model_dir / "metrics.json").read_text())
     lstm, frames = metrics["training"]["part_temperatures"].values()
     assert f"(LSTM {lstm:.2f}, single-frame classifiers {frames:.2f})." in flat
