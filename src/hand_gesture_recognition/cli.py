@@ -611,7 +611,6 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _evaluate_photos(args: argparse.Namespace, out: Path) -> int:
-    from .calibration import Calibration
     from .evaluate import PhotoLabels, evaluate_photos, photo_folders
     from .realtime import RealTimeGestureRecognizer
 
@@ -619,11 +618,11 @@ def _evaluate_photos(args: argparse.Namespace, out: Path) -> int:
         raise InputError(f"--out {out}: is inside --photos {args.photos}; choose another folder")
     labels = PhotoLabels(tuple(args.folder_gestures), tuple(args.reject))
     photo_folders(args.photos, labels)  # Checked before the model loads.
-    threshold = args.threshold
-    if threshold is None:
-        directory = args.model if args.model.is_dir() else args.model.parent
-        threshold = Calibration.load(directory).threshold
-    with RealTimeGestureRecognizer(args.model, threshold=threshold) as recognizer:
+    with RealTimeGestureRecognizer(args.model) as recognizer:
+        # As evaluate --landmarks: the model's own threshold unless one is given.
+        recognizer.threshold = (
+            recognizer.calibration.threshold if args.threshold is None else args.threshold
+        )
         metrics = evaluate_photos(recognizer, args.photos, labels, out, log=_log)
     gestures, others = metrics["gesture_photos"], metrics["non_gesture_photos"]
     if gestures["photos"]:

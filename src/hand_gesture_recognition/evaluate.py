@@ -56,7 +56,7 @@ from .preprocessing import (
     table_windows,
     window_features,
 )
-from .realtime import RealTimeGestureRecognizer, list_images, read_image
+from .realtime import ImageFolderSource, RealTimeGestureRecognizer
 from .sequences import training_inputs
 
 #: One row per evaluated window.
@@ -711,18 +711,14 @@ def evaluate_photos(
     """
     folders = photo_folders(folder, labels)
     expected = {f.name: labels.expected(f, recognizer.gestures) for f in folders}
-    images = {f.name: list_images(f) for f in folders}
+    sources = {f.name: ImageFolderSource(f, log) for f in folders}  # Each holds images.
     rows: list[tuple[str, str, str, str, str, float]] = []
     per_folder: dict[str, dict[str, Any]] = {}
     for sub in folders:
         wanted = expected[sub.name]
         answers: Counter[str] = Counter()
-        right = top_right = found = unreadable = 0
-        for path in images[sub.name]:
-            image = read_image(path)
-            if image is None:
-                unreadable += 1
-                continue
+        right = top_right = found = 0
+        for image, path in sources[sub.name]:
             prediction = recognizer.classify_image(image)
             said = prediction.label if prediction.state == GESTURE else prediction.state
             answers[str(said)] += 1
@@ -731,7 +727,7 @@ def evaluate_photos(
             top_right += wanted is not None and prediction.candidate == wanted
             rows.append(
                 (
-                    str(path),
+                    path,
                     sub.name,
                     wanted or NO_GESTURE,
                     str(said),
@@ -743,7 +739,7 @@ def evaluate_photos(
         per_folder[sub.name] = {
             "expected": wanted or NO_GESTURE,
             "photos": photos,
-            "unreadable": unreadable,
+            "unreadable": len(sources[sub.name].paths) - photos,
             "hands_found": found,
             "answers": dict(answers.most_common()),
             "right": right,

@@ -569,6 +569,28 @@ def _export_bytes(model: Any, fmt: str, batch: int | None, suffix: str) -> bytes
         return target.read_bytes()
 
 
+def checked_windows(windows: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, bool]:
+    """``(n, L, F)`` float32 windows from ``(n, L, F)`` or one ``(L, F)`` window.
+
+    Args:
+        windows: The windows' features.
+        shape: The model's ``(L, F)``.
+
+    Returns:
+        The batch, and whether one window was given.
+
+    Raises:
+        InputError: If the windows do not have the model's input shape.
+    """
+    x = np.asarray(windows, dtype=np.float32)
+    single = x.ndim == 2
+    if single:
+        x = x[None]
+    if x.ndim != 3 or x.shape[1:] != tuple(shape):
+        raise InputError(f"windows must have shape (n, {tuple(shape)}), got {x.shape}")
+    return x, single
+
+
 class Classifier:
     """An exported classifier, without TensorFlow: class probabilities of windows.
 
@@ -602,12 +624,7 @@ class Classifier:
         Raises:
             InputError: If the windows do not have the model's input shape.
         """
-        x = np.asarray(windows, dtype=np.float32)
-        single = x.ndim == 2
-        if single:
-            x = x[None]
-        if x.ndim != 3 or x.shape[1:] != self.input_shape:
-            raise InputError(f"windows must have shape (n, {self.input_shape}), got {x.shape}")
+        x, single = checked_windows(windows, self.input_shape)
         if not len(x):
             probabilities = np.zeros((0, _classes(self.runner)), np.float32)
         elif self._any_batch:
@@ -672,12 +689,7 @@ class FastClassifier:
         Raises:
             InputError: If the windows do not have the model's input shape.
         """
-        x = np.asarray(windows, dtype=np.float32)
-        single = x.ndim == 2
-        if single:
-            x = x[None]
-        if x.ndim != 3 or x.shape[1:] != self.input_shape:
-            raise InputError(f"windows must have shape (n, {self.input_shape}), got {x.shape}")
+        x, single = checked_windows(windows, self.input_shape)
         if len(x) == 1 and self._use_tflite:
             if self._litert is None and self._tflite_error is None:
                 self._build_litert()
@@ -1155,10 +1167,7 @@ def predict_probabilities(model: Any, x: np.ndarray, batch_size: int = 256) -> n
     if isinstance(model, Classifier):
         return model.predict(x)
     classes = int(model.outputs[0].shape[-1])
-    x = np.asarray(x, dtype=np.float32)
-    shape = tuple(int(d) for d in model.inputs[0].shape[1:])
-    if x.ndim != 3 or x.shape[1:] != shape:
-        raise InputError(f"windows must have shape (n, {shape}), got {x.shape}")
+    x, _ = checked_windows(x, tuple(int(d) for d in model.inputs[0].shape[1:]))
     if len(x) == 0:
         return np.zeros((0, classes), dtype=np.float32)
     return np.concatenate(
