@@ -30,7 +30,9 @@ and reports, as mean ± sd over the seeds:
   rejected (``no rule``, ``no finger rule`` as above).
 * ``... reject M`` and ``... gate M``: the finger rule with the margin M, as the answer's
   rule (``reject``, what the package does) and as a gate (the gestures whose fingers do not
-  fit get probability 0, the rest renormalised; report 14.14).
+  fit get probability 0, the rest renormalised; report 14.14); ``... extension M``: the
+  answer's rule judging each finger by its extension alone, without the reach that must
+  agree with it (report 14.21).
 
 ``canonical`` is what ``hand-gesture train`` builds: the LSTM with the single-frame
 classifier beside it (section 14.12), each scaled by its own temperature before they are
@@ -157,10 +159,9 @@ from hand_gesture_recognition.calibration import (
     Calibration,
     answered,
     apply_temperature,
-    downward_limit,
     expected_calibration_error,
-    finger_ranges,
     fit_temperature,
+    rules_from_windows,
 )
 from hand_gesture_recognition.config import (
     AugmentationConfig,
@@ -210,7 +211,7 @@ WEBCAM_REJECT = ("peace",)
 LENGTH = 30
 #: Margins of the finger rule (Calibration.off_shape) measured; train uses FINGER_MARGIN.
 SHAPE_MARGINS = (0.3, FINGER_MARGIN, 0.5)
-FINGER_VARIANTS = ("reject", "gate")
+FINGER_VARIANTS = ("reject", "gate", "extension")
 
 #: The default augmentation (noise, occlusion, scale and translation; the last two are
 #: skipped where they cannot change the features) on the fingers as extracted: every design
@@ -700,8 +701,8 @@ def hagrid_check(
     finger = {
         margin: finger_rules(
             probabilities,
-            replace(rule, finger_margin=margin).finger_fit(
-                photos["landmarks"][:, None], photos["aspect"][:, None], gestures
+            margin_fits(
+                rule, margin, photos["landmarks"][:, None], photos["aspect"][:, None], gestures
             ),
             gestures,
             threshold,
@@ -759,35 +760,58 @@ def hagrid_check(
                 ("reject none+peace", (~kept[others]).mean()),
                 ("reject peace", (~kept[labels == "peace"]).mean()),
             )
-            if not (key == "acc" and variant == "reject")
+            if not (key == "acc" and variant != "gate")
         },
+    }
+
+
+def margin_fits(
+    rule: Calibration, margin: float, landmarks: np.ndarray, aspect: np.ndarray, gestures: list[str]
+) -> dict[str, np.ndarray]:
+    """Which gestures each window's fingers fit with the finger rule's margin ``margin``.
+
+    ``rule``: as the rule judges them (extension and reach); ``extension``: by the
+    extension alone (``rule`` without its reach ranges).
+    """
+    margined = replace(rule, finger_margin=margin)
+    return {
+        "rule": margined.finger_fit(landmarks, aspect, gestures),
+        "extension": replace(margined, reach_ranges=None).finger_fit(landmarks, aspect, gestures),
     }
 
 
 def finger_rules(
     probabilities: np.ndarray,
-    fits: np.ndarray,
+    fits: dict[str, np.ndarray],
     gestures: list[str],
     threshold: float,
     allowed: np.ndarray,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Answers and whether each is confident, with the finger rule two ways.
+    """Answers and whether each is confident, with the finger rule three ways.
 
     ``reject``: the top answer stands, and is no gesture when the window's fingers do not
-    fit it. ``gate``: the probabilities of the gestures whose fingers do not fit are set to
-    zero and the rest renormalised; no gesture (answer -1) when none fits.
+    fit it (``fits["rule"]``). ``gate``: the probabilities of the gestures whose fingers do
+    not fit are set to zero and the rest renormalised; no gesture (answer -1) when none fits.
+    ``extension``: as ``reject``, with ``fits["extension"]`` (:func:`margin_fits`).
     ``allowed`` is false where an answer is rejected already (no hand, pointing down).
     """
     answer = probabilities.argmax(-1)
     rows = np.arange(len(answer))
-    kept = allowed & answered(probabilities, gestures, threshold) & fits[rows, answer]
+    confident = allowed & answered(probabilities, gestures, threshold)
+    kept = confident & fits["rule"][rows, answer]
+    by_extension = confident & fits["extension"][rows, answer]
+    fits = fits["rule"]
     gated = probabilities * fits
     total = gated.sum(-1, keepdims=True)
     some = total[:, 0] > 0
     gated = np.divide(gated, total, out=np.zeros_like(gated), where=total > 0)
     gate_answer = np.where(some, gated.argmax(-1), -1)
     gate_kept = allowed & some & answered(gated, gestures, threshold)
-    return {"reject": (answer, kept), "gate": (gate_answer, gate_kept)}
+    return {
+        "reject": (answer, kept),
+        "gate": (gate_answer, gate_kept),
+        "extension": (answer, by_extension),
+    }
 
 
 def distance_auroc(model: Classifier, windows: np.ndarray, labels: np.ndarray) -> float:
@@ -868,9 +892,7 @@ def webcam_check(
             finger = {
                 margin: finger_rules(
                     p,
-                    replace(rule, finger_margin=margin).finger_fit(
-                        windows.windows, windows.aspect, gestures
-                    ),
+                    margin_fits(rule, margin, windows.windows, windows.aspect, gestures),
                     gestures,
                     threshold,
                     ~down,
@@ -919,7 +941,7 @@ def webcam_check(
         **{
             f"webcam {key} {variant} {margin}": float(np.mean(values))
             for (key, variant, margin), values in ruled.items()
-            if not (key == "acc" and variant == "reject")
+            if not (key == "acc" and variant != "gate")
         },
     }
 
@@ -971,8 +993,8 @@ def measure(
     """Appends one trained model's figures to ``results[name]``.
 
     ``rule`` is the orientation and finger rules of the training windows (a
-    :class:`Calibration` with only ``max_downward`` and ``finger_ranges``, as ``train`` sets
-    them); ``... no rule`` figures leave both out.
+    :class:`Calibration` with only ``max_downward``, ``finger_ranges`` and ``reach_ranges``,
+    as ``train`` sets them); ``... no rule`` figures leave both out.
     """
     outputs: dict = {}
     val, val_shifted = model.raw(data.x_val), model.raw(x_shifted)
@@ -1141,11 +1163,8 @@ def main(argv: list[str] | None = None) -> int:
                 RunConfig(preprocessing=prep, training=TrainingConfig(split="time", seed=seed)),
             )
             # The rules train saves (train.rejection_rules), from the same windows.
-            rule = Calibration(
-                max_downward=downward_limit([train, val_windows], gestures),
-                finger_ranges=finger_ranges(
-                    [train, val_windows], gestures, design.augmentation.finger_donors
-                ),
+            rule = rules_from_windows(
+                [train, val_windows], gestures, design.augmentation.finger_donors
             )
             if args.teachers:
                 config = RunConfig(

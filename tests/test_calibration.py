@@ -29,9 +29,18 @@ from hand_gesture_recognition.calibration import (
 )
 from hand_gesture_recognition.config import AugmentationConfig, PreprocessingConfig
 from hand_gesture_recognition.errors import InputError
-from hand_gesture_recognition.features import finger_extension, isotropic, pointing_down
+from hand_gesture_recognition.features import (
+    FINGER_CHAINS,
+    MIDDLE_MCP,
+    WRIST,
+    finger_extension,
+    isotropic,
+    pointing_down,
+)
 from hand_gesture_recognition.landmark_file import LandmarkTable
+from hand_gesture_recognition.landmarks import make_extractor
 from hand_gesture_recognition.preprocessing import table_windows
+from hand_gesture_recognition.realtime import list_images, read_image
 
 
 def _softmax(z):
@@ -313,6 +322,109 @@ def test_the_finger_rule_rejects_a_v_sign_answered_as_index_and_keeps_every_gest
     assert Calibration.load(tmp_path) == rule
 
 
+def _sample_rules(sample_landmarks):
+    """The sample's windows, gestures and the rules train would save from them."""
+    table = LandmarkTable.load(sample_landmarks)
+    gestures = sorted(set(table.gestures))
+    windows = table_windows(table, gestures, PreprocessingConfig())
+    donors = AugmentationConfig().finger_donors
+    return windows, gestures, rules_from_windows([windows], gestures, donors)
+
+
+def _straight_fingers(landmarks, aspect, length):
+    """The windows with the four fingers drawn straight from their knuckles, as the palm points.
+
+    ``length``: each finger's length in palm lengths (wrist to middle knuckle).
+    """
+    points = isotropic(landmarks, aspect).astype(np.float64)
+    palm = points[..., MIDDLE_MCP, :] - points[..., WRIST, :]
+    for chain in FINGER_CHAINS[1:]:
+        for step, joint in enumerate(chain[1:], start=1):
+            points[..., joint, :] = points[..., chain[0], :] + palm * length * step / 3
+    points[..., 1] /= aspect[..., None]
+    return points.astype(np.float32)
+
+
+def test_a_finger_is_outside_only_when_its_reach_agrees_so_stubs_of_curled_fingers_fit(
+    sample_landmarks, tmp_path
+):
+    windows, gestures, rule = _sample_rules(sample_landmarks)
+    assert sorted(rule.reach_ranges) == sorted(rule.finger_ranges) == gestures
+    # 06_index has the donors' reach where it has their extension.
+    for finger, donor in ((2, "03_fist"), (1, "02_l")):
+        assert [r[finger] for r in rule.reach_ranges["06_index"]] == [
+            r[finger] for r in rule.reach_ranges[donor]
+        ]
+    by_extension = replace(rule, reach_ranges=None)
+    thumbs = windows.labels == gestures.index("05_thumb")
+    aspect, answers = windows.aspect[thumbs], windows.labels[thumbs]
+    # Curled fingers drawn as straight stubs a quarter of the palm long (as MediaPipe draws
+    # a fist seen from the side): straight by their extension, curled by their reach.
+    stubs = _straight_fingers(windows.windows[thumbs], aspect, 0.25)
+    np.testing.assert_allclose(
+        np.nanmedian(finger_extension(isotropic(stubs, aspect))[..., 1:]), 1.0, atol=1e-4
+    )
+    assert by_extension.off_shape(stubs, aspect, answers, gestures).all()
+    assert not rule.off_shape(stubs, aspect, answers, gestures).any()
+    # Fingers as straight and as long as the palm are outside by both: not a thumbs-up.
+    opened = _straight_fingers(windows.windows[thumbs], aspect, 1.0)
+    assert rule.off_shape(opened, aspect, answers, gestures).all()
+    # A V sign answered as 06_index stays outside: its middle finger is long and straight.
+    index = windows.labels == gestures.index("06_index")
+    rng = np.random.default_rng(0)
+    donors = (*AugmentationConfig().finger_donors, "06_index:middle:01_palm")
+    v_signs = give_fingers(windows.windows, windows.aspect, windows.labels, gestures, donors, rng)
+    v_answers = windows.labels[index]
+    assert rule.off_shape(v_signs[index], windows.aspect[index], v_answers, gestures).all()
+    # Both must be outside in the same frames. Half of each window's frames stubs (outside
+    # by the extension alone), the other half with the palm drawn a quarter as long (the
+    # fingers then reach four times as far, outside by the reach alone): each is outside in
+    # half of the frames, but never both in one frame, so even at half the frames it fits.
+    full = np.flatnonzero(thumbs & ~np.isnan(windows.windows).any(axis=(1, 2, 3)))[:5]
+    assert len(full) == 5
+    mixed, aspect = windows.windows[full].copy(), windows.aspect[full]
+    mixed[:, :15] = _straight_fingers(mixed[:, :15], aspect[:, :15], 0.25)
+    knuckle = mixed[:, 15:, MIDDLE_MCP]
+    mixed[:, 15:, WRIST] = knuckle + (mixed[:, 15:, WRIST] - knuckle) / 4
+    half = replace(rule, finger_frames=0.5)
+    answered_as = windows.labels[full]
+    assert not half.off_shape(mixed, aspect, answered_as, gestures).any()
+    # By the extension alone, or with every extension counted as outside (the reach alone),
+    # the same windows are outside.
+    assert replace(half, reach_ranges=None).off_shape(mixed, aspect, answered_as, gestures).all()
+    by_reach = replace(half, finger_ranges={g: [[-10.0] * 5, [-10.0] * 5] for g in gestures})
+    assert by_reach.off_shape(mixed, aspect, answered_as, gestures).all()
+    rule.save(tmp_path)
+    assert Calibration.load(tmp_path) == rule
+
+
+def test_on_real_photos_the_reach_keeps_thumbs_up_and_still_rejects_every_v_sign(
+    sample_landmarks, hagrid_sample
+):
+    _, gestures, rule = _sample_rules(sample_landmarks)
+    by_extension = replace(rule, reach_ranges=None)
+    off = {}
+    with make_extractor("auto") as extractor:
+        for folder, gesture in (("like", "05_thumb"), ("peace", "06_index")):
+            photos = list_images(hagrid_sample / folder)
+            results = [extractor.process_photo(read_image(path)) for path in photos]
+            assert len(results) == 40 and all(r.detected for r in results)
+            landmarks = np.stack([r.landmarks for r in results])[:, None]
+            aspect = np.array([r.aspect for r in results], np.float32)[:, None]
+            answers = np.full(len(results), gestures.index(gesture))
+            off[folder] = [
+                calibration.off_shape(landmarks, aspect, answers, gestures)
+                for calibration in (by_extension, rule)
+            ]
+    # HaGRID's thumbs-up photos: the extension alone puts 13 of 40 outside 05_thumb's
+    # fingers, most of them fists seen from the side whose curled fingers the landmarks draw
+    # as short straight stubs; with the reach 4 (every one of them outside by the extension
+    # too). Every V sign stays outside 06_index's fingers.
+    extension, reach = off["like"]
+    assert (extension.sum(), reach.sum()) == (13, 4) and not (reach & ~extension).any()
+    assert off["peace"][0].all() and off["peace"][1].all()
+
+
 def test_the_answer_is_the_gesture_nothing_or_not_a_gesture_as_each_rule_says(sample_landmarks):
     table = LandmarkTable.load(sample_landmarks)
     gestures = sorted(set(table.gestures))
@@ -368,11 +480,12 @@ def test_the_answer_is_the_gesture_nothing_or_not_a_gesture_as_each_rule_says(sa
         {"a": [[0.1] * 5, [0.9, 0.9]]},
     ],
 )
-def test_a_calibration_with_bad_finger_ranges_is_refused(tmp_path, ranges):
-    with pytest.raises(InputError, match="finger_ranges must map each gesture"):
-        Calibration(finger_ranges=ranges)
-    (tmp_path / CALIBRATION_FILE).write_text(json.dumps({"finger_ranges": ranges}))
-    with pytest.raises(InputError, match="finger_ranges"):
+@pytest.mark.parametrize("name", ["finger_ranges", "reach_ranges"])
+def test_a_calibration_with_bad_finger_ranges_is_refused(tmp_path, ranges, name):
+    with pytest.raises(InputError, match=f"{name} must map each gesture"):
+        Calibration(**{name: ranges})
+    (tmp_path / CALIBRATION_FILE).write_text(json.dumps({name: ranges}))
+    with pytest.raises(InputError, match=name):
         Calibration.load(tmp_path)
 
 

@@ -248,7 +248,7 @@ def test_main_job_downloads_trains_and_cleans_up(tmp_path, monkeypatch, leap_ges
     # The infrared hands all point up: the orientation rule starts 14° below the horizontal.
     assert "'not a gesture' for a hand pointing more than 14° below the horizontal" in out
     assert "'not a gesture' for fingers held unlike the closest gesture's training" in out
-    assert "more than 0.40 outside their range in 75% of a window's frames)" in out
+    assert "(an extension and a reach more than 0.40 outside their range in 75% of" in out
     # What this run downloaded is deleted (a dataset that was there before is kept:
     # tests/test_safety.py).
     assert "deleted the dataset this run downloaded" in captured.err

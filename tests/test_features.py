@@ -4,6 +4,9 @@ import pytest
 from hand_gesture_recognition.augment import random_rotations
 from hand_gesture_recognition.errors import InputError
 from hand_gesture_recognition.features import (
+    FINGER_CHAINS,
+    finger_extension,
+    finger_reach,
     frame_features,
     hand_axes,
     hand_frame,
@@ -222,3 +225,38 @@ def test_pointing_down_turns_with_the_hand_and_ignores_position_size_and_side(re
     np.testing.assert_allclose(pointing_down(upside_down, aspect), -upright, atol=1e-5)
     moved = _in_image_plane(window, aspect, factor=0.6, shift=(0.1, -0.1), mirror=True)
     np.testing.assert_allclose(pointing_down(moved, aspect), upright, atol=1e-5)
+
+
+def test_reach_is_the_base_to_tip_distance_in_palm_lengths_and_tells_a_stub_from_a_finger():
+    hand = np.zeros((21, 3), np.float32)
+    hand[9] = [0.0, -0.2, 0.0]  # the palm: wrist to middle knuckle, 0.2 long
+    for finger, chain in enumerate(FINGER_CHAINS):
+        base = np.array([0.03 * finger - 0.06, -0.2, 0.0], np.float32)
+        hand[chain[0]] = base
+        if finger == 2:  # straight, as long as the palm, pointing towards the camera
+            steps = [[0.0, 0.0, -0.2 / 3]] * 3
+        elif finger == 3:  # a stub: straight but a fifth of the palm long
+            steps = [[0.0, -0.04 / 3, 0.0]] * 3
+        else:  # folded: up, back down, back up (tip 0.05 above its base)
+            steps = [[0.0, -0.05, 0.0], [0.0, 0.05, 0.0], [0.0, -0.05, 0.0]]
+        hand[list(chain[1:])] = base + np.cumsum(steps, axis=0)
+    hand[9] = [0.0, -0.2, 0.0]
+    reach = finger_reach(hand)
+    np.testing.assert_allclose(reach, [0.25, 0.25, 1.0, 0.2, 0.25], atol=1e-5)
+    # The extension calls the stub as straight as the long finger; the reach does not.
+    extension = finger_extension(hand)
+    np.testing.assert_allclose(extension[[2, 3]], [1.0, 1.0], atol=1e-5)
+    # Size and position do not matter, a mirror image reaches as far, no hand is NaN.
+    moved = hand * 2.5 + [0.3, 0.1, -0.2]
+    mirrored = hand * [-1.0, 1.0, 1.0]
+    np.testing.assert_allclose(finger_reach(moved), reach, atol=1e-5)
+    np.testing.assert_allclose(finger_reach(mirrored), reach, atol=1e-5)
+    assert np.isnan(finger_reach(np.full((21, 3), np.nan, np.float32))).all()
+
+
+def test_a_real_open_hand_reaches_about_a_palm_and_a_v_sign_only_with_two_fingers(real_hand):
+    stop, _, peace = (finger_reach(isotropic(points, aspect)) for points, aspect in real_hand)
+    # The open hand's four fingers reach 0.6-1.1 palm lengths; the V sign's index and middle
+    # finger about a palm, its curled ring and little finger under half of one.
+    assert (stop[1:] > 0.6).all() and (stop[1:] < 1.1).all()
+    assert (peace[1:3] > 0.9).all() and (peace[3:] < 0.5).all()

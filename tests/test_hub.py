@@ -222,7 +222,8 @@ def test_card_lists_the_exports_and_the_lineage(model_dir, tmp_path):
     assert "the four fingers spread (±25°) and curled (±15° per joint)" in flat
     assert "0.929 ± 0.000 of another person's webcam" in flat  # with its spread over seeds
     assert "own settings (stride 1, up to 100 epochs; mean ± sd over 15 seeds)" in flat
-    assert "0.880 ± 0.016 of HaGRID's hands making no gesture and V signs rejected" in flat
+    assert "0.877 ± 0.019 of HaGRID's hands making no gesture and V signs rejected" in flat
+    assert "0.882 ± 0.042 of close-up HaGRID photos of many people answered right and" in flat
     assert "point more than" not in flat  # calibration.json without the orientation rule
     Calibration(temperature=1.5, max_downward=0.25).save(lineage)
     flat = " ".join(str(hub.build_model_card(lineage, "me/gestures")).split())
@@ -235,7 +236,13 @@ def test_card_lists_the_exports_and_the_lineage(model_dir, tmp_path):
     Calibration(finger_ranges=ranges, finger_margin=0.25, finger_frames=0.9).save(lineage)
     flat = " ".join(str(hub.build_model_card(lineage, "me/gestures")).split())
     assert "So is a hand whose fingers are not held as in the training windows" in flat
-    assert "more than 0.25 outside their range in 90% of the window's frames or more" in flat
+    assert "more than 0.25 outside their range in 90% of the window's frames or more (" in flat
+    Calibration(finger_ranges=ranges, reach_ranges=ranges).save(lineage)
+    flat = " ".join(str(hub.build_model_card(lineage, "me/gestures")).split())
+    assert (
+        "frames or more, and its reach (base-to-tip distance over the palm's length) as far "
+        "outside its range in the same frames" in flat
+    )
     assert "was kept" not in flat  # one model, no candidates
     metrics = json.loads((lineage / "metrics.json").read_text())
     metrics["training"]["candidates"] = {

@@ -194,6 +194,12 @@ def test_finger_ranges_draw_each_fingers_range_and_margin():
     assert [t.get_text() for t in axis.get_legend().get_texts()] == [
         "thumb", "index", "middle", "ring", "little"
     ]  # fmt: skip
+    # With the reach, a second axis draws it the same way.
+    reach = {g: (np.array(r) * 1.2).tolist() for g, r in ranges.items()}
+    figure = visualize.plot_finger_ranges(ranges, 0.4, reach)
+    assert len(figure.axes) == 2 and figure.axes[1].get_ylabel() == "finger reach (palm lengths)"
+    middle = figure.axes[1].collections[4].get_segments()
+    np.testing.assert_allclose(middle[1], [[1.0, 0.48], [1.0, 0.54]])
 
 
 def test_loso_chart_has_two_bars_per_subject():

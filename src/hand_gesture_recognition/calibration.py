@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
@@ -41,7 +42,7 @@ import numpy as np
 from .augment import add_noise, rotate_3d, scale_depth, vary_proportions
 from .config import FINGER_NAMES, finger_donor, read_json, write_json_atomic
 from .errors import InputError
-from .features import finger_extension, isotropic, pointing_down
+from .features import finger_extension, finger_reach, isotropic, pointing_down
 from .preprocessing import WindowSet
 
 CALIBRATION_FILE = "calibration.json"
@@ -55,9 +56,9 @@ GESTURE, UNCERTAIN, NOT_GESTURE = "gesture", "uncertain", "not_gesture"
 #: before it is no gesture, as a sine: the rule starts 0.25 (about 14 degrees) below the
 #: horizontal, or that much below the lowest training hand if that pointed further down.
 DOWNWARD_MARGIN = 0.25
-#: How far (in one finger's extension, 0 curled to 1 straight) a window's finger may lie
-#: outside the range of the answered gesture's training windows before the answer is "no
-#: known gesture" (:meth:`Calibration.off_shape`).
+#: How far (in one finger's extension, 0 curled to 1 straight, and in its reach, palm
+#: lengths) a window's finger may lie outside the ranges of the answered gesture's training
+#: windows before the answer is "no known gesture" (:meth:`Calibration.off_shape`).
 FINGER_MARGIN = 0.4
 #: In how many of a window's frames (as a share) a finger must lie that far outside before
 #: the window is off shape. Three quarters, not a median: the infrared landmarks of one of
@@ -84,6 +85,10 @@ class Calibration:
         finger_ranges: For each gesture, the lowest and highest extension of each finger,
             thumb to little finger, over its training windows (:func:`finger_ranges`); None:
             no finger rule (models trained before it, and the original project's).
+        reach_ranges: The same for each finger's reach (:func:`reach_ranges`): a finger is
+            outside its gesture's fingers only when its reach is outside too
+            (:meth:`finger_fit`); None: the extension alone decides (models trained before
+            it).
         finger_margin: How far outside its answer's range a window's finger may be
             (:meth:`off_shape`).
         finger_frames: In what share, at least, of the window's frames with a hand it must
@@ -98,6 +103,7 @@ class Calibration:
     fitted_temperature: float | None = None
     max_downward: float | None = None
     finger_ranges: dict[str, list[list[float]]] | None = None
+    reach_ranges: dict[str, list[list[float]]] | None = None
     finger_margin: float = FINGER_MARGIN
     finger_frames: float = FINGER_FRAMES
 
@@ -116,11 +122,13 @@ class Calibration:
         share = self.finger_frames
         if isinstance(share, bool) or not (isinstance(share, int | float) and 0.5 <= share <= 1):
             raise InputError(f"finger_frames must be a number in [0.5, 1], got {share!r}")
-        if self.finger_ranges is not None and not _finger_ranges_valid(self.finger_ranges):
-            raise InputError(
-                "finger_ranges must map each gesture to [lowest, highest] extensions of the "
-                f"{len(FINGER_NAMES)} fingers, or be null"
-            )
+        for name in ("finger_ranges", "reach_ranges"):
+            ranges = getattr(self, name)
+            if ranges is not None and not _finger_ranges_valid(ranges):
+                raise InputError(
+                    f"{name} must map each gesture to [lowest, highest] values of the "
+                    f"{len(FINGER_NAMES)} fingers, or be null"
+                )
 
     @property
     def downward_degrees(self) -> float | None:
@@ -159,11 +167,15 @@ class Calibration:
     ) -> np.ndarray:
         """Whether each window's fingers could be each gesture's.
 
-        They could unless some finger's 3-D extension lies more than :attr:`finger_margin`
-        outside that gesture's :attr:`finger_ranges` in at least :attr:`finger_frames` of
-        the window's frames with a hand (:func:`window_finger_bounds`). A gesture
-        without a range (and every gesture of a calibration without the rule) fits any
-        window, and every gesture fits a window without a hand.
+        They could unless, in at least :attr:`finger_frames` of the window's frames with a
+        hand, some finger's 3-D extension lies more than :attr:`finger_margin` outside that
+        gesture's :attr:`finger_ranges` and, where the calibration has
+        :attr:`reach_ranges`, its reach lies that far outside them on the same side in the
+        same frames. Both must agree because each can be fooled alone: the extension by a
+        curled finger drawn as a short straight stub (it reaches little), the reach by a hand
+        whose palm the landmarks shorten. A gesture without a range (and every gesture of a
+        calibration without the rule) fits any window, and every gesture fits a window
+        without a hand.
 
         Args:
             landmarks: ``(..., L, 21, 3)`` landmark windows (a photo: ``L = 1``).
@@ -179,12 +191,23 @@ class Calibration:
         fits = np.ones((*batch, len(gestures)), dtype=bool)
         if not known:
             return fits
-        lower, upper = (
-            values[..., None, :]  # (..., 1, 5)
-            for values in window_finger_bounds(landmarks, aspect, self.finger_frames)
+        points = isotropic(landmarks, aspect)
+        # How far each frame's finger lies above and below each gesture's range: (..., L, k, 5).
+        above, below = _outside(finger_extension(points), [ranges[gestures[i]] for i in known])
+        if self.reach_ranges is not None:
+            # A gesture without a reach range is judged by its extension alone.
+            unbounded = [[np.inf] * len(FINGER_NAMES), [-np.inf] * len(FINGER_NAMES)]
+            reach_above, reach_below = _outside(
+                finger_reach(points),
+                [self.reach_ranges.get(gestures[i], unbounded) for i in known],
+            )
+            above, below = np.minimum(above, reach_above), np.minimum(below, reach_below)
+        share = self.finger_frames
+        # The frames' axis last; the value that the share of the frames reach or pass.
+        outside = np.maximum(
+            _frame_bounds(np.moveaxis(above, -3, -1), share)[0],
+            _frame_bounds(np.moveaxis(below, -3, -1), share)[0],
         )
-        bounds = np.array([ranges[gestures[i]] for i in known], dtype=np.float32)  # (k, 2, 5)
-        outside = np.maximum(bounds[:, 0] - upper, lower - bounds[:, 1])  # (..., k, 5)
         # NaN (no hand) compares false: such a window fits.
         fits[..., known] = ~(outside > self.finger_margin).any(axis=-1)
         return fits
@@ -194,8 +217,8 @@ class Calibration:
     ) -> np.ndarray:
         """Whether each window's fingers are not those of the gesture it is answered as.
 
-        A window is off shape when, in some finger, its extension lies more than
-        :attr:`finger_margin` outside that gesture's :attr:`finger_ranges` in at least
+        A window is off shape when, in some finger, its extension (and its reach) lies more
+        than :attr:`finger_margin` outside that gesture's ranges in at least
         :attr:`finger_frames` of its frames: a V sign answered as ``06_index``, whose
         training windows all curl the middle finger (:meth:`finger_fit`).
 
@@ -366,32 +389,39 @@ def window_fingers(landmarks: np.ndarray, aspect: np.ndarray) -> np.ndarray:
     return _median_of_frames(np.moveaxis(extension, -1, -2))
 
 
-def window_finger_bounds(
-    landmarks: np.ndarray, aspect: np.ndarray, share: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each finger's 3-D extension that a share of each window's frames reach or pass.
-
-    With ``m`` the smallest whole number of frames with a hand that is at least ``share``
-    of them: ``low`` is the ``m``-th largest extension (``m`` frames are at or above it) and
-    ``high`` the ``m``-th smallest (``m`` frames are at or below it). So the finger lies above
-    a limit in at least that share of the frames exactly when ``low`` does.
+def window_reach(landmarks: np.ndarray, aspect: np.ndarray) -> np.ndarray:
+    """The median over each window's frames of each finger's reach.
 
     Args:
         landmarks: ``(..., L, 21, 3)`` landmark windows.
         aspect: ``(..., L)`` their image height / width.
-        share: The share of the frames, in (0, 1].
 
     Returns:
-        ``low`` and ``high``, each ``(..., 5)`` float32, NaN for a window without a hand.
+        ``(..., 5)`` float32 (:func:`~hand_gesture_recognition.features.finger_reach`,
+        thumb to little finger), NaN for a window without a hand.
     """
-    extension = np.moveaxis(finger_extension(isotropic(landmarks, aspect)), -1, -2)
-    return _frame_bounds(extension, share)
+    reach = finger_reach(isotropic(landmarks, aspect))  # (..., L, 5)
+    return _median_of_frames(np.moveaxis(reach, -1, -2))
+
+
+def _outside(values: np.ndarray, ranges: list) -> tuple[np.ndarray, np.ndarray]:
+    """How far ``(..., L, 5)`` finger values lie above and below each of ``k`` ranges.
+
+    Returns:
+        ``above`` and ``below``, each ``(..., L, k, 5)`` float32 (negative: inside).
+    """
+    bounds = np.array(ranges, dtype=np.float32)  # (k, 2, 5)
+    values = values[..., None, :]
+    return values - bounds[:, 1], bounds[:, 0] - values
 
 
 def _frame_bounds(values: np.ndarray, share: float) -> tuple[np.ndarray, np.ndarray]:
     """The values that a share of the finite values of the last axis reach or pass, as float32.
 
-    As :func:`window_finger_bounds` describes; NaN where the axis has no finite value.
+    With ``m`` the smallest whole number of finite values that is at least ``share`` of
+    them: ``low`` is the ``m``-th largest (``m`` values are at or above it) and ``high`` the
+    ``m``-th smallest. So the values lie above a limit in at least that share exactly when
+    ``low`` does. NaN where the axis has no finite value.
     """
     # From one sort (NaN sorts last): np.nanquantile takes about ten times as long on one
     # window, and this runs on every live frame.
@@ -443,9 +473,9 @@ def rules_from_windows(
     """The orientation and finger rules of a model trained on these windows (``T = 1``).
 
     Both come from the windows of the gestures (not of a :data:`REJECTION_LABEL` class):
-    :func:`downward_limit` and :func:`finger_ranges`. A finger that the training windows take
-    from a donor has the donor's range, so windows as extracted may lie outside it (the
-    reason for :attr:`Calibration.finger_frames`).
+    :func:`downward_limit`, :func:`finger_ranges` and :func:`reach_ranges`. A finger that the
+    training windows take from a donor has the donor's ranges, so windows as extracted may
+    lie outside them (the reason for :attr:`Calibration.finger_frames`).
 
     Args:
         parts: The training and validation windows (as extracted).
@@ -455,6 +485,7 @@ def rules_from_windows(
     return Calibration(
         max_downward=downward_limit(parts, gestures),
         finger_ranges=finger_ranges(parts, gestures, donors),
+        reach_ranges=reach_ranges(parts, gestures, donors),
     )
 
 
@@ -478,11 +509,31 @@ def finger_ranges(
         ``{gesture: [[lowest per finger], [highest per finger]]}`` for each gesture with a
         window that has a hand.
     """
-    fingers = np.concatenate([window_fingers(p.windows, p.aspect) for p in parts])
+    return _gesture_ranges(parts, gestures, donors, window_fingers)
+
+
+def reach_ranges(
+    parts: list[WindowSet], gestures: list[str], donors: tuple[str, ...] = ()
+) -> dict[str, list[list[float]]]:
+    """The :attr:`Calibration.reach_ranges` of a model trained on these windows.
+
+    As :func:`finger_ranges`, of the windows' :func:`window_reach`.
+    """
+    return _gesture_ranges(parts, gestures, donors, window_reach)
+
+
+def _gesture_ranges(
+    parts: list[WindowSet],
+    gestures: list[str],
+    donors: tuple[str, ...],
+    measure: Callable[[np.ndarray, np.ndarray], np.ndarray],
+) -> dict[str, list[list[float]]]:
+    """Each gesture's 1st to 99th percentile of ``measure`` over its windows (see above)."""
+    values = np.concatenate([measure(p.windows, p.aspect) for p in parts])
     labels = np.concatenate([p.labels for p in parts])
     ranges = {}
     for index, gesture in enumerate(gestures):
-        rows = fingers[(labels == index) & np.isfinite(fingers).all(axis=-1)]
+        rows = values[(labels == index) & np.isfinite(values).all(axis=-1)]
         if gesture != REJECTION_LABEL and len(rows):
             ranges[gesture] = np.percentile(rows, [1, 99], axis=0)
     for spec in donors:

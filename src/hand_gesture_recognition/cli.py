@@ -487,10 +487,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
             "below the horizontal"
         )
     if calibration.finger_ranges:
+        reach = " and a reach" if calibration.reach_ranges else ""
         print(
             "'not a gesture' for fingers held unlike the closest gesture's training windows "
-            f"(an extension more than {calibration.finger_margin:.2f} outside their range in "
-            f"{calibration.finger_frames:.0%} of a window's frames)"
+            f"(an extension{reach} more than {calibration.finger_margin:.2f} outside their "
+            f"range in {calibration.finger_frames:.0%} of a window's frames)"
         )
     print(f"model saved to {result.out_dir}")
     return 0

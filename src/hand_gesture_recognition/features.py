@@ -162,6 +162,27 @@ def finger_extension(points: np.ndarray, dims: int = 3) -> np.ndarray:
     return reach / np.maximum(length, _EPS)
 
 
+def finger_reach(points: np.ndarray) -> np.ndarray:
+    """Each finger's 3-D base-to-tip distance over the palm's length (wrist to middle knuckle).
+
+    Unlike :func:`finger_extension` it does not divide by the finger's own length, so a
+    finger that the landmarks draw straight but short (MediaPipe often draws the curled
+    fingers of a fist seen from the side as short straight stubs) reaches little, as a curled
+    finger does.
+
+    Args:
+        points: ``(..., 21, 3)`` isotropic landmarks (:func:`isotropic`).
+
+    Returns:
+        ``(..., 5)`` reaches, thumb to little finger (a straight finger about 1, a curled
+        one under 0.5).
+    """
+    chains = np.asarray(FINGER_CHAINS)
+    reach = np.linalg.norm(points[..., chains[:, -1], :] - points[..., chains[:, 0], :], axis=-1)
+    palm = np.linalg.norm(points[..., MIDDLE_MCP, :] - points[..., WRIST, :], axis=-1)
+    return reach / np.maximum(palm, _EPS)[..., None]
+
+
 def hand_frame(points: np.ndarray) -> np.ndarray:
     """Expresses isotropic landmarks in the hand's own 3-D frame (see ``hand3d`` above).
 

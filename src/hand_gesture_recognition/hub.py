@@ -63,11 +63,12 @@ ACROSS_PEOPLE = (
     "single-frame classifiers, half of the `01_palm` training windows opened, `06_index` "
     "trained with a curled middle finger and a straight index, and the finger rule) trained on "
     "one infrared subject was measured by `benchmarks/generalisation.py` at `hand-gesture "
-    "train`'s own settings (stride 1, up to 100 epochs; mean ± sd over 15 seeds): 0.916 ± "
-    "0.015 of close-up HaGRID photos of many people answered right, 0.929 ± 0.000 of another "
-    "person's webcam stop and thumbs-up windows (with every seed, every window with enough "
-    "frames with a hand); 0.880 ± 0.016 of HaGRID's hands making no gesture and V signs "
-    "rejected, and every one of that person's V signs (TECHNICAL_REPORT section 14.17). "
+    "train`'s own settings (stride 1, up to 100 epochs; mean ± sd over 15 seeds): 0.882 ± "
+    "0.042 of close-up HaGRID photos of many people answered right and confidently (0.913 ± "
+    "0.018 whose most likely gesture is right), 0.929 ± 0.000 of another person's webcam stop "
+    "and thumbs-up windows (with every seed, every window with enough frames with a hand); "
+    "0.877 ± 0.019 of HaGRID's hands making no gesture and V signs rejected, and every one of "
+    "that person's V signs (TECHNICAL_REPORT section 14.21). "
     "To measure this model on photos of your own people: `hand-gesture evaluate --model DIR "
     "--photos FOLDER` with one sub-folder of photos per gesture (`--as fist=03_fist` names a "
     "sub-folder's gesture, `--reject none` marks hands making no gesture); each photo is "
@@ -517,11 +518,17 @@ def _card_body(
             "pointed so low, and a hand held that way rests). "
         )
     if calibration.finger_ranges:
+        reach = (
+            ", and its reach (base-to-tip distance over the palm's length) as far outside "
+            "its range in the same frames"
+            if calibration.reach_ranges
+            else ""
+        )
         rejection += (
             "So is a hand whose fingers are not held as in the training windows of the "
             "gesture it is most like: some finger's extension (base-to-tip distance over its "
             f"length) more than {calibration.finger_margin:.2f} outside their range in "
-            f"{calibration.finger_frames:.0%} of the window's frames or more "
+            f"{calibration.finger_frames:.0%} of the window's frames or more{reach} "
             "(`calibration.json`, `finger_ranges`; a V sign is not `06_index`). "
         )
     people = f"{len(subjects)} subject(s) ({', '.join(subjects)})" if subjects else "few subjects"

@@ -533,36 +533,46 @@ def plot_pointing_down(table: LandmarkTable, max_downward: float | None = None):
     return figure
 
 
-def plot_finger_ranges(ranges: Mapping[str, Sequence[Sequence[float]]], margin: float):
-    """Each gesture's finger extensions in training, and how far the finger rule lets them go.
+def plot_finger_ranges(
+    ranges: Mapping[str, Sequence[Sequence[float]]],
+    margin: float,
+    reach: Mapping[str, Sequence[Sequence[float]]] | None = None,
+):
+    """Each gesture's fingers in training, and how far the finger rule lets them go.
 
     Args:
         ranges: :attr:`Calibration.finger_ranges`: for each gesture, the lowest and highest
             extension of each finger, thumb to little finger.
         margin: :attr:`Calibration.finger_margin`.
+        reach: :attr:`Calibration.reach_ranges`, drawn beside the extensions the same way;
+            None: the extensions alone.
 
     Returns:
-        A figure with one axis: per gesture, one thick bar per finger from its lowest to its
-        highest extension in training (1 straight, lower bent), and a thin line as far as
-        the margin allows; a window answered as the gesture whose finger falls outside the
-        thin line is "not a gesture".
+        A figure with one axis per measure: per gesture, one thick bar per finger from its
+        lowest to its highest value in training, and a thin line as far as the margin
+        allows; a window answered as the gesture whose finger falls outside the thin lines
+        (of both measures, where the reach is drawn) is "not a gesture".
     """
     gestures = gesture_order(set(ranges))
-    bounds = np.array([ranges[g] for g in gestures], dtype=float)  # (G, 2, 5)
-    figure, axes = _figure(1, 1, max(6.0, 0.8 * len(gestures) + 2), 4)
-    axis = axes[0, 0]
+    measures = [(ranges, "finger extension (1: straight)", 1.45)]
+    if reach is not None:
+        measures.append((reach, "finger reach (palm lengths)", None))
+    width = max(6.0, 0.8 * len(gestures) + 2)
+    figure, axes = _figure(1, len(measures), width * len(measures), 4)
     positions = np.arange(len(gestures))
-    for finger, name in enumerate(FINGER_NAMES):
-        x = positions + (finger - 2) * 0.14
-        low, high = bounds[:, 0, finger], bounds[:, 1, finger]
-        colour = f"C{finger}"
-        axis.vlines(x, low, high, lw=5, color=colour, label=name)
-        axis.vlines(x, low - margin, high + margin, lw=1.2, color=colour, alpha=0.45)
-    axis.set_xticks(positions, gestures, rotation=45, ha="right")
-    axis.set_ylim(-0.05, 1.45)
-    axis.set_ylabel("finger extension (1: straight)")
-    axis.set_title(f"Finger extension in training, and the finger rule's margin ({margin:.2f})")
-    axis.legend(loc="upper right", fontsize=8, ncols=5)
+    for axis, (values, label, top) in zip(axes[0], measures, strict=True):
+        bounds = np.array([values[g] for g in gestures], dtype=float)  # (G, 2, 5)
+        for finger, name in enumerate(FINGER_NAMES):
+            x = positions + (finger - 2) * 0.14
+            low, high = bounds[:, 0, finger], bounds[:, 1, finger]
+            colour = f"C{finger}"
+            axis.vlines(x, low, high, lw=5, color=colour, label=name)
+            axis.vlines(x, low - margin, high + margin, lw=1.2, color=colour, alpha=0.45)
+        axis.set_xticks(positions, gestures, rotation=45, ha="right")
+        axis.set_ylim(-0.05, top)
+        axis.set_ylabel(label)
+        axis.legend(loc="upper right", fontsize=8, ncols=5)
+    axes[0, 0].set_title(f"Fingers in training, and the finger rule's margin ({margin:.2f})")
     return figure
 
 
