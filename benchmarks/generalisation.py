@@ -30,9 +30,10 @@ and reports, as mean ± sd over the seeds:
   rejected (``no rule``, ``no finger rule`` as above).
 * ``... reject M`` and ``... gate M``: the finger rule with the margin M, as the answer's
   rule (``reject``, what the package does) and as a gate (the gestures whose fingers do not
-  fit get probability 0, the rest renormalised; report 14.14); ``... extension M``: the
-  answer's rule judging each finger by its extension alone, without the reach that must
-  agree with it (report 14.21).
+  fit get probability 0, the rest renormalised; report 14.14; since report 14.21 both with
+  the rule as ``train`` saves it, extension and reach); ``... extension M``: the answer's
+  rule judging each finger by its extension alone, without the reach that must agree with it
+  (report 14.21).
 
 ``canonical`` is what ``hand-gesture train`` builds: the LSTM with the single-frame
 classifier beside it (section 14.12), each scaled by its own temperature before they are
@@ -800,8 +801,7 @@ def finger_rules(
     confident = allowed & answered(probabilities, gestures, threshold)
     kept = confident & fits["rule"][rows, answer]
     by_extension = confident & fits["extension"][rows, answer]
-    fits = fits["rule"]
-    gated = probabilities * fits
+    gated = probabilities * fits["rule"]
     total = gated.sum(-1, keepdims=True)
     some = total[:, 0] > 0
     gated = np.divide(gated, total, out=np.zeros_like(gated), where=total > 0)
