@@ -241,7 +241,8 @@ def test_card_lists_the_exports_and_the_lineage(model_dir, tmp_path):
     flat = " ".join(str(hub.build_model_card(lineage, "me/gestures")).split())
     assert (
         "frames or more, and its reach (base-to-tip distance over the palm's length) as far "
-        "outside its range in the same frames" in flat
+        "outside its range in the same frames (`calibration.json`, `finger_ranges` and "
+        "`reach_ranges`;" in flat
     )
     assert "was kept" not in flat  # one model, no candidates
     metrics = json.loads((lineage / "metrics.json").read_text())

@@ -524,12 +524,13 @@ def _card_body(
             if calibration.reach_ranges
             else ""
         )
+        keys = "`finger_ranges`" + (" and `reach_ranges`" if calibration.reach_ranges else "")
         rejection += (
             "So is a hand whose fingers are not held as in the training windows of the "
             "gesture it is most like: some finger's extension (base-to-tip distance over its "
             f"length) more than {calibration.finger_margin:.2f} outside their range in "
             f"{calibration.finger_frames:.0%} of the window's frames or more{reach} "
-            "(`calibration.json`, `finger_ranges`; a V sign is not `06_index`). "
+            f"(`calibration.json`, {keys}; a V sign is not `06_index`). "
         )
     people = f"{len(subjects)} subject(s) ({', '.join(subjects)})" if subjects else "few subjects"
     epochs_run = f", stopped after {run['epochs_run']}" if run.get("epochs_run") else ""
