@@ -372,12 +372,10 @@ def predictions_csv(windows: WindowSet, answers: Answers, gestures: list[str]) -
         gesture, ``confidence`` its calibrated probability, ``answer`` what the model
         answers (:meth:`Answers.labels`: the gesture, ``uncertain`` or ``not_gesture``).
     """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(PREDICTION_COLUMNS)
     said = answers.labels(gestures)
-    for i in range(len(windows)):
-        writer.writerow(
+    return _csv_bytes(
+        PREDICTION_COLUMNS,
+        (
             (
                 windows.sequence[i],
                 int(windows.end_frame[i]),
@@ -386,7 +384,17 @@ def predictions_csv(windows: WindowSet, answers: Answers, gestures: list[str]) -
                 f"{float(answers.confidence[i]):.6f}",
                 said[i],
             )
-        )
+            for i in range(len(windows))
+        ),
+    )
+
+
+def _csv_bytes(columns: tuple[str, ...], rows) -> bytes:
+    """A CSV file's bytes: the header ``columns``, then one line per row."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(rows)
     return buffer.getvalue().encode()
 
 
@@ -755,11 +763,7 @@ def evaluate_photos(
         "labels": {"gestures": dict(labels.gestures), "reject": list(labels.reject)},
     }
     if out_dir is not None:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(PHOTO_COLUMNS)
-        writer.writerows(rows)
-        write_bytes_atomic(Path(out_dir) / PHOTOS_FILE, buffer.getvalue().encode())
+        write_bytes_atomic(Path(out_dir) / PHOTOS_FILE, _csv_bytes(PHOTO_COLUMNS, rows))
         write_json_atomic(Path(out_dir) / METRICS_FILE, metrics)
     return metrics
 
