@@ -256,7 +256,7 @@ def test_reach_is_the_base_to_tip_distance_in_palm_lengths_and_tells_a_stub_from
 
 def test_a_real_open_hand_reaches_about_a_palm_and_a_v_sign_only_with_two_fingers(real_hand):
     stop, _, peace = (finger_reach(isotropic(points, aspect)) for points, aspect in real_hand)
-    # The open hand's four fingers reach 0.6-1.1 palm lengths; the V sign's index and middle
+    # The open hand's four fingers reach 0.6-0.9 palm lengths; the V sign's index and middle
     # finger about a palm, its curled ring and little finger under half of one.
-    assert (stop[1:] > 0.6).all() and (stop[1:] < 1.1).all()
-    assert (peace[1:3] > 0.9).all() and (peace[3:] < 0.5).all()
+    np.testing.assert_allclose(stop, [0.93, 0.79, 0.86, 0.78, 0.62], atol=0.02)
+    np.testing.assert_allclose(peace, [0.76, 0.95, 1.07, 0.37, 0.24], atol=0.02)
