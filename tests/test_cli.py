@@ -1,5 +1,6 @@
 import csv
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -159,6 +160,32 @@ def test_evaluate_photos_prints_and_keeps_results(
         main([*argv, "--as", "like"])
     assert exit_info.value.code == 2
     assert "--as: expected FOLDER=GESTURE, got 'like'" in capsys.readouterr().err
+
+
+def test_evaluate_photos_checks_the_folders_before_the_model_loads(
+    capsys, tmp_path, trained_model_dir, hagrid_sample
+):
+    broken = tmp_path / "model"
+    shutil.copytree(trained_model_dir, broken)
+    (broken / "model.onnx").write_bytes(b"not a model")
+    photos = tmp_path / "people"
+    (photos / "like").mkdir(parents=True)
+    (photos / "empty").mkdir()
+    for path in sorted((hagrid_sample / "like").glob("*.jpg"))[:2]:
+        (photos / "like" / path.name).write_bytes(path.read_bytes())
+    argv = ["evaluate", "--model", str(broken), "--photos", str(photos)]
+    argv += ["--out", str(tmp_path / "out")]
+    _one_line_error(capsys, [*argv, "--reject", "empty"], "like: not a gesture of the model")
+    _one_line_error(capsys, [*argv, "--as", "like=05_thumb"], "empty: not a gesture of the model")
+    _one_line_error(
+        capsys, [*argv, "--as", "like=05_thumb", "--reject", "empty"], "empty: no images found"
+    )
+    (photos / "empty" / "a.jpg").write_bytes((photos / "like" / path.name).read_bytes())
+    # Only a photo set that passes reaches the model, whose broken export is named.
+    _one_line_error(
+        capsys, [*argv, "--as", "like=05_thumb", "--reject", "empty"], "not a valid ONNX model"
+    )
+    assert not (tmp_path / "out").exists()
     with pytest.raises(SystemExit) as exit_info:
         main([*argv, "--landmarks", "x.npz"])
     assert exit_info.value.code == 2

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hand_gesture_recognition.calibration import GESTURE, NOT_GESTURE
 from hand_gesture_recognition.cli import main as cli_main
 from hand_gesture_recognition.config import MAPPING_FILE, MODEL_FILE
 from hand_gesture_recognition.extractor import HandResult
@@ -528,3 +529,47 @@ def test_a_v_sign_is_not_a_gesture_because_its_fingers_are_not_any_gestures(
     # The overlay says why.
     before = draw_overlay(stop, replace(v_signs[0], off_shape=False))
     assert not np.array_equal(draw_overlay(stop, v_signs[0]), before)
+
+
+def _seen_otherwise(image: np.ndarray) -> dict[str, np.ndarray]:
+    """The photo as the other hand, tilted 15 degrees either way, and at half the size."""
+    import cv2
+
+    height, width = image.shape[:2]
+    turned = {
+        f"turned {angle}": cv2.warpAffine(
+            image,
+            cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0),
+            (width, height),
+            borderMode=cv2.BORDER_REPLICATE,
+        )
+        for angle in (15, -15)
+    }
+    return {
+        "as it is": image,
+        "mirrored": cv2.flip(image, 1),
+        **turned,
+        "half size": cv2.resize(image, (width // 2, height // 2), interpolation=cv2.INTER_AREA),
+    }
+
+
+def test_the_other_hand_a_tilt_and_a_smaller_picture_change_no_answer(
+    trained_model_dir, webcam_sample, hagrid_sample
+):
+    from hand_gesture_recognition.realtime import RealTimeGestureRecognizer, list_images, read_image
+
+    stops = (
+        list_images(webcam_sample / "stop")[60:200:20] + list_images(hagrid_sample / "stop")[::5]
+    )
+    v_signs = list_images(hagrid_sample / "peace")[::5]
+    answers = {}
+    with RealTimeGestureRecognizer(trained_model_dir) as recognizer:
+        for path in stops + v_signs:
+            for how, image in _seen_otherwise(read_image(path)).items():
+                prediction = recognizer.classify_image(image)
+                answers[path.parent.name, path.name, how] = (prediction.label, prediction.state)
+    assert len(answers) == 5 * (7 + 8 + 8)
+    # Every stop sign is 01_palm and every V sign no gesture, however the photo shows it.
+    expected = {"stop": ("01_palm", GESTURE), "peace": (None, NOT_GESTURE)}
+    wrong = {key: said for key, said in answers.items() if said != expected[key[0]]}
+    assert not wrong, wrong

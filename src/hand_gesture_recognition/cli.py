@@ -612,13 +612,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _evaluate_photos(args: argparse.Namespace, out: Path) -> int:
-    from .evaluate import PhotoLabels, evaluate_photos, photo_folders
+    from .evaluate import PhotoLabels, evaluate_photos, photo_plan
+    from .model import model_gestures
     from .realtime import RealTimeGestureRecognizer
 
     if out.resolve().is_relative_to(args.photos.resolve()):
         raise InputError(f"--out {out}: is inside --photos {args.photos}; choose another folder")
     labels = PhotoLabels(tuple(args.folder_gestures), tuple(args.reject))
-    photo_folders(args.photos, labels)  # Checked before the model loads.
+    photo_plan(args.photos, labels, model_gestures(args.model))  # Before the model loads.
     with RealTimeGestureRecognizer(args.model) as recognizer:
         # As evaluate --landmarks: the model's own threshold unless one is given.
         recognizer.threshold = (

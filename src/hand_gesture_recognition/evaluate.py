@@ -56,7 +56,7 @@ from .preprocessing import (
     table_windows,
     window_features,
 )
-from .realtime import ImageFolderSource, RealTimeGestureRecognizer
+from .realtime import ImageFolderSource, RealTimeGestureRecognizer, list_images
 from .sequences import training_inputs
 
 #: One row per evaluated window.
@@ -685,6 +685,29 @@ def photo_folders(folder: str | os.PathLike, labels: PhotoLabels) -> list[Path]:
     return folders
 
 
+def photo_plan(
+    folder: str | os.PathLike, labels: PhotoLabels, gestures: list[str]
+) -> dict[Path, str | None]:
+    """Each sub-folder of a photo set and the gesture its photos show, checked before any work.
+
+    Args:
+        folder: One sub-folder of photos per gesture.
+        labels: What each sub-folder shows.
+        gestures: The model's gestures.
+
+    Returns:
+        Each sub-folder and its gesture (None for a folder of non-gestures).
+
+    Raises:
+        InputError: If ``folder`` has no sub-folder, ``labels`` names one it lacks, or a
+            sub-folder is neither a gesture of the model nor rejected, or holds no images.
+    """
+    plan = {sub: labels.expected(sub, gestures) for sub in photo_folders(folder, labels)}
+    for sub in plan:
+        list_images(sub)
+    return plan
+
+
 def evaluate_photos(
     recognizer: RealTimeGestureRecognizer,
     folder: str | os.PathLike,
@@ -717,9 +740,10 @@ def evaluate_photos(
         InputError: For a sub-folder that is neither a gesture of the model nor rejected, or
             holds no images.
     """
-    folders = photo_folders(folder, labels)
-    expected = {f.name: labels.expected(f, recognizer.gestures) for f in folders}
-    sources = {f.name: ImageFolderSource(f, log) for f in folders}  # Each holds images.
+    plan = photo_plan(folder, labels, recognizer.gestures)
+    folders = list(plan)
+    expected = {f.name: gesture for f, gesture in plan.items()}
+    sources = {f.name: ImageFolderSource(f, log) for f in folders}
     rows: list[tuple[str, str, str, str, str, float]] = []
     per_folder: dict[str, dict[str, Any]] = {}
     for sub in folders:

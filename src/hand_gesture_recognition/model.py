@@ -262,6 +262,26 @@ def installed(module: str) -> bool:
         return False
 
 
+def model_gestures(
+    model_path: str | os.PathLike,
+    gesture_mapping: str | os.PathLike | dict[str, int] | None = None,
+) -> list[str]:
+    """A model's gesture names in class order, read without loading the model.
+
+    Args:
+        model_path: A model directory or one of its files.
+        gesture_mapping: A mapping dict or ``gesture_mapping.json`` path; by default the one
+            beside the model.
+
+    Returns:
+        The gestures, index ``i`` holding class ``i``'s name.
+
+    Raises:
+        InputError: If the model, its mapping or its settings are missing or unreadable.
+    """
+    return _model_files(model_path, gesture_mapping)[1]
+
+
 def _model_files(
     model_path: str | os.PathLike,
     gesture_mapping: str | os.PathLike | dict[str, int] | None,
