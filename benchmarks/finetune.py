@@ -52,7 +52,7 @@ from hand_gesture_recognition.dataset import LEAPGESTRECOG_GESTURES  # noqa: E40
 from hand_gesture_recognition.evaluate import evaluate_model  # noqa: E402
 from hand_gesture_recognition.landmark_file import LandmarkTable  # noqa: E402
 from hand_gesture_recognition.landmarks import extract_landmarks  # noqa: E402
-from hand_gesture_recognition.model import LoadedModel  # noqa: E402
+from hand_gesture_recognition.model import LoadedModel, load_classifier  # noqa: E402
 from hand_gesture_recognition.record import cut_takes, split_takes  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -185,14 +185,14 @@ def compare(base_dir: Path, takes: LandmarkTable, seeds: list[int], folds: int) 
         )
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path.home() / ".cache" / "hgr-finetune")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--folds", type=int, default=4, choices=range(1, len(TAKE_STARTS) + 1))
     parser.add_argument("--new", nargs=3, choices=GESTURES, default=list(NEW_GESTURES))
     parser.add_argument("--skip-compare", action="store_true", help="time the command only")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
 
     table = LandmarkTable.load(sample_landmarks(args.work))
@@ -218,20 +218,20 @@ def main() -> None:
         f"{TARGET_SECONDS:.0f} s target ({inside:.1f} s preparing and fitting, "
         f"{metrics['training']['epochs_run']} epochs)"
     )
-    from hand_gesture_recognition.model import load_classifier
-
     loaded = load_classifier(out)
     accuracy, n = held_out_accuracy(loaded, held)
     lineage = loaded.config.info["finetuned_from"]
     print(
-        f"  the fine-tuned directory on LiteRT (predict's loader): held-out take accuracy "
+        f"  the fine-tuned directory as predict loads it (its {loaded.model.backend} export): "
+        f"held-out take accuracy "
         f"{accuracy:.3f} ({n} windows); fine-tuned from {lineage['path']} "
         f"(frozen: {lineage['freeze']})"
     )
     if not args.skip_compare:
         print("\n2. what to freeze: accuracy on the held-out take of each gesture")
         compare(base, takes, args.seeds, args.folds)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

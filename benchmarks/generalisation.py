@@ -36,9 +36,10 @@ and reports, as mean ± sd over the seeds:
   (report 14.21).
 
 ``canonical`` is what ``hand-gesture train`` builds: the LSTM with the single-frame
-classifier beside it (section 14.12), each scaled by its own temperature before they are
-averaged (section 14.13), the average's own temperature as fitted (section 14.14), half of
-its ``01_palm`` training windows opened (section 14.16). Its two
+classifier beside it (section 14.12; five classifiers joined, section 14.17), each scaled by
+its own temperature before they are averaged (section 14.13), the average's own temperature
+as fitted (section 14.14), half of its ``01_palm`` training windows opened (section 14.16),
+and the finger rule judging each finger by its extension and its reach (section 14.21). Its two
 parts are also reported alone (``canonical/lstm``, the
 network the design ``canonical/lstm`` trains, with the same answers, and
 ``canonical/frames``), and averaged as trained, without their own temperatures
@@ -127,6 +128,15 @@ design for ten seeds, 11 for five):
         --designs canonical canonical/one-frame-member
     uv run python benchmarks/generalisation.py --first-seed 10 --seeds 5 --epochs 100 \
         --stride 1 --designs canonical canonical/one-frame-member
+
+and those of section 14.19, the default again on another machine (12 min), and of section
+14.21, the finger rule with the reach against the extension alone on the same models (13.5
+min, then 19.5 min for seeds 5-14):
+
+    uv run python benchmarks/generalisation.py --seeds 5 --epochs 100 --stride 1 \
+        --designs canonical
+    uv run python benchmarks/generalisation.py --first-seed 5 --seeds 10 --epochs 100 \
+        --stride 1 --designs canonical
 """
 
 from __future__ import annotations
@@ -439,7 +449,7 @@ class Classifier:
 
     def calibrate(self, data, x_shifted: np.ndarray) -> None:
         fitted = fit_temperature(self.raw(x_shifted), data.y_shifted)
-        # As train's fit_calibration: a model whose two parts were calibrated before their
+        # As model.fit_calibration: a model whose two parts were calibrated before their
         # mean keeps its own fit (report 14.14); any other never sharpens (report 14.3).
         parts_calibrated = bool(self.design.model.frame_units) and hasattr(
             self, "part_temperatures"

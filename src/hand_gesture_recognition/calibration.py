@@ -700,8 +700,9 @@ def calibrate(
             easier than new people, and on LeapGestRecog's sample the fit on them always
             ran to the search's lower bound, which would make every answer look certain.
         rules: The rules that answer "no known gesture" whatever the confidence, to store
-            with it: its :attr:`~Calibration.max_downward`, :attr:`~Calibration.finger_ranges`
-            and :attr:`~Calibration.finger_margin` (None: no rules).
+            with it: its :attr:`~Calibration.max_downward`, :attr:`~Calibration.finger_ranges`,
+            :attr:`~Calibration.reach_ranges`, :attr:`~Calibration.finger_margin` and
+            :attr:`~Calibration.finger_frames` (None: no rules).
 
     Returns:
         The calibration; ``ece_after`` is for the temperature used.

@@ -57,7 +57,7 @@ PUBLISH_OPTIONAL = (
 CARD_FILE = "README.md"
 DATASET_URL = "https://www.kaggle.com/datasets/gti-upm/leapgestrecog"
 DEFAULT_COMMIT_MESSAGE = "Upload hand gesture recognition model"
-#: What the project measured across people and cameras (TECHNICAL_REPORT section 14.17).
+#: What the project measured across people and cameras (TECHNICAL_REPORT sections 14.20-14.21).
 ACROSS_PEOPLE = (
     "Across people and cameras, this project's default design (the LSTM with five joined "
     "single-frame classifiers, half of the `01_palm` training windows opened, `06_index` "
