@@ -781,8 +781,16 @@ def margin_fits(
 ) -> dict[str, np.ndarray]:
     """Which gestures each window's fingers fit with the finger rule's margin ``margin``.
 
-    ``rule``: as the rule judges them (extension and reach); ``extension``: by the
-    extension alone (``rule`` without its reach ranges).
+    Args:
+        rule: The calibration with the finger rule as ``train`` saves it.
+        margin: The margin to judge with instead of the rule's own.
+        landmarks: ``(n, L, 21, 3)`` landmark windows.
+        aspect: ``(n, L)`` their image height / width.
+        gestures: The class names, in the model's order.
+
+    Returns:
+        ``rule``: ``(n, C)`` fits as the rule judges them (extension and reach);
+        ``extension``: by the extension alone (``rule`` without its reach ranges).
     """
     margined = replace(rule, finger_margin=margin)
     return {

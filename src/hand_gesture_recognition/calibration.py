@@ -518,6 +518,15 @@ def reach_ranges(
     """The :attr:`Calibration.reach_ranges` of a model trained on these windows.
 
     As :func:`finger_ranges`, of the windows' :func:`window_reach`.
+
+    Args:
+        parts: The training and validation windows (as extracted).
+        gestures: Class names in label order.
+        donors: ``"gesture:finger:donor"`` specs the training windows were given.
+
+    Returns:
+        ``{gesture: [[lowest per finger], [highest per finger]]}`` for each gesture with a
+        window that has a hand.
     """
     return _gesture_ranges(parts, gestures, donors, window_reach)
 
@@ -675,7 +684,14 @@ def expected_calibration_error(
 
 
 def calibration_error_of(rows: list[dict[str, float]]) -> float:
-    """The ECE of :func:`reliability`'s bins, for a caller that keeps the bins too."""
+    """The ECE of :func:`reliability`'s bins, for a caller that keeps the bins too.
+
+    Args:
+        rows: The bins, each with its ``count``, mean ``confidence`` and ``accuracy``.
+
+    Returns:
+        The count-weighted mean gap between confidence and accuracy (0 without windows).
+    """
     total = sum(r["count"] for r in rows)
     if not total:
         return 0.0

@@ -160,6 +160,12 @@ def plot_reliability(metrics: dict[str, Any]):
 
     Each confidence bin's accuracy is drawn against its mean calibrated confidence; a
     calibrated model's bars reach the diagonal. Bar labels are the bins' window counts.
+
+    Args:
+        metrics: Metrics with ``reliability`` (its ``ece`` and ``bins``).
+
+    Returns:
+        A matplotlib ``Figure``.
     """
     from matplotlib.figure import Figure
 
@@ -644,6 +650,13 @@ class PhotoLabels:
     def expected(self, folder: Path, model_gestures: list[str]) -> str | None:
         """The gesture a folder's photos show, or None for a folder of non-gestures.
 
+        Args:
+            folder: A sub-folder of the photo set.
+            model_gestures: The model's gestures.
+
+        Returns:
+            The gesture (its ``--as`` gesture, else its own name), or None when rejected.
+
         Raises:
             InputError: If the folder is neither a gesture of the model nor rejected, or is
                 mapped to a gesture the model does not know.
@@ -668,8 +681,16 @@ class PhotoLabels:
 def photo_folders(folder: str | os.PathLike, labels: PhotoLabels) -> list[Path]:
     """The sub-folders of a photo set, checked against ``labels`` before any work.
 
+    Args:
+        folder: One sub-folder of photos per gesture.
+        labels: What each sub-folder shows.
+
+    Returns:
+        The sub-folders in name order (hidden ones left out).
+
     Raises:
-        InputError: If ``folder`` has no sub-folder, or ``labels`` names one it lacks.
+        InputError: If ``folder`` is not a folder or has no sub-folder, or ``labels`` names
+            one it lacks.
     """
     root = Path(folder)
     if not root.is_dir():

@@ -1181,6 +1181,9 @@ def predict_probabilities(model: Any, x: np.ndarray, batch_size: int = 256) -> n
         x: The windows' features.
         batch_size: Windows per Keras call.
 
+    Returns:
+        ``(n, C)`` float32 probabilities, in the windows' order.
+
     Raises:
         InputError: If the windows do not have the model's input shape.
     """

@@ -278,6 +278,12 @@ def check_output_dir(out_dir: str | os.PathLike, force: bool) -> Path:
 def split_parts(data: SplitData) -> tuple[WindowSet, WindowSet, WindowSet]:
     """The landmark windows ``data`` was made of (training, validation, test).
 
+    Args:
+        data: The prepared split.
+
+    Returns:
+        The three parts' landmark windows.
+
     Raises:
         RuntimeError: If ``data`` was not made by
             :func:`~hand_gesture_recognition.sequences.prepare_data` or
@@ -291,8 +297,12 @@ def split_parts(data: SplitData) -> tuple[WindowSet, WindowSet, WindowSet]:
 def held_out_windows(data: SplitData) -> WindowSet | None:
     """The landmark windows behind ``data.x_test``, to answer them as live use would.
 
-    None for the ``random`` split, whose test windows are augmented copies drawn from every
-    part.
+    Args:
+        data: The prepared split.
+
+    Returns:
+        The test part's windows; None for the ``random`` split, whose test windows are
+        augmented copies drawn from every part.
     """
     if data.protocol.get("split") == "random":
         return None
@@ -305,6 +315,13 @@ def rejection_rules(data: SplitData, config: RunConfig) -> Calibration:
     :func:`~hand_gesture_recognition.calibration.rules_from_windows` of the training and
     validation windows, with the fingers that ``config.augmentation.finger_donors`` gives
     the training windows.
+
+    Args:
+        data: The prepared split.
+        config: The run's settings.
+
+    Returns:
+        A calibration holding only the rules (temperature 1).
     """
     train, val, _ = split_parts(data)
     return rules_from_windows([train, val], data.gestures, config.augmentation.finger_donors)
@@ -315,6 +332,13 @@ def transfer_inputs(data: SplitData, config: RunConfig) -> np.ndarray:
 
     The shift is the one temperatures are fitted on (:func:`shifted_inputs`); the teachers
     never saw these inputs.
+
+    Args:
+        data: The prepared split.
+        config: The run's settings (its seed and feature mode).
+
+    Returns:
+        ``(n, L, F)`` model inputs.
     """
     train = split_parts(data)[0]
     rng = np.random.default_rng(config.training.seed + 1)
@@ -352,6 +376,10 @@ def probe_inputs(data: SplitData, config: RunConfig) -> np.ndarray:
     Finger transplants (:func:`~hand_gesture_recognition.negatives.transplants`) between
     validation windows of different gestures, each unlike every validation window in some
     finger; a user's own ``none`` windows are neither used nor compared with.
+
+    Args:
+        data: The prepared split.
+        config: The run's settings (its seed and feature mode).
 
     Returns:
         The inputs, none when no transplant can be made (too few gestures, or gestures too
