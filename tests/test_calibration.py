@@ -1,4 +1,5 @@
 import json
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -501,4 +502,30 @@ def test_a_calibration_with_a_bad_share_of_frames_is_refused(tmp_path, share):
         Calibration(finger_frames=share)
     (tmp_path / CALIBRATION_FILE).write_text(json.dumps({"finger_frames": share}))
     with pytest.raises(InputError, match="finger_frames"):
+        Calibration.load(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("temperature", "x", "temperature must be a finite number > 0, got 'x'"),
+        ("temperature", None, "temperature must be a finite number > 0, got None"),
+        ("temperature", 0, "temperature must be a finite number > 0, got 0"),
+        ("threshold", "0.5", r"threshold must be a number in \[0, 1\], got '0.5'"),
+        ("threshold", 1.5, r"threshold must be a number in \[0, 1\], got 1.5"),
+    ],
+)
+def test_a_calibration_file_with_a_bad_number_is_named_in_one_line(
+    tmp_path, field, value, message
+):
+    (tmp_path / CALIBRATION_FILE).write_text(json.dumps({field: value}))
+    where = re.escape(str(tmp_path / CALIBRATION_FILE))
+    with pytest.raises(InputError, match=f"^{where}: {message}$"):
+        Calibration.load(tmp_path)
+
+
+def test_an_infinite_temperature_is_refused(tmp_path):
+    # JSON's Infinity would make every answer "uncertain" without a word.
+    (tmp_path / CALIBRATION_FILE).write_text('{"temperature": Infinity}')
+    with pytest.raises(InputError, match="temperature must be a finite number > 0, got inf"):
         Calibration.load(tmp_path)

@@ -473,3 +473,36 @@ def test_finetuning_merged_takes_makes_a_normal_model_directory(
     assert not np.array_equal(
         base.layers[9].get_weights()[0], keras_tuned.layers[9].get_weights()[0]
     )
+
+
+def test_evaluate_and_train_replace_no_earlier_file_without_force(
+    capsys, tmp_path, trained_model_dir, sample_landmarks
+):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "predictions.csv").write_text("my own notes\n")
+    evaluate = ["evaluate", "--model", str(trained_model_dir)]
+    _one_line_error(
+        capsys,
+        [*evaluate, "--landmarks", str(sample_landmarks), "--out", str(mine)],
+        "already holds results (predictions.csv); pass --force",
+    )
+    (mine / "photos.csv").write_text("my own photos\n")
+    _one_line_error(
+        capsys,
+        [*evaluate, "--photos", str(tmp_path / "people"), "--out", str(mine)],
+        "already holds results (predictions.csv, photos.csv)",
+    )
+    # An evaluation's folder is no model, but training would replace its metrics and plots.
+    (mine / "metrics.json").write_text("{}\n")
+    train = ["train", "--landmarks", str(sample_landmarks), "--epochs", "1", "--out", str(mine)]
+    _one_line_error(
+        capsys, train, "already holds files that training writes (metrics.json); pass --force"
+    )
+    assert (mine / "predictions.csv").read_text() == "my own notes\n"
+    assert (mine / "photos.csv").read_text() == "my own photos\n"
+    assert sorted(p.name for p in mine.iterdir()) == [
+        "metrics.json",
+        "photos.csv",
+        "predictions.csv",
+    ]

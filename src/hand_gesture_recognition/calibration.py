@@ -108,19 +108,19 @@ class Calibration:
     finger_frames: float = FINGER_FRAMES
 
     def __post_init__(self) -> None:
-        if not self.temperature > 0:
-            raise InputError(f"temperature must be positive, got {self.temperature}")
-        if not 0.0 <= self.threshold <= 1.0:
-            raise InputError(f"threshold must be in [0, 1], got {self.threshold}")
+        temperature = self.temperature
+        if not (_finite(temperature) and temperature > 0):
+            raise InputError(f"temperature must be a finite number > 0, got {temperature!r}")
+        if not (_finite(self.threshold) and 0.0 <= self.threshold <= 1.0):
+            raise InputError(f"threshold must be a number in [0, 1], got {self.threshold!r}")
         limit = self.max_downward
-        number = isinstance(limit, int | float) and not isinstance(limit, bool)
-        if limit is not None and not (number and math.isfinite(limit)):
+        if limit is not None and not _finite(limit):
             raise InputError(f"max_downward must be a finite number or null, got {limit!r}")
         margin = self.finger_margin
-        if isinstance(margin, bool) or not (isinstance(margin, int | float) and margin >= 0):
+        if not (_finite(margin) and margin >= 0):
             raise InputError(f"finger_margin must be a number >= 0, got {margin!r}")
         share = self.finger_frames
-        if isinstance(share, bool) or not (isinstance(share, int | float) and 0.5 <= share <= 1):
+        if not (_finite(share) and 0.5 <= share <= 1):
             raise InputError(f"finger_frames must be a number in [0.5, 1], got {share!r}")
         for name in ("finger_ranges", "reach_ranges"):
             ranges = getattr(self, name)
@@ -292,7 +292,10 @@ class Calibration:
         known = {f.name for f in fields(cls)}
         if not isinstance(data, dict) or set(data) - known:
             raise InputError(f"{path}: expected a calibration with keys {', '.join(sorted(known))}")
-        return cls(**data)
+        try:
+            return cls(**data)
+        except InputError as error:
+            raise InputError(f"{path}: {error}") from None
 
 
 @dataclass(frozen=True)
@@ -325,6 +328,11 @@ class Answers:
     def labels(self, gestures: list[str]) -> np.ndarray:
         """Each window's answer as text: its gesture, ``uncertain`` or ``not_gesture``."""
         return np.where(self.state == GESTURE, np.asarray(gestures)[self.top], self.state)
+
+
+def _finite(value: object) -> bool:
+    """Whether ``value`` is a finite int or float (not a bool, a string or null)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def answered(probabilities: np.ndarray, gestures: list[str], threshold: float) -> np.ndarray:

@@ -567,7 +567,7 @@ def _add_evaluate_parser(commands) -> None:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate_model, leave_one_subject_out
+    from .evaluate import RESULT_FILES, evaluate_model, leave_one_subject_out
     from .landmark_file import LandmarkTable
     from .model import load_model
 
@@ -587,8 +587,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     check_output_dir(out, "--out")
     if out.exists() and same_file(out, args.model):
         raise InputError(f"--out {out}: is the model directory; choose another folder")
-    if (out / "metrics.json").exists() and not args.force:
-        raise InputError(f"--out {out}: already holds results; pass --force to replace them")
+    held = [name for name in RESULT_FILES if (out / name).exists()]
+    if held and not args.force:
+        raise InputError(
+            f"--out {out}: already holds results ({', '.join(held)}); pass --force to replace them"
+        )
     if args.photos is not None:
         return _evaluate_photos(args, out)
     loaded = load_model(args.model)

@@ -621,6 +621,15 @@ def leave_one_subject_out(
 
 #: One row per evaluated photo.
 PHOTOS_FILE = "photos.csv"
+#: Every file an evaluation may write into its folder.
+RESULT_FILES = (
+    METRICS_FILE,
+    "classification_report.txt",
+    "confusion_matrix.png",
+    RELIABILITY_FILE,
+    PREDICTIONS_FILE,
+    PHOTOS_FILE,
+)
 PHOTO_COLUMNS = ("path", "folder", "expected", "answer", "candidate", "confidence")
 #: What a photo that must be rejected is expected to be answered, in ``photos.csv``.
 NO_GESTURE = "no_gesture"

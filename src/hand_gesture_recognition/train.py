@@ -259,18 +259,30 @@ def check_data_fits(
 
 
 def check_output_dir(out_dir: str | os.PathLike, force: bool) -> Path:
-    """Refuses to overwrite a directory that already holds a model unless ``force``.
+    """Refuses to overwrite files of a model directory that ``out_dir`` holds unless ``force``.
+
+    Any file of a model directory's set (:data:`~hand_gesture_recognition.model.MODEL_SET_FILES`:
+    a model's, or the metrics and plots an evaluation wrote there) would be replaced.
+
+    Args:
+        out_dir: The output directory.
+        force: Replace such files.
+
+    Returns:
+        ``out_dir`` as a path.
 
     Raises:
-        InputError: If ``out_dir`` holds a model and ``force`` is false, is a file, or cannot
-            be written.
+        InputError: If ``out_dir`` holds such a file and ``force`` is false, is a file, or
+            cannot be written.
     """
     out_dir = check_writable_dir(out_dir, "--out")
-    existing = [f for f in (MODEL_FILE, MAPPING_FILE, CONFIG_FILE) if (out_dir / f).exists()]
+    existing = [f for f in MODEL_SET_FILES if (out_dir / f).exists()]
     if existing and not force:
+        model = any(f in existing for f in BASE_FILES)
+        held = "a model" if model else "files that training writes"
         raise InputError(
-            f"--out {out_dir}: already holds a model ({', '.join(existing)}); "
-            "pass --force to replace it or choose another --out"
+            f"--out {out_dir}: already holds {held} ({', '.join(existing)}); "
+            "pass --force to replace them or choose another --out"
         )
     return out_dir
 
