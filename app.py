@@ -27,6 +27,7 @@ frames, frames into page outputs, and errors into messages on the page.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import itertools
 import os
@@ -942,15 +943,34 @@ def preload() -> None:
     threading.Thread(target=load, name="preload-model", daemon=True).start()
 
 
+#: What ``python app.py --help`` says about the settings, all from the environment.
+SETTINGS_HELP = """settings (environment variables):
+  HGR_REPO             a Hugging Face Hub model repository, USER/NAME (HGR_REVISION: a
+                       branch, tag or commit; HF_TOKEN for a private one)
+  HGR_MODEL_DIR        a local model directory, when HGR_REPO is not set (default: models)
+  HGR_MAX_UPLOAD_MB    the largest uploaded file, in MB (default: 50)
+  HGR_MAX_FRAMES       the frames of a clip that are processed (default: 900)
+  HGR_FINETUNE_EPOCHS  epochs of fine-tuning in the "Your gestures" tab (default: 30)
+  GRADIO_SERVER_NAME, GRADIO_SERVER_PORT
+                       where Gradio serves the page (default: 127.0.0.1 and 7860)"""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Checks the settings from the environment, then serves the app until interrupted.
 
     Args:
-        argv: Unused (the app takes its settings from the environment).
+        argv: The command line: only ``--help`` (the settings come from the environment).
 
     Returns:
         The exit status: 0, or 2 (one line on standard error) for a bad setting.
     """
+    parser = argparse.ArgumentParser(
+        prog="app.py",
+        description=__doc__.splitlines()[0] + " Serves it until interrupted.",
+        epilog=SETTINGS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.parse_args(argv)
     try:
         max_upload_mb()
         max_frames()

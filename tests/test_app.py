@@ -387,3 +387,20 @@ def test_your_gestures_refuses_clips_without_a_hand_and_one_gesture(
     session, table, status = app.clear_takes(session)
     assert session.takes is None and table.empty and "cleared" in status
     app.end_session(session)
+
+
+def test_help_lists_the_settings_and_an_unknown_argument_is_refused(capsys, monkeypatch):
+    # Neither may build the page or start the server.
+    monkeypatch.setattr(app, "build_demo", lambda: pytest.fail("the app was built"))
+    with pytest.raises(SystemExit) as exit_info:
+        app.main(["--help"])
+    assert exit_info.value.code == 0
+    printed = capsys.readouterr().out
+    for name in ("HGR_REPO", "HGR_MODEL_DIR", "HGR_MAX_UPLOAD_MB", "HGR_MAX_FRAMES"):
+        assert f"  {name} " in printed
+    with pytest.raises(SystemExit) as exit_info:
+        app.main(["--port", "8000"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "app.py: error: unrecognized arguments: --port 8000"
+    )

@@ -515,9 +515,7 @@ def test_a_calibration_with_a_bad_share_of_frames_is_refused(tmp_path, share):
         ("threshold", 1.5, r"threshold must be a number in \[0, 1\], got 1.5"),
     ],
 )
-def test_a_calibration_file_with_a_bad_number_is_named_in_one_line(
-    tmp_path, field, value, message
-):
+def test_a_calibration_file_with_a_bad_number_is_named_in_one_line(tmp_path, field, value, message):
     (tmp_path / CALIBRATION_FILE).write_text(json.dumps({field: value}))
     where = re.escape(str(tmp_path / CALIBRATION_FILE))
     with pytest.raises(InputError, match=f"^{where}: {message}$"):

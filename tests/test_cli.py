@@ -138,6 +138,12 @@ def test_evaluate_photos_prints_and_keeps_results(
     # With --force too, a bad label is refused before anything is replaced.
     argv.append("--force")
     _one_line_error(capsys, [*argv, "--reject", "none"], "like: not a gesture of the model")
+    # Each --as and --reject adds to the ones before; a folder given two gestures is refused.
+    _one_line_error(
+        capsys,
+        [*argv, "--as", "like=05_thumb", "--as", "like=03_fist", "--reject", "none"],
+        "--as like=05_thumb and like=03_fist: one gesture per folder",
+    )
     _one_line_error(capsys, [*argv, "--as", "like=thumb", "--reject", "none"], "no gesture 'thumb'")
     _one_line_error(
         capsys,

@@ -351,3 +351,11 @@ def test_photo_folders_must_say_what_they_show(trained_model_dir, photo_set):
             evaluate_photos(recognizer, photo_set, PhotoLabels((("fist", "03_fist"),), ("none",)))
     with pytest.raises(InputError, match="both name the folder 'fist'"):
         PhotoLabels((("fist", "03_fist"),), ("fist",))
+    with pytest.raises(InputError, match="--as fist=03_fist and fist=05_thumb: one gesture per"):
+        PhotoLabels((("fist", "03_fist"), ("fist", "05_thumb")))
+    assert (
+        PhotoLabels((("fist", "03_fist"), ("fist", "03_fist"))).expected(
+            photo_set / "fist", ["03_fist"]
+        )
+        == "03_fist"
+    )

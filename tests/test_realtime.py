@@ -352,6 +352,11 @@ def test_bad_sources(trained_model_dir, tmp_path, capsys):
     broken.write_text("not a video")
     assert "not a readable video" in run_bad([*model, "--source", str(broken)], capsys)
     assert "camera 97" in run_bad([*model, "--source", "97"], capsys)
+    # An index past any camera (and past what OpenCV can take) is one line too.
+    assert run_bad([*model, "--source", "2147483648"], capsys) == (
+        "hand-gesture predict: error: camera 2147483648: no such camera "
+        "(expected an index from 0 to 9999)"
+    )
     empty = tmp_path / "empty"
     empty.mkdir()
     assert "no images" in run_bad([*model, "--source", str(empty)], capsys)
@@ -375,6 +380,15 @@ def test_bad_models(trained_model_dir, webcam_video, tmp_path, capsys):
     assert "3 gestures" in run_bad(["--model", str(mismatch), *source], capsys)
 
     assert "no such model" in run_bad(["--model", str(tmp_path / "nowhere"), *source], capsys)
+    # Any other file is no model, even beside one.
+    metrics = trained_model_dir / "metrics.json"
+    assert run_bad(["--model", str(metrics), *source], capsys) == (
+        f"hand-gesture predict: error: {metrics}: not a model "
+        "(expected a model directory or its .h5, .onnx, .tflite file)"
+    )
+    assert run_bad(["--model", str(trained_model_dir), "--revision", "main", *source], capsys) == (
+        "hand-gesture predict: error: --revision and --token: apply to --repo only (a Hub model)"
+    )
 
 
 # ---------------------------------------------------------------------------------------------

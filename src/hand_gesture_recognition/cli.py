@@ -51,11 +51,19 @@ def _number(cast: type, kind: str, accept, expected: str):
 
 _positive_int = _number(int, "a whole number", lambda v: v >= 1, "a number of at least 1")
 _probability = _number(float, "a number in [0, 1]", lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]")
-_positive_float = _number(
-    float, "a number", lambda v: math.isfinite(v) and v > 0, "a number above 0"
+#: The longest take or countdown ``record`` accepts, in seconds.
+MAX_RECORD_SECONDS = 3600.0
+_take_seconds = _number(
+    float,
+    "a number",
+    lambda v: math.isfinite(v) and 0 < v <= MAX_RECORD_SECONDS,
+    f"a number of seconds above 0 and at most {MAX_RECORD_SECONDS:g}",
 )
-_non_negative_float = _number(
-    float, "a number", lambda v: math.isfinite(v) and v >= 0, "a number of at least 0"
+_countdown_seconds = _number(
+    float,
+    "a number",
+    lambda v: math.isfinite(v) and 0 <= v <= MAX_RECORD_SECONDS,
+    f"a number of seconds from 0 to {MAX_RECORD_SECONDS:g}",
 )
 _seed = _number(int, "a whole number", lambda v: 0 <= v < 2**32, "a number in [0, 2**32)")
 _model_count = _number(int, "a whole number", lambda v: v == 0 or v >= 2, "0 or at least 2")
@@ -264,13 +272,13 @@ def _add_record_parser(commands) -> None:
     )
     parser.add_argument(
         "--seconds",
-        type=_positive_float,
+        type=_take_seconds,
         default=None,
         help="length of a take (default: 4; from a video, the next seconds x fps frames)",
     )
     parser.add_argument(
         "--countdown",
-        type=_non_negative_float,
+        type=_countdown_seconds,
         default=None,
         help="seconds before each take (default: 3 for a camera, 0 for a video; from a video, "
         "that many seconds of frames are skipped)",
@@ -524,6 +532,7 @@ def _add_evaluate_parser(commands) -> None:
         dest="folder_gestures",
         type=_folder_gesture,
         nargs="+",
+        action="extend",
         default=[],
         metavar="FOLDER=GESTURE",
         help="photos only: the gesture a sub-folder's photos show (fist=03_fist)",
@@ -531,6 +540,7 @@ def _add_evaluate_parser(commands) -> None:
     parser.add_argument(
         "--reject",
         nargs="+",
+        action="extend",
         default=[],
         metavar="FOLDER",
         help="photos only: sub-folders of hands showing no gesture of the model; right when "
@@ -752,6 +762,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hand-gesture",
         description="Hand gesture recognition: MediaPipe hand landmarks and an LSTM classifier.",
+        allow_abbrev=False,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -765,6 +776,10 @@ def build_parser() -> argparse.ArgumentParser:
         _add_publish_parser,
     ):
         add(commands)
+    # Options are spelt out: an abbreviation would change meaning when an option is added,
+    # and inference.py must see which options were given.
+    for command in commands.choices.values():
+        command.allow_abbrev = False
     return parser
 
 

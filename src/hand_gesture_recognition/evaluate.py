@@ -655,6 +655,12 @@ class PhotoLabels:
         both = sorted({name for name, _ in self.gestures} & set(self.reject))
         if both:
             raise InputError(f"--as and --reject both name the folder {both[0]!r}; choose one")
+        named: dict[str, str] = {}
+        for folder, gesture in self.gestures:
+            if named.setdefault(folder, gesture) != gesture:
+                raise InputError(
+                    f"--as {folder}={named[folder]} and {folder}={gesture}: one gesture per folder"
+                )
 
     def expected(self, folder: Path, model_gestures: list[str]) -> str | None:
         """The gesture a folder's photos show, or None for a folder of non-gestures.

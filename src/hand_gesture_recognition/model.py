@@ -71,6 +71,8 @@ MODEL_SET_FILES = (
     RELIABILITY_FILE,
     "training_curves.png",
 )
+#: The files that name a model (with its directory).
+MODEL_SUFFIXES = (".h5", ".onnx", ".tflite")
 #: The original project's model input: 30 frames of 63 raw coordinates.
 LEGACY_INPUT_SHAPE = (30, NUM_FEATURES)
 #: Layer names of the parts of a model with a single-frame classifier (:func:`fuse`).
@@ -291,6 +293,11 @@ def _model_files(
     if path.is_dir():
         directory = path
     elif path.is_file():
+        if path.suffix.lower() not in MODEL_SUFFIXES:
+            raise InputError(
+                f"{path}: not a model (expected a model directory or its "
+                f"{', '.join(MODEL_SUFFIXES)} file)"
+            )
         directory = path.parent
     else:
         raise InputError(f"{path}: model not found (expected a model directory or {MODEL_FILE})")

@@ -497,6 +497,10 @@ class FrameSource:
         self.close()
 
 
+#: The largest camera index tried (OpenCV's own limit is far above any real camera's).
+MAX_CAMERA_INDEX = 9999
+
+
 class CaptureSource(FrameSource):
     """A camera or a video file read with ``cv2.VideoCapture``.
 
@@ -509,6 +513,10 @@ class CaptureSource(FrameSource):
 
         self.camera = isinstance(source, int)
         what = f"camera {source}" if self.camera else str(source)
+        if self.camera and not 0 <= source <= MAX_CAMERA_INDEX:
+            raise InputError(
+                f"{what}: no such camera (expected an index from 0 to {MAX_CAMERA_INDEX})"
+            )
         if not self.camera:
             path = Path(source)
             if not path.is_file():
@@ -916,6 +924,8 @@ def predict_command(args: Any) -> int:
     Raises:
         InputError: For a bad source, model or output.
     """
+    if args.repo is None and (args.revision is not None or args.token is not None):
+        raise InputError("--revision and --token: apply to --repo only (a Hub model)")
     if args.output is not None and Path(args.output).suffix.lower() not in VIDEO_SUFFIXES:
         raise InputError(
             f"--output {args.output}: expected a video file ({', '.join(VIDEO_SUFFIXES)})"
