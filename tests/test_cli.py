@@ -113,6 +113,15 @@ def test_evaluate_bad_inputs(capsys, tmp_path, trained_model_dir):
         ["evaluate", "--model", str(trained_model_dir), "--landmarks", str(tmp_path / "x.npz")],
         "landmark file not found",
     )
+    waves = tmp_path / "waves.npz"
+    make_table(subjects=("s1",), gestures=("01_palm", "99_wave")).save(waves)
+    line = _one_line_error(
+        capsys,
+        ["evaluate", "--model", str(trained_model_dir), "--landmarks", str(waves)]
+        + ["--out", str(tmp_path / "ev")],
+        f"--landmarks {waves}: has gestures the model does not know: '99_wave' (it knows 01_palm,",
+    )
+    assert not (tmp_path / "ev").exists(), line
 
 
 def test_evaluate_photos_prints_and_keeps_results(

@@ -186,6 +186,12 @@ def test_bad_files_and_sources_are_refused_and_left_alone(tmp_path, stop_video, 
     broken.write_bytes(b"not a video")
     _one_line_error(capsys, _record(out, broken), "not a readable video")
     _one_line_error(capsys, _record(out, "99"), "camera 99 could not be opened")
+    _one_line_error(capsys, _record(out, "9" * 20), "no such camera (expected an index from 0 to")
+    for option, value in (("--seconds", "1e308"), ("--countdown", "1e308"), ("--seconds", "0")):
+        with pytest.raises(SystemExit) as exit_info:
+            _record(out, stop_video, option, value)
+        assert exit_info.value.code == 2
+        assert f"argument {option}: expected a number of seconds" in capsys.readouterr().err
     _one_line_error(capsys, _record(tmp_path / "mine.csv", stop_video), "must end in .npz")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.avi", "notes.npz", "other.npz"]
 

@@ -613,7 +613,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             f"{len(metrics['folds'])} subjects; pooled accuracy {metrics['accuracy']:.4f}"
         )
     else:
-        metrics = evaluate_model(loaded, table, out, threshold=args.threshold)
+        where = f"--landmarks {args.landmarks}"
+        metrics = evaluate_model(loaded, table, out, threshold=args.threshold, source=where)
         print(
             f"accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} "
             f"({metrics['support']} windows)"

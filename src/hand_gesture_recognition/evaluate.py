@@ -424,6 +424,7 @@ def evaluate_model(
     table: LandmarkTable,
     out_dir: str | os.PathLike | None = None,
     threshold: float | None = None,
+    source: str = "the landmark table",
 ) -> dict[str, Any]:
     """Evaluates a trained model on every window of a landmark table.
 
@@ -439,6 +440,7 @@ def evaluate_model(
         out_dir: Receives the metrics, the plots and ``predictions.csv`` (nothing is written
             when None).
         threshold: The smallest confident top probability (None: the calibration's).
+        source: What error messages call the table (``--landmarks FILE``).
 
     Returns:
         The metrics (see :func:`compute_metrics`) with ``slices`` and ``answers``
@@ -451,13 +453,14 @@ def evaluate_model(
     unknown = sorted(set(table.gestures) - set(loaded.gestures))
     if unknown:
         raise InputError(
-            f"the landmark file has gestures the model does not know: {', '.join(unknown)}"
+            f"{source}: has gestures the model does not know: "
+            f"{', '.join(map(repr, unknown))} (it knows {', '.join(loaded.gestures)})"
         )
     windows = table_windows(table, list(loaded.gestures), preprocessing)
     if len(windows) == 0:
         raise InputError(
-            f"the landmark file has no window of {preprocessing.sequence_length} frames "
-            "with enough detected hands"
+            f"{source}: has no window of {preprocessing.sequence_length} frames with enough "
+            "detected hands"
         )
     x = window_features(windows, preprocessing.feature_mode)
     gestures = list(loaded.gestures)

@@ -164,8 +164,8 @@ def recording_split(
         if len(ids) < needed:
             shortest = min(len(s) for s in segments)
             raise InputError(
-                f"gesture {gesture!r} has {len(ids)} recording(s): the "
-                f"{'recording' if test else 'none'} split needs at least {needed} of each "
+                f"--split {'recording' if test else 'none'}: gesture {gesture!r} has "
+                f"{len(ids)} recording(s); the split needs at least {needed} of each "
                 f"gesture (and recordings of {shortest} frames are too short for a time split "
                 f"with {length}-frame windows, which needs {3 * length})"
             )
