@@ -325,6 +325,16 @@ def test_predict_never_writes_over_its_source_or_existing_outputs(tmp_path, caps
         [*base, "--source", str(clip), "--output", str(clip), "--force"],
         "is the input --source",
     )
+    # Nor over one of a source folder's images.
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "1.jpg").write_bytes(b"the user's photo")
+    one_line_error(
+        capsys,
+        [*base, "--source", str(photos), "--jsonl", str(photos / "1.jpg"), "--force"],
+        f"--jsonl {photos / '1.jpg'}: is the input --source",
+    )
+    assert (photos / "1.jpg").read_bytes() == b"the user's photo"
     one_line_error(
         capsys,
         [*base, "--source", str(clip), "--output", str(tmp_path / "x.avi"), "--jsonl", str(jsonl)],

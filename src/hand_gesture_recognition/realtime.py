@@ -893,8 +893,11 @@ def resolve_model(args: Any) -> Path:
 def check_predict_outputs(args: Any) -> None:
     """Checks ``--output`` and ``--jsonl`` before anything runs.
 
-    Neither may be the source (even with ``--force``) or the other output, nor an existing
-    file without ``--force``; each must be writable.
+    Neither may be the source or one of a source folder's images (even with ``--force``) or
+    the other output, nor an existing file without ``--force``; each must be writable.
+
+    Args:
+        args: The parsed ``predict`` arguments.
 
     Raises:
         InputError: Naming the option and the file.
@@ -902,6 +905,9 @@ def check_predict_outputs(args: Any) -> None:
     force = bool(getattr(args, "force", False))
     source = str(args.source)
     inputs = [] if source.isdigit() or not Path(source).exists() else [("--source", source)]
+    if Path(source).is_dir():
+        images = Path(source).iterdir()
+        inputs += [("--source", p) for p in images if p.suffix.lower() in IMAGE_SUFFIXES]
     named = (("--output", args.output), ("--jsonl", args.jsonl))
     outputs = [(name, path) for name, path in named if path is not None]
     for name, path in outputs:
