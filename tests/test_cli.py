@@ -30,6 +30,15 @@ def test_extract_bad_inputs(capsys, tmp_path):
     (empty / "readme.txt").write_text("no frames here")
     _one_line_error(capsys, ["extract", str(empty), "--out", "x.npz"], "<subject>/<gesture>")
     _one_line_error(capsys, ["extract", str(empty), "--out", "x.csv"], "must end in .npz")
+    # Frames that are not images: refused, and nothing is left beside --out.
+    frames = tmp_path / "data" / "00" / "01_palm"
+    frames.mkdir(parents=True)
+    (frames / "frame_00_01_0001.png").write_bytes(b"not a png")
+    out = tmp_path / "out" / "x.npz"
+    out.parent.mkdir()
+    argv = ["extract", str(tmp_path / "data"), "--out", str(out), "--workers", "1"]
+    _one_line_error(capsys, argv, "no readable frames found")
+    assert list(out.parent.iterdir()) == []
 
 
 def test_usage_errors_exit_2(capsys):

@@ -568,6 +568,7 @@ def extract_landmarks(
 
     ordered = [tables[r.sequence_id] for r in recordings if len(tables[r.sequence_id])]
     if not ordered:
+        _remove_parts(parts_root, parts_dir, made_root)  # Nothing there to resume.
         raise InputError(f"{data_dir}: no readable frames found")
     meta = {
         "extractor": settings,
@@ -577,13 +578,16 @@ def extract_landmarks(
     }
     table = LandmarkTable.concatenate(ordered, meta)
     table.save(out)
-    # Only what this extraction made: its parts, and the parts folder if it made it and it is
-    # now empty.
+    _remove_parts(parts_root, parts_dir, made_root)
+    return ExtractionSummary(
+        out, len(table), int(table.detected.sum()), sorted(unreadable), reused=False
+    )
+
+
+def _remove_parts(parts_root: Path, parts_dir: Path, made_root: bool) -> None:
+    """Removes this extraction's parts, and the parts folder if it made it and it is empty."""
     shutil.rmtree(parts_dir, ignore_errors=True)
     leftover = {p.name for p in parts_root.iterdir()} if parts_root.is_dir() else set()
     if leftover <= {PARTS_MARKER} and (made_root or PARTS_MARKER in leftover):
         (parts_root / PARTS_MARKER).unlink(missing_ok=True)
         parts_root.rmdir()
-    return ExtractionSummary(
-        out, len(table), int(table.detected.sum()), sorted(unreadable), reused=False
-    )
