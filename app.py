@@ -768,8 +768,12 @@ def theme() -> gr.themes.Base:
 
 
 def launch_options() -> dict[str, Any]:
-    """Keyword arguments for ``demo.launch``: the theme and the upload size limit."""
-    return {"theme": theme(), "max_file_size": f"{max_upload_mb():g}mb", "footer_links": []}
+    """Keyword arguments for ``demo.launch``: the theme and the upload size limit.
+
+    The limit goes in bytes: Gradio reads a size given as text ("2.5mb") only in whole units.
+    """
+    limit = round(max_upload_mb() * 2**20)
+    return {"theme": theme(), "max_file_size": limit, "footer_links": []}
 
 
 def build_demo() -> gr.Blocks:
@@ -948,7 +952,7 @@ SETTINGS_HELP = """settings (environment variables):
   HGR_REPO             a Hugging Face Hub model repository, USER/NAME (HGR_REVISION: a
                        branch, tag or commit; HF_TOKEN for a private one)
   HGR_MODEL_DIR        a local model directory, when HGR_REPO is not set (default: models)
-  HGR_MAX_UPLOAD_MB    the largest uploaded file, in MB (default: 50)
+  HGR_MAX_UPLOAD_MB    the largest uploaded file, in MiB (default: 50)
   HGR_MAX_FRAMES       the frames of a clip that are processed (default: 900)
   HGR_FINETUNE_EPOCHS  epochs of fine-tuning in the "Your gestures" tab (default: 30)
   GRADIO_SERVER_NAME, GRADIO_SERVER_PORT
