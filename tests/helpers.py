@@ -1,10 +1,16 @@
-"""Small landmark tables for unit tests of windows, splits and training."""
+"""Shared test helpers: small landmark tables, held-back frames, blocked imports, phone photos."""
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
 import numpy as np
+from PIL import Image
 
 from hand_gesture_recognition.landmark_file import LandmarkTable
+from hand_gesture_recognition.realtime import list_images
 
 
 def make_table(
@@ -51,9 +57,6 @@ def blocking_env(tmp_path, modules=("tensorflow", "keras", "tf_keras")) -> dict[
     A ``sitecustomize`` on ``PYTHONPATH`` puts a finder first on ``sys.meta_path`` that
     raises ``ModuleNotFoundError`` for them, as if they were not installed.
     """
-    import os
-    from pathlib import Path
-
     folder = Path(tmp_path) / "blocker"
     folder.mkdir(exist_ok=True)
     (folder / "sitecustomize.py").write_text(
@@ -78,10 +81,6 @@ HELD_BACK_FRAMES = 34
 
 def held_back_folders(gesture_dirs: dict, root) -> dict:
     """A folder per gesture holding links to its held-back frames, in name order."""
-    from pathlib import Path
-
-    from hand_gesture_recognition.realtime import list_images
-
     folders = {}
     for gesture, folder in gesture_dirs.items():
         target = Path(root) / gesture
@@ -94,9 +93,6 @@ def held_back_folders(gesture_dirs: dict, root) -> dict:
 
 def final_labels(jsonl) -> list:
     """The labels of the last five frames of a ``predict --jsonl`` file."""
-    import json
-    from pathlib import Path
-
     records = [json.loads(line) for line in Path(jsonl).read_text().splitlines()]
     return [r["label"] for r in records[-5:]]
 
@@ -105,3 +101,22 @@ def assert_recognised(answers: dict) -> None:
     """Every gesture's last five answers are that gesture (not uncertain, not another)."""
     wrong = {g: labels for g, labels in answers.items() if labels != [g] * len(labels)}
     assert not wrong, f"held-back frames answered wrongly: {wrong}"
+
+
+#: The EXIF tag of a photo's orientation.
+EXIF_ORIENTATION = 0x0112
+#: How phones store a photo taken upright: the pixels turned, and the EXIF orientation tag
+#: saying how to turn them back (3: 180 degrees, 6: 90 clockwise, 8: 90 anticlockwise).
+STORED_TURNED = {
+    3: Image.Transpose.ROTATE_180,
+    6: Image.Transpose.ROTATE_90,
+    8: Image.Transpose.ROTATE_270,
+}
+
+
+def save_turned(photo: Path, tag: int, out: Path) -> Path:
+    """``photo`` saved as a phone saves it with the EXIF orientation ``tag``."""
+    exif = Image.Exif()
+    exif[EXIF_ORIENTATION] = tag
+    Image.open(photo).transpose(STORED_TURNED[tag]).save(out, exif=exif.tobytes(), quality=95)
+    return out

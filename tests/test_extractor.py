@@ -6,6 +6,13 @@ import json
 import subprocess
 import sys
 
+import cv2
+import numpy as np
+import pytest
+from helpers import STORED_TURNED, save_turned
+
+from hand_gesture_recognition.extractor import read_image
+
 SCRIPT = """
 import json, sys
 from hand_gesture_recognition.extractor import MediaPipeHandsExtractor, import_mediapipe
@@ -52,3 +59,18 @@ def test_mediapipe_is_imported_without_tensorflow_and_still_finds_the_hand(webca
         "detected": True,
         "tensorflow_importable": True,
     }
+
+
+@pytest.mark.parametrize("tag", sorted(STORED_TURNED))
+def test_a_photo_stored_turned_is_read_upright(tmp_path, hagrid_sample, tag):
+    photo = sorted((hagrid_sample / "stop").glob("*.jpg"))[0]
+    upright = read_image(photo)
+    turned = save_turned(photo, tag, tmp_path / "phone.jpg")
+    image = read_image(turned)
+    assert image.shape == upright.shape and image.dtype == np.uint8
+    # The same picture up to JPEG's loss, where the stored pixels are another picture.
+    assert np.abs(image.astype(int) - upright).mean() < 2.0
+    stored = cv2.imread(str(turned), cv2.IMREAD_UNCHANGED)
+    assert stored.shape[:2] == (upright.shape[:2] if tag == 3 else upright.shape[1::-1])
+    if tag == 3:
+        assert np.abs(stored.astype(int) - upright).mean() > 20.0

@@ -587,3 +587,23 @@ def test_the_other_hand_a_tilt_and_a_smaller_picture_change_no_answer(
     expected = {"stop": ("01_palm", GESTURE), "peace": (None, NOT_GESTURE)}
     wrong = {key: said for key, said in answers.items() if said != expected[key[0]]}
     assert not wrong, wrong
+
+
+def test_phone_photos_stored_turned_are_answered_as_taken(
+    trained_model_dir, webcam_sample, hagrid_sample, tmp_path, capsys
+):
+    from helpers import save_turned
+
+    from hand_gesture_recognition.realtime import list_images
+
+    stops = list_images(webcam_sample / "stop")[60:200:40] + list_images(hagrid_sample / "stop")[:4]
+    folder = tmp_path / "phone"
+    folder.mkdir()
+    for i, photo in enumerate(stops):
+        # Upside down (EXIF 3) as stored, a hand that would point down if read as stored.
+        save_turned(photo, 3 if i % 2 else 6, folder / f"{i}.jpg")
+    jsonl = tmp_path / "phone.jsonl"
+    argv = ["predict", "--model", str(trained_model_dir), "--source", str(folder)]
+    assert cli_main([*argv, "--static-images", "--jsonl", str(jsonl), "--no-display"]) == 0
+    capsys.readouterr()
+    assert [line["label"] for line in read_lines(jsonl)] == ["01_palm"] * len(stops)

@@ -14,6 +14,7 @@ import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import os
 import sys
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -104,6 +105,35 @@ class HandResult:
     def detected(self) -> bool:
         """Whether a hand was found."""
         return self.landmarks is not None
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray | None:
+    """Reads an image file as the extractors take it: uint8 grayscale or BGR, upright.
+
+    The orientation a phone or camera records in a photo's EXIF data is applied: a photo
+    taken upright but stored turned (as phones store portrait and upside-down photos) is
+    read upright, and a hand in it does not point sideways or down. An alpha channel is
+    dropped and other bit depths are scaled to 8 bits.
+
+    Args:
+        path: The image file.
+
+    Returns:
+        The image, or None when the file is not a readable image.
+    """
+    import cv2
+
+    # Any depth and channels, like IMREAD_UNCHANGED, which would ignore the EXIF orientation.
+    image = cv2.imread(str(path), cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
+    if image is None or image.size == 0:
+        return None
+    if image.dtype != np.uint8:
+        image = cv2.convertScaleAbs(image, alpha=255.0 / max(1, int(image.max())))
+    if image.ndim == 3 and image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    elif image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
+    return image
 
 
 def pixel_aspect_for(shape: tuple[int, ...]) -> float:

@@ -38,6 +38,7 @@ from .extractor import (
     is_grayscale,
     pad_photo,
     process_state,
+    read_image,
     unpad_result,
 )
 from .infrared import InfraredHandExtractor
@@ -249,15 +250,11 @@ def bounded_workers(requested: int, tasks: int) -> tuple[int, str | None]:
 
 
 def read_frame(path: str | os.PathLike) -> np.ndarray | None:
-    """Reads one frame as the extractors expect it (uint8); None when it is not a readable image."""
-    import cv2
-
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    """Reads one frame as the extractors expect it (:func:`read_image`); None when unreadable."""
+    image = read_image(path)
     # An image smaller than MIN_IMAGE_SIDE holds no hand; it counts like a corrupt frame.
-    if image is None or image.size == 0 or min(image.shape[:2]) < MIN_IMAGE_SIDE:
+    if image is None or min(image.shape[:2]) < MIN_IMAGE_SIDE:
         return None
-    if image.dtype != np.uint8:
-        image = cv2.convertScaleAbs(image, alpha=255.0 / max(1, int(image.max())))
     return image
 
 

@@ -39,7 +39,7 @@ import numpy as np
 
 from .calibration import GESTURE, NOT_GESTURE, UNCERTAIN, Calibration
 from .errors import InputError
-from .extractor import HandResult, LandmarkExtractor
+from .extractor import HandResult, LandmarkExtractor, read_image
 from .hub import download_model
 from .landmarks import make_extractor
 from .model import load_classifier
@@ -566,22 +566,6 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     if not images:
         raise InputError(f"{folder}: no images found (expected {', '.join(IMAGE_SUFFIXES)} files)")
     return sorted(images, key=_natural_key)
-
-
-def read_image(path: str | os.PathLike) -> np.ndarray | None:
-    """Reads an image as uint8 grayscale or BGR (alpha dropped); None if unreadable."""
-    import cv2
-
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if image is None or image.size == 0:
-        return None
-    if image.dtype != np.uint8:
-        image = cv2.convertScaleAbs(image, alpha=255.0 / max(1, int(image.max())))
-    if image.ndim == 3 and image.shape[2] == 4:
-        image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
-    elif image.ndim == 3 and image.shape[2] == 1:
-        image = image[..., 0]
-    return image
 
 
 class ImageFolderSource(FrameSource):

@@ -22,7 +22,7 @@ from .augment import add_noise, occlude, open_fingers, scale, translate, vary_po
 from .config import FINGER_NAMES, AugmentationConfig, PreprocessingConfig
 from .dataset import Recording, gesture_order
 from .errors import InputError
-from .extractor import pixel_aspect_for
+from .extractor import pixel_aspect_for, read_image
 from .features import frame_features, pointing_down
 from .landmark_file import LandmarkTable
 from .preprocessing import WindowSet, fill_missing, recording_segments, segment_windows
@@ -63,17 +63,10 @@ def read_frame(path: str | os.PathLike) -> np.ndarray:
     """
     import cv2
 
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if image is None or image.size == 0:
+    image = read_image(path)
+    if image is None:
         raise InputError(f"{path}: not a readable image")
-    if image.dtype != np.uint8:
-        image = cv2.convertScaleAbs(image, alpha=255.0 / max(1, int(image.max())))
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[..., 0]
-    if image.ndim == 3:
-        code = cv2.COLOR_BGRA2RGB if image.shape[2] == 4 else cv2.COLOR_BGR2RGB
-        image = cv2.cvtColor(image, code)
-    return image
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if image.ndim == 3 else image
 
 
 def _show_image(axis, image: np.ndarray, pixel_aspect: float | None = None) -> None:
