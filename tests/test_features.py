@@ -6,6 +6,7 @@ from hand_gesture_recognition.errors import InputError
 from hand_gesture_recognition.features import (
     FINGER_CHAINS,
     finger_extension,
+    finger_extension_and_reach,
     finger_reach,
     frame_features,
     hand_axes,
@@ -260,3 +261,12 @@ def test_a_real_open_hand_reaches_about_a_palm_and_a_v_sign_only_with_two_finger
     # finger about a palm, its curled ring and little finger under half of one.
     np.testing.assert_allclose(stop, [0.93, 0.79, 0.86, 0.78, 0.62], atol=0.02)
     np.testing.assert_allclose(peace, [0.76, 0.95, 1.07, 0.37, 0.24], atol=0.02)
+
+
+def test_extension_and_reach_together_are_each_alone(real_hand):
+    # The finger rule's one pass gives exactly what the two measures give apart.
+    points = np.stack([isotropic(landmarks, aspect) for landmarks, aspect in real_hand])
+    extension, reach = finger_extension_and_reach(points)
+    np.testing.assert_array_equal(extension, finger_extension(points))
+    np.testing.assert_array_equal(reach, finger_reach(points))
+    assert extension.shape == reach.shape == (3, 5)

@@ -42,7 +42,13 @@ import numpy as np
 from .augment import add_noise, rotate_3d, scale_depth, vary_proportions
 from .config import FINGER_NAMES, finger_donor, read_json, write_json_atomic
 from .errors import InputError
-from .features import finger_extension, finger_reach, isotropic, pointing_down
+from .features import (
+    finger_extension,
+    finger_extension_and_reach,
+    finger_reach,
+    isotropic,
+    pointing_down,
+)
 from .preprocessing import WindowSet
 
 CALIBRATION_FILE = "calibration.json"
@@ -85,10 +91,10 @@ class Calibration:
         finger_ranges: For each gesture, the lowest and highest extension of each finger,
             thumb to little finger, over its training windows (:func:`finger_ranges`); None:
             no finger rule (models trained before it, and the original project's).
-        reach_ranges: The same for each finger's reach (:func:`reach_ranges`): a finger is
-            outside its gesture's fingers only when its reach is outside too
-            (:meth:`finger_fit`); None: the extension alone decides (models trained before
-            it).
+        reach_ranges: The same for each finger's reach (:func:`finger_ranges` of
+            :func:`window_reach`): a finger is outside its gesture's fingers only when its
+            reach is outside too (:meth:`finger_fit`); None: the extension alone decides
+            (models trained before it).
         finger_margin: How far outside its answer's range a window's finger may be
             (:meth:`off_shape`).
         finger_frames: In what share, at least, of the window's frames with a hand it must
@@ -191,15 +197,14 @@ class Calibration:
         fits = np.ones((*batch, len(gestures)), dtype=bool)
         if not known:
             return fits
-        points = isotropic(landmarks, aspect)
+        extension, reach = finger_extension_and_reach(isotropic(landmarks, aspect))
         # How far each frame's finger lies above and below each gesture's range: (..., L, k, 5).
-        above, below = _outside(finger_extension(points), [ranges[gestures[i]] for i in known])
+        above, below = _outside(extension, [ranges[gestures[i]] for i in known])
         if self.reach_ranges is not None:
             # A gesture without a reach range is judged by its extension alone.
             unbounded = [[np.inf] * len(FINGER_NAMES), [-np.inf] * len(FINGER_NAMES)]
             reach_above, reach_below = _outside(
-                finger_reach(points),
-                [self.reach_ranges.get(gestures[i], unbounded) for i in known],
+                reach, [self.reach_ranges.get(gestures[i], unbounded) for i in known]
             )
             above, below = np.minimum(above, reach_above), np.minimum(below, reach_below)
         share = self.finger_frames
@@ -481,9 +486,9 @@ def rules_from_windows(
     """The orientation and finger rules of a model trained on these windows (``T = 1``).
 
     Both come from the windows of the gestures (not of a :data:`REJECTION_LABEL` class):
-    :func:`downward_limit`, :func:`finger_ranges` and :func:`reach_ranges`. A finger that the
-    training windows take from a donor has the donor's ranges, so windows as extracted may
-    lie outside them (the reason for :attr:`Calibration.finger_frames`).
+    :func:`downward_limit` and :func:`finger_ranges` (of the extension and of the reach). A
+    finger that the training windows take from a donor has the donor's ranges, so windows as
+    extracted may lie outside them (the reason for :attr:`Calibration.finger_frames`).
 
     Args:
         parts: The training and validation windows (as extracted).
@@ -493,59 +498,37 @@ def rules_from_windows(
     return Calibration(
         max_downward=downward_limit(parts, gestures),
         finger_ranges=finger_ranges(parts, gestures, donors),
-        reach_ranges=reach_ranges(parts, gestures, donors),
+        reach_ranges=finger_ranges(parts, gestures, donors, window_reach),
     )
 
 
 def finger_ranges(
-    parts: list[WindowSet], gestures: list[str], donors: tuple[str, ...] = ()
+    parts: list[WindowSet],
+    gestures: list[str],
+    donors: tuple[str, ...] = (),
+    measure: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> dict[str, list[list[float]]]:
     """The :attr:`Calibration.finger_ranges` of a model trained on these windows.
 
     Each gesture's range is the 1st to 99th percentile of its windows'
-    :func:`window_fingers`. A finger that a gesture's training windows take from another
-    gesture (``donors``, :attr:`~hand_gesture_recognition.config.AugmentationConfig.finger_donors`)
-    gets the donor's range. The :data:`REJECTION_LABEL` class gets none: its answer is no
-    gesture already.
+    :func:`window_fingers` (with ``measure=window_reach``: :attr:`Calibration.reach_ranges`).
+    A finger that a gesture's training windows take from another gesture (``donors``,
+    :attr:`~hand_gesture_recognition.config.AugmentationConfig.finger_donors`) gets the
+    donor's range. The :data:`REJECTION_LABEL` class gets none: its answer is no gesture
+    already.
 
     Args:
         parts: The training and validation windows (as extracted).
         gestures: Class names in label order.
         donors: ``"gesture:finger:donor"`` specs the training windows were given.
+        measure: Each window's ``(..., 5)`` finger values from its landmarks and aspect
+            (None: :func:`window_fingers`).
 
     Returns:
         ``{gesture: [[lowest per finger], [highest per finger]]}`` for each gesture with a
         window that has a hand.
     """
-    return _gesture_ranges(parts, gestures, donors, window_fingers)
-
-
-def reach_ranges(
-    parts: list[WindowSet], gestures: list[str], donors: tuple[str, ...] = ()
-) -> dict[str, list[list[float]]]:
-    """The :attr:`Calibration.reach_ranges` of a model trained on these windows.
-
-    As :func:`finger_ranges`, of the windows' :func:`window_reach`.
-
-    Args:
-        parts: The training and validation windows (as extracted).
-        gestures: Class names in label order.
-        donors: ``"gesture:finger:donor"`` specs the training windows were given.
-
-    Returns:
-        ``{gesture: [[lowest per finger], [highest per finger]]}`` for each gesture with a
-        window that has a hand.
-    """
-    return _gesture_ranges(parts, gestures, donors, window_reach)
-
-
-def _gesture_ranges(
-    parts: list[WindowSet],
-    gestures: list[str],
-    donors: tuple[str, ...],
-    measure: Callable[[np.ndarray, np.ndarray], np.ndarray],
-) -> dict[str, list[list[float]]]:
-    """Each gesture's 1st to 99th percentile of ``measure`` over its windows (see above)."""
+    measure = measure or window_fingers
     values = np.concatenate([measure(p.windows, p.aspect) for p in parts])
     labels = np.concatenate([p.labels for p in parts])
     ranges = {}

@@ -155,11 +155,7 @@ def finger_extension(points: np.ndarray, dims: int = 3) -> np.ndarray:
         ``(..., 5)`` extensions, thumb to little finger.
     """
     points = points[..., :dims]
-    chains = np.asarray(FINGER_CHAINS)  # (5, 4)
-    bones = points[..., chains[:, 1:], :] - points[..., chains[:, :-1], :]  # (..., 5, 3, dims)
-    length = np.linalg.norm(bones, axis=-1).sum(axis=-1)
-    reach = np.linalg.norm(points[..., chains[:, -1], :] - points[..., chains[:, 0], :], axis=-1)
-    return reach / np.maximum(length, _EPS)
+    return _spans(points) / np.maximum(_finger_lengths(points), _EPS)
 
 
 def finger_reach(points: np.ndarray) -> np.ndarray:
@@ -177,10 +173,41 @@ def finger_reach(points: np.ndarray) -> np.ndarray:
         ``(..., 5)`` reaches, thumb to little finger (a straight finger about 1, a curled
         one under 0.5).
     """
+    return _spans(points) / _palm_lengths(points)
+
+
+def finger_extension_and_reach(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`finger_extension` (3-D) and :func:`finger_reach`, from one base-to-tip distance.
+
+    The finger rule judges every live window by both (``Calibration.finger_fit``).
+
+    Args:
+        points: ``(..., 21, 3)`` isotropic landmarks (:func:`isotropic`).
+
+    Returns:
+        The extensions and the reaches, each ``(..., 5)``, thumb to little finger.
+    """
+    spans = _spans(points)
+    return spans / np.maximum(_finger_lengths(points), _EPS), spans / _palm_lengths(points)
+
+
+def _spans(points: np.ndarray) -> np.ndarray:
+    """Each finger's base-to-tip distance, ``(..., 5)``."""
+    chains = np.asarray(FINGER_CHAINS)  # (5, 4)
+    return np.linalg.norm(points[..., chains[:, -1], :] - points[..., chains[:, 0], :], axis=-1)
+
+
+def _finger_lengths(points: np.ndarray) -> np.ndarray:
+    """Each finger's length along its bones, ``(..., 5)``."""
     chains = np.asarray(FINGER_CHAINS)
-    reach = np.linalg.norm(points[..., chains[:, -1], :] - points[..., chains[:, 0], :], axis=-1)
+    bones = points[..., chains[:, 1:], :] - points[..., chains[:, :-1], :]  # (..., 5, 3, dims)
+    return np.linalg.norm(bones, axis=-1).sum(axis=-1)
+
+
+def _palm_lengths(points: np.ndarray) -> np.ndarray:
+    """The wrist-to-middle-knuckle distance, ``(..., 1)`` (never below a tiny positive)."""
     palm = np.linalg.norm(points[..., MIDDLE_MCP, :] - points[..., WRIST, :], axis=-1)
-    return reach / np.maximum(palm, _EPS)[..., None]
+    return np.maximum(palm, _EPS)[..., None]
 
 
 def hand_frame(points: np.ndarray) -> np.ndarray:
