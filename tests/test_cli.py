@@ -523,6 +523,14 @@ def test_evaluate_and_train_replace_no_earlier_file_without_force(
     _one_line_error(
         capsys, train, "already holds files that training writes (metrics.json); pass --force"
     )
+    # A model directory is named by its model files, not by every plot beside them.
+    train[-1] = str(trained_model_dir)
+    _one_line_error(
+        capsys,
+        train,
+        "already holds a model (hand_gesture_lstm_model.h5, gesture_mapping.json, "
+        "model_config.json); pass --force",
+    )
     assert (mine / "predictions.csv").read_text() == "my own notes\n"
     assert (mine / "photos.csv").read_text() == "my own photos\n"
     assert sorted(p.name for p in mine.iterdir()) == [

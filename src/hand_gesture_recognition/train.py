@@ -278,10 +278,10 @@ def check_output_dir(out_dir: str | os.PathLike, force: bool) -> Path:
     out_dir = check_writable_dir(out_dir, "--out")
     existing = [f for f in MODEL_SET_FILES if (out_dir / f).exists()]
     if existing and not force:
-        model = any(f in existing for f in BASE_FILES)
+        model = [f for f in existing if f in BASE_FILES]
         held = "a model" if model else "files that training writes"
         raise InputError(
-            f"--out {out_dir}: already holds {held} ({', '.join(existing)}); "
+            f"--out {out_dir}: already holds {held} ({', '.join(model or existing)}); "
             "pass --force to replace them or choose another --out"
         )
     return out_dir
