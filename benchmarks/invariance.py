@@ -10,6 +10,9 @@ as a copy:
 * ``turned +20`` and ``turned -20``: turned 20 degrees anticlockwise and clockwise in the
   image plane (the border repeated);
 * ``half size``: half the width and height;
+* ``far grey`` and ``far edges``: shrunk to a quarter of a 640x480 frame's height (its
+  longer side 120 pixels) in the middle of that frame, the rest grey or repeating the photo's
+  edge pixels: a hand further from a webcam;
 * ``EXIF 3`` and ``EXIF 6`` (HaGRID only): saved as a phone saves a photo it took upright,
   the pixels turned by 180 and 90 degrees and the EXIF orientation 3 or 6 (JPEG quality 95).
 
@@ -22,7 +25,7 @@ they are ± its standard error. Train the models first, one per seed:
         --split time --seed $s --out models-$s; done
     uv run python benchmarks/invariance.py --model models-0 models-1 models-2 models-3 models-4
 
-(About 8 minutes per model on 2 cores.)
+(About 11 minutes per model on 2 cores; `--copies` picks fewer.)
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import argparse
 import os
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +71,26 @@ STORED_TURNED = {3: Image.Transpose.ROTATE_180, 6: Image.Transpose.ROTATE_90}
 EXIF_ORIENTATION = 0x0112
 
 
+def far(image: np.ndarray, border: int) -> np.ndarray:
+    """``image`` shrunk to 120 pixels on its longer side, in the middle of a 640x480 frame.
+
+    Args:
+        image: The photo.
+        border: ``cv2.BORDER_CONSTANT`` (grey) or ``cv2.BORDER_REPLICATE``.
+
+    Returns:
+        The 640x480 frame.
+    """
+    height, width = image.shape[:2]
+    scale = 120 / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    small = cv2.resize(image, size, interpolation=interpolation)
+    top, left = (480 - size[1]) // 2, (640 - size[0]) // 2
+    bottom, right = 480 - size[1] - top, 640 - size[0] - left
+    return cv2.copyMakeBorder(small, top, bottom, left, right, border, value=(128, 128, 128))
+
+
 def turned(image: np.ndarray, degrees: float) -> np.ndarray:
     """``image`` turned anticlockwise by ``degrees`` about its centre, the border repeated."""
     height, width = image.shape[:2]
@@ -82,19 +106,37 @@ COPIES = {
     "half size": lambda image: cv2.resize(
         image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA
     ),
+    "far grey": lambda image: far(image, cv2.BORDER_CONSTANT),
+    "far edges": lambda image: far(image, cv2.BORDER_REPLICATE),
 }
 
 
-def make_copies(source: Path, root: Path, exif: bool) -> dict[str, Path]:
-    """Every copy of a photo set under ``root``, by copy name (``as they are``: the set)."""
+def make_copies(
+    source: Path, root: Path, exif: bool, names: Sequence[str] | None = None
+) -> dict[str, Path]:
+    """Copies of a photo set under ``root``, by copy name (``as they are``: the set).
+
+    Args:
+        source: The photo set.
+        root: Receives one folder per copy.
+        exif: Also make the ``EXIF`` copies.
+        names: The copies to make (``COPIES``' keys and ``EXIF 3``/``EXIF 6``); None: all.
+
+    Returns:
+        The folders, ``as they are`` first.
+    """
     folders = {"as they are": source}
     for name, change in COPIES.items():
+        if names is not None and name not in names:
+            continue
         folders[name] = root / name
         for photo in sorted(source.rglob("*.jpg")):
             out = root / name / photo.relative_to(source)
             out.parent.mkdir(parents=True, exist_ok=True)
             cv2.imwrite(str(out), change(cv2.imread(str(photo))))
     for tag, turn in STORED_TURNED.items() if exif else ():
+        if names is not None and f"EXIF {tag}" not in names:
+            continue
         folders[f"EXIF {tag}"] = root / f"exif{tag}"
         tags = Image.Exif()
         tags[EXIF_ORIENTATION] = tag
@@ -114,8 +156,16 @@ def answer_rates(model: Path, folder: Path, labels: PhotoLabels) -> tuple[float,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--model", type=Path, nargs="+", required=True, help="model directories")
+    choices = [*COPIES, *(f"EXIF {tag}" for tag in STORED_TURNED)]
+    parser.add_argument(
+        "--copies",
+        nargs="+",
+        choices=choices,
+        metavar="COPY",
+        help=f"only these copies besides the photos as they are (of: {', '.join(choices)})",
+    )
     args = parser.parse_args(argv)
     if not DATA.is_dir():
         print(f"benchmarks/invariance.py: error: sample data not found at {DATA}", file=sys.stderr)
@@ -128,7 +178,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="hgr-invariance-") as scratch:
         for set_name, labels in SETS.items():
             copies = make_copies(
-                DATA / FOLDERS[set_name], Path(scratch) / set_name, exif=set_name == "hagrid"
+                DATA / FOLDERS[set_name],
+                Path(scratch) / set_name,
+                exif=set_name == "hagrid",
+                names=args.copies,
             )
             # rates[copy] is (models, 2): right and rejected per model.
             rates = {copy: [] for copy in copies}

@@ -1,4 +1,4 @@
-"""Shared test helpers: small landmark tables, held-back frames, blocked imports, phone photos."""
+"""Shared test helpers: landmark tables, held-back frames, blocked imports, photos as taken."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -120,3 +121,18 @@ def save_turned(photo: Path, tag: int, out: Path) -> Path:
     exif[EXIF_ORIENTATION] = tag
     Image.open(photo).transpose(STORED_TURNED[tag]).save(out, exif=exif.tobytes(), quality=95)
     return out
+
+
+def far_from_camera(photo: np.ndarray, side: int = 96) -> tuple[np.ndarray, int, int, tuple]:
+    """A photo shrunk to ``side`` pixels on its longer side, in the middle of a grey 640x480 frame.
+
+    Returns:
+        The frame, the photo's offsets ``(top, left)`` in it, and the shrunk photo's shape.
+    """
+    height, width = photo.shape[:2]
+    size = (side * width // max(height, width), side * height // max(height, width))
+    small = cv2.resize(photo, size, interpolation=cv2.INTER_AREA)
+    frame = np.full((480, 640, 3), 128, np.uint8)
+    top, left = (480 - size[1]) // 2, (640 - size[0]) // 2
+    frame[top : top + size[1], left : left + size[0]] = small
+    return frame, top, left, small.shape

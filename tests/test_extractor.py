@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from helpers import STORED_TURNED, save_turned
 
+from hand_gesture_recognition import extractor as ex
 from hand_gesture_recognition.extractor import read_image
 
 SCRIPT = """
@@ -72,3 +73,21 @@ def test_a_photo_stored_turned_is_read_upright(tmp_path, hagrid_sample, tag):
     # ...which is the photo as taken, up to JPEG's loss.
     upright = read_image(photo)
     assert np.abs(read_image(turned).astype(int) - upright).mean() < 2.0
+
+
+def test_corner_tiles_cover_the_photo_and_map_a_hand_back_to_where_it_is():
+    photo = np.arange(480 * 640, dtype=np.int64).reshape(480, 640)
+    tiles = list(ex.corner_tiles(photo))
+    assert [(top, left, tile.shape) for tile, top, left in tiles] == [
+        (0, 0, (288, 384)),
+        (0, -256, (288, 384)),
+        (-192, 0, (288, 384)),
+        (-192, -256, (288, 384)),
+    ]
+    for tile, top, left in tiles:
+        assert tile[0, 0] == photo[-top, -left]  # the offsets say where each tile lies
+    # A point a quarter into the last tile, mapped back onto the photo.
+    found = ex.HandResult(np.full((21, 3), 0.25, np.float32), 0.9, 288 / 384)
+    mapped = ex.unpad_result(found, photo.shape, -192, -256, (288, 384))
+    np.testing.assert_allclose(mapped.landmarks[0], [(256 + 96) / 640, (192 + 72) / 480, 0.15])
+    assert mapped.score == 0.9 and mapped.aspect == 0.75

@@ -198,3 +198,51 @@ def test_padded_photo_landmarks_map_back_onto_the_photo(hagrid_sample):
                 )
                 return
     pytest.fail("no palm photo found both directly and padded")
+
+
+def test_a_hand_far_from_the_camera_is_found_in_a_tile(webcam_sample):
+    from helpers import far_from_camera
+
+    stops = _photos(webcam_sample / "stop", 200)[::20]
+    with ex.MediaPipeHandsExtractor() as standard, lm.make_extractor("auto") as auto:
+        direct = [standard.process(photo) for photo in stops]
+        frames = [far_from_camera(photo, side=96) for photo in stops]
+        alone = sum(standard.process(frame).detected for frame, *_ in frames)
+        found = [auto.process_photo(frame) for frame, *_ in frames]
+    # The palm detector sees the 640x480 frame at 192 pixels: a hand 50 pixels tall is too
+    # small for it; in a tile it is big enough.
+    assert alone <= 2 and sum(r.detected for r in found) >= 9
+    compared = 0
+    for result, near, (_, top, left, shape) in zip(found, direct, frames, strict=True):
+        if result.detected and near.detected:
+            # Where the hand lies in the frame, as a share of the shrunk photo.
+            xy = result.landmarks[:, :2] * (640, 480) - (left, top)
+            np.testing.assert_allclose(xy / (shape[1], shape[0]), near.landmarks[:, :2], atol=0.06)
+            compared += 1
+    assert compared >= 8
+
+
+def test_live_video_finds_and_follows_a_hand_that_moves_back_and_comes_closer(webcam_sample):
+    from helpers import far_from_camera
+
+    photos = _photos(webcam_sample / "stop", 160)
+    near = set(range(40)) | set(range(120, 160))
+    frames = [(p, 0, 0, p.shape) if i in near else far_from_camera(p) for i, p in enumerate(photos)]
+    with ex.MediaPipeHandsExtractor(tracking=True) as standard:
+        direct = [standard.process(photo) for photo in photos]
+        alone = sum(standard.process(frame).detected for frame, *_ in frames[40:120])
+    with lm.make_extractor("auto", tracking=True) as auto:
+        found = [auto.process(frame) for frame, *_ in frames]
+    # Far away (frames 40-119) MediaPipe Hands alone finds the hand in fewer than half the
+    # frames; the tile search, which starts after 6 frames without a hand, finds it within
+    # about ten frames and follows it until it comes closer.
+    assert alone <= 50
+    assert sum(r.detected for r in found[40:120]) >= 69
+    assert all(r.detected for r in found[122:160])
+    for i in range(40, 120):
+        if found[i].detected and direct[i].detected:
+            _, top, left, shape = frames[i]
+            xy = found[i].landmarks[:, :2] * (640, 480) - (left, top)
+            np.testing.assert_allclose(
+                xy / (shape[1], shape[0]), direct[i].landmarks[:, :2], atol=0.03
+            )

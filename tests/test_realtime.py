@@ -483,6 +483,20 @@ def test_close_up_photos_are_classified_with_the_photo_fallbacks(trained_model_d
     assert sum(found) >= 5
 
 
+def test_a_stop_sign_far_from_the_camera_is_answered_as_a_palm(trained_model_dir, webcam_sample):
+    from helpers import far_from_camera
+
+    from hand_gesture_recognition.realtime import RealTimeGestureRecognizer, list_images, read_image
+
+    photos = [read_image(p) for p in list_images(webcam_sample / "stop")[::20]]
+    with RealTimeGestureRecognizer(trained_model_dir) as recognizer:
+        near = [recognizer.classify_image(photo).label for photo in photos]
+        far = [recognizer.classify_image(far_from_camera(photo)[0]).label for photo in photos]
+    # The hand is 50 pixels tall in a 640x480 frame: without the tiles, 1 of 10 is found.
+    assert near.count("01_palm") >= 8
+    assert far.count("01_palm") >= 7
+
+
 def test_a_hand_pointing_down_is_not_a_gesture(trained_model_dir, sample_landmarks, webcam_sample):
     from hand_gesture_recognition.realtime import (
         GESTURE,

@@ -17,6 +17,7 @@ import importlib.util
 import os
 import sys
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -329,17 +330,35 @@ def pad_photo(image: np.ndarray, factor: float = 2.0) -> tuple[np.ndarray, int, 
     return padded, top, left
 
 
+def corner_tiles(image: np.ndarray, share: float = 0.6) -> Iterator[tuple[np.ndarray, int, int]]:
+    """Four overlapping corner tiles of a frame, each ``share`` of its width and height.
+
+    A hand far from the camera is too small in the whole frame for MediaPipe's palm detector,
+    which sees the frame shrunk to 192 pixels; in a tile it is larger. With ``share`` 0.6 the
+    tiles overlap by a fifth of the frame, so a hand up to that size lies whole in one of them.
+
+    Yields:
+        Each tile (a view) and the offsets ``(top, left)`` of the frame in it (zero or
+        negative), for :func:`unpad_result`; top left, top right, bottom left, bottom right.
+    """
+    height, width = image.shape[:2]
+    tile_height, tile_width = round(height * share), round(width * share)
+    for top in (0, height - tile_height):
+        for left in (0, width - tile_width):
+            yield image[top : top + tile_height, left : left + tile_width], -top, -left
+
+
 def unpad_result(
     result: HandResult, shape: tuple[int, ...], top: int, left: int, padded: tuple[int, ...]
 ) -> HandResult:
-    """Maps a result found on :func:`pad_photo`'s output back onto the photo.
+    """Maps a result found on :func:`pad_photo`'s output or a tile back onto the photo.
 
     Args:
-        result: What the extractor found on the padded image.
+        result: What the extractor found on the padded image or tile.
         shape: The photo's shape.
-        top: Rows of border above the photo.
-        left: Columns of border left of the photo.
-        padded: The padded image's shape.
+        top: Rows of border above the photo (negative: rows of the photo above the tile).
+        left: Columns of border left of the photo (negative: columns of it left of the tile).
+        padded: The padded image's or tile's shape.
 
     Returns:
         The result in the photo's normalised coordinates (``z`` in units of its width).
