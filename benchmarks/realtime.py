@@ -35,8 +35,6 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("GLOG_minloglevel", "2")
-from invariance import far  # noqa: E402 - the same far-away copy as the photo benchmark.
-
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 WEBCAM_GESTURES = ("stop", "thumbs_up", "peace")
@@ -329,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         # A hand far from the camera, and no hand at all: the tile search's gain and cost.
         import cv2
+        from invariance import far  # the photo benchmark's far-away copy
 
         webcam_frames = read_video(videos["webcam"])
         harder = {

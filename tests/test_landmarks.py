@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from helpers import far_from_camera
 
 from hand_gesture_recognition import extractor as ex
 from hand_gesture_recognition import landmark_file as lf
@@ -201,8 +202,6 @@ def test_padded_photo_landmarks_map_back_onto_the_photo(hagrid_sample):
 
 
 def test_a_hand_far_from_the_camera_is_found_in_a_tile(webcam_sample):
-    from helpers import far_from_camera
-
     stops = _photos(webcam_sample / "stop", 200)[::20]
     with ex.MediaPipeHandsExtractor() as standard, lm.make_extractor("auto") as auto:
         direct = [standard.process(photo) for photo in stops]
@@ -211,7 +210,7 @@ def test_a_hand_far_from_the_camera_is_found_in_a_tile(webcam_sample):
         found = [auto.process_photo(frame) for frame, *_ in frames]
     # The palm detector sees the 640x480 frame at 192 pixels: a hand 50 pixels tall is too
     # small for it; in a tile it is big enough.
-    assert alone <= 2 and sum(r.detected for r in found) >= 9
+    assert alone <= 2 and sum(r.detected for r in found) >= 8  # 1 and 9 when measured
     compared = 0
     for result, near, (_, top, left, shape) in zip(found, direct, frames, strict=True):
         if result.detected and near.detected:
@@ -219,25 +218,24 @@ def test_a_hand_far_from_the_camera_is_found_in_a_tile(webcam_sample):
             xy = result.landmarks[:, :2] * (640, 480) - (left, top)
             np.testing.assert_allclose(xy / (shape[1], shape[0]), near.landmarks[:, :2], atol=0.06)
             compared += 1
-    assert compared >= 8
+    assert compared >= 7
 
 
 def test_live_video_finds_and_follows_a_hand_that_moves_back_and_comes_closer(webcam_sample):
-    from helpers import far_from_camera
-
     photos = _photos(webcam_sample / "stop", 160)
     near = set(range(40)) | set(range(120, 160))
     frames = [(p, 0, 0, p.shape) if i in near else far_from_camera(p) for i, p in enumerate(photos)]
     with ex.MediaPipeHandsExtractor(tracking=True) as standard:
         direct = [standard.process(photo) for photo in photos]
+        standard.reset()
         alone = sum(standard.process(frame).detected for frame, *_ in frames[40:120])
     with lm.make_extractor("auto", tracking=True) as auto:
         found = [auto.process(frame) for frame, *_ in frames]
     # Far away (frames 40-119) MediaPipe Hands alone finds the hand in fewer than half the
-    # frames; the tile search, which starts after 6 frames without a hand, finds it within
-    # about ten frames and follows it until it comes closer.
-    assert alone <= 50
-    assert sum(r.detected for r in found[40:120]) >= 69
+    # frames (35 when measured); the tile search, which starts after 6 frames without a hand,
+    # finds it within about ten frames (71 found) and follows it until it comes closer.
+    assert alone <= 45
+    assert sum(r.detected for r in found[40:120]) >= 65
     assert all(r.detected for r in found[122:160])
     for i in range(40, 120):
         if found[i].detected and direct[i].detected:
@@ -246,3 +244,17 @@ def test_live_video_finds_and_follows_a_hand_that_moves_back_and_comes_closer(we
             np.testing.assert_allclose(
                 xy / (shape[1], shape[0]), direct[i].landmarks[:, :2], atol=0.03
             )
+
+
+def test_a_hand_at_a_tiles_inner_side_counts_as_cut_off_and_at_the_frames_border_not():
+    frame, tile = (480, 640), (288, 384)
+    hand = np.full((21, 3), 0.5, np.float32)
+    at_right, at_left = hand.copy(), hand.copy()
+    at_right[4, 0], at_left[4, 0] = 0.995, 0.005
+    # The top-left tile: its right side is inside the frame, its left side is the frame's.
+    assert lm._clear_of_inner_edges(hand, 0, 0, tile, frame)
+    assert not lm._clear_of_inner_edges(at_right, 0, 0, tile, frame)
+    assert lm._clear_of_inner_edges(at_left, 0, 0, tile, frame)
+    # The top-right tile (offset 256 columns): the other way round.
+    assert lm._clear_of_inner_edges(at_right, 0, -256, tile, frame)
+    assert not lm._clear_of_inner_edges(at_left, 0, -256, tile, frame)

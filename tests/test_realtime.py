@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import far_from_camera
 
 from hand_gesture_recognition.calibration import GESTURE, NOT_GESTURE
 from hand_gesture_recognition.cli import main as cli_main
@@ -484,8 +485,6 @@ def test_close_up_photos_are_classified_with_the_photo_fallbacks(trained_model_d
 
 
 def test_a_stop_sign_far_from_the_camera_is_answered_as_a_palm(trained_model_dir, webcam_sample):
-    from helpers import far_from_camera
-
     from hand_gesture_recognition.realtime import RealTimeGestureRecognizer, list_images, read_image
 
     photos = [read_image(p) for p in list_images(webcam_sample / "stop")[::20]]

@@ -337,6 +337,10 @@ def corner_tiles(image: np.ndarray, share: float = 0.6) -> Iterator[tuple[np.nda
     which sees the frame shrunk to 192 pixels; in a tile it is larger. With ``share`` 0.6 the
     tiles overlap by a fifth of the frame, so a hand up to that size lies whole in one of them.
 
+    Args:
+        image: The frame, ``(H, W)`` or ``(H, W, C)``.
+        share: Each tile's width and height as a share of the frame's.
+
     Yields:
         Each tile (a view) and the offsets ``(top, left)`` of the frame in it (zero or
         negative), for :func:`unpad_result`; top left, top right, bottom left, bottom right.

@@ -46,17 +46,37 @@ from .infrared import InfraredHandExtractor
 from .landmark_file import LandmarkTable
 from .storage import check_writable_location, file_fingerprint
 
-#: How close to a tile's edge (a share of its side) a hand tracked in it may come.
+#: How close to a tile's inner sides (a share of its side) a hand found in it may come.
 TILE_MARGIN = 0.02
 #: Live video searches the tiles once this many frames in a row had no hand: more than the
 #: gap a window bridges (``PreprocessingConfig.max_gap``, 5 frames).
 TILE_SEARCH_AFTER = 6
 
 
-def _inside(landmarks: np.ndarray, margin: float) -> bool:
-    """Whether every landmark lies at least ``margin`` inside the image (normalised x, y)."""
+def _clear_of_inner_edges(
+    landmarks: np.ndarray, top: int, left: int, tile: tuple[int, ...], frame: tuple[int, ...]
+) -> bool:
+    """Whether a hand found in a tile keeps :data:`TILE_MARGIN` from the tile's inner sides.
+
+    A side of the tile inside the frame may cut the hand off; a side on the frame's border
+    cuts nothing that the whole frame would show.
+
+    Args:
+        landmarks: The hand's landmarks, normalised to the tile.
+        top: :func:`corner_tiles`' offset of the frame in the tile (zero or negative).
+        left: Likewise for columns.
+        tile: The tile's shape.
+        frame: The frame's shape.
+
+    Returns:
+        True when no landmark is within the margin of an inner side.
+    """
+    inner_low = np.array([left < 0, top < 0])
+    inner_high = np.array([tile[1] - left < frame[1], tile[0] - top < frame[0]])
     xy = landmarks[:, :2]
-    return bool(((xy >= margin) & (xy <= 1.0 - margin)).all())
+    too_low = inner_low & (xy < TILE_MARGIN)
+    too_high = inner_high & (xy > 1.0 - TILE_MARGIN)
+    return not bool((too_low | too_high).any())
 
 
 class AutoExtractor(LandmarkExtractor):
@@ -71,12 +91,12 @@ class AutoExtractor(LandmarkExtractor):
     HaGRID close-ups the hand is found in 58 % of photos by MediaPipe Hands alone and in 97 %
     with the first two fallbacks.
 
-    In tracking mode (live video) the fallbacks are skipped: on webcam frames the infrared one
-    found no hand MediaPipe had missed, and it cost about 50 ms on every frame without a
-    hand, which a live stream cannot afford. Once the whole frame has had no hand for
+    In tracking mode (live video) the photo fallbacks are skipped: on webcam frames the
+    infrared one found no hand MediaPipe had missed, and it cost about 50 ms on every frame
+    without a hand, which a live stream cannot afford. Once the whole frame has had no hand for
     :data:`TILE_SEARCH_AFTER` frames, every second frame is also searched in one of the tiles,
     the next tile the next time; a hand found in a tile is tracked there until it is lost or
-    reaches the tile's edge, then the whole frame is searched again.
+    reaches one of the tile's inner sides, then the whole frame is searched again.
     """
 
     name = "auto"
@@ -121,15 +141,23 @@ class AutoExtractor(LandmarkExtractor):
         return self._infrared.process(image)
 
     def _in_tiles(self, image: np.ndarray) -> HandResult:
-        """MediaPipe Hands on each of :func:`corner_tiles` alone; the most confident hand."""
-        best = HandResult(None, 0.0, image.shape[0] / image.shape[1])
+        """MediaPipe Hands on each of :func:`corner_tiles` alone.
+
+        Returns:
+            The hand found, mapped onto ``image``: of several, one clear of its tile's inner
+            sides before one that may be cut off, then the most confident.
+        """
+        best, best_rank = HandResult(None, 0.0, image.shape[0] / image.shape[1]), None
         for tile, top, left in corner_tiles(image):
             result = self._standard.process(tile)
-            if result.detected:
-                # In tracking mode it would look for this hand in the next tile.
-                self._standard.reset()
-                if result.score > best.score:
-                    best = unpad_result(result, image.shape, top, left, tile.shape)
+            if not result.detected:
+                continue
+            if self.tracking:
+                self._standard.reset()  # else it would look for this hand in the next tile
+            clear = _clear_of_inner_edges(result.landmarks, top, left, tile.shape, image.shape)
+            if best_rank is None or (clear, result.score) > best_rank:
+                best = unpad_result(result, image.shape, top, left, tile.shape)
+                best_rank = (clear, result.score)
         return best
 
     def _track(self, image: np.ndarray) -> HandResult:
@@ -158,12 +186,16 @@ class AutoExtractor(LandmarkExtractor):
     def _in_tile(self, image: np.ndarray, index: int) -> HandResult:
         """The tile tracker on tile ``index`` of :func:`corner_tiles`, mapped onto ``image``.
 
-        A hand that reaches the tile's edge counts as not found: it may be cut off (it came
-        closer, or moved out), and the whole frame is the place to look for it.
+        A hand that reaches one of the tile's inner sides counts as not found: it may be cut
+        off (it came closer, or is moving into another tile), and the whole frame or the next
+        tiles are the place to look for it.
         """
         tile, top, left = list(corner_tiles(image))[index]
         result = self._zoomed.process(tile)
-        if result.detected and not _inside(result.landmarks, TILE_MARGIN):
+        clear = result.detected and _clear_of_inner_edges(
+            result.landmarks, top, left, tile.shape, image.shape
+        )
+        if result.detected and not clear:
             # Resetting costs about a palm detection: only where the tracker still has a hand.
             self._zoomed.reset()
             result = HandResult(None, 0.0, result.aspect)

@@ -2,9 +2,10 @@
 
 :class:`RealTimeGestureRecognizer` turns each frame into a :class:`Prediction`. It finds the
 hand with the extractor the model was trained with (in tracking mode, so the palm detector
-runs only when the hand is lost), preprocesses exactly as in training (the settings come from
-``model_config.json``; a model without one is the original project's: raw coordinates, zeros
-for missing frames), keeps the last ``sequence_length`` frames in the
+runs only when the hand is lost, on corner tiles too once it stays lost), preprocesses exactly
+as in training (the settings come from ``model_config.json``; a model without one is the
+original project's: raw coordinates, zeros for missing frames), keeps the last
+``sequence_length`` frames in the
 :class:`~hand_gesture_recognition.preprocessing.WindowStream` that also makes the training
 windows, and classifies that window on every frame once it is full. The answer is the mean of
 the last few probability vectors; under the confidence threshold it is ``uncertain``, and
