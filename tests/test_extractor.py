@@ -77,7 +77,7 @@ def test_a_photo_stored_turned_is_read_upright(tmp_path, hagrid_sample, tag):
 
 def test_corner_tiles_cover_the_photo_and_map_a_hand_back_to_where_it_is():
     photo = np.arange(480 * 640, dtype=np.int64).reshape(480, 640)
-    tiles = list(ex.corner_tiles(photo))
+    tiles = ex.corner_tiles(photo)
     assert [(top, left, tile.shape) for tile, top, left in tiles] == [
         (0, 0, (288, 384)),
         (0, -256, (288, 384)),

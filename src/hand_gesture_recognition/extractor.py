@@ -17,7 +17,6 @@ import importlib.util
 import os
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -330,7 +329,7 @@ def pad_photo(image: np.ndarray, factor: float = 2.0) -> tuple[np.ndarray, int, 
     return padded, top, left
 
 
-def corner_tiles(image: np.ndarray, share: float = 0.6) -> Iterator[tuple[np.ndarray, int, int]]:
+def corner_tiles(image: np.ndarray, share: float = 0.6) -> list[tuple[np.ndarray, int, int]]:
     """Four overlapping corner tiles of a frame, each ``share`` of its width and height.
 
     A hand far from the camera is too small in the whole frame for MediaPipe's palm detector,
@@ -341,15 +340,17 @@ def corner_tiles(image: np.ndarray, share: float = 0.6) -> Iterator[tuple[np.nda
         image: The frame, ``(H, W)`` or ``(H, W, C)``.
         share: Each tile's width and height as a share of the frame's.
 
-    Yields:
+    Returns:
         Each tile (a view) and the offsets ``(top, left)`` of the frame in it (zero or
         negative), for :func:`unpad_result`; top left, top right, bottom left, bottom right.
     """
     height, width = image.shape[:2]
     tile_height, tile_width = round(height * share), round(width * share)
-    for top in (0, height - tile_height):
-        for left in (0, width - tile_width):
-            yield image[top : top + tile_height, left : left + tile_width], -top, -left
+    return [
+        (image[top : top + tile_height, left : left + tile_width], -top, -left)
+        for top in (0, height - tile_height)
+        for left in (0, width - tile_width)
+    ]
 
 
 def unpad_result(

@@ -190,7 +190,7 @@ class AutoExtractor(LandmarkExtractor):
         off (it came closer, or is moving into another tile), and the whole frame or the next
         tiles are the place to look for it.
         """
-        tile, top, left = list(corner_tiles(image))[index]
+        tile, top, left = corner_tiles(image)[index]
         result = self._zoomed.process(tile)
         clear = result.detected and _clear_of_inner_edges(
             result.landmarks, top, left, tile.shape, image.shape
